@@ -1,0 +1,166 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole server configuration. The zero value is not useful;
+// obtain one from Load. A Config is read-only after Load and safe to share.
+type Config struct {
+	// Addr is the HTTP listen address (default ":8080").
+	Addr string
+	// DataDir holds the embedded NATS server's JetStream files (default "./data").
+	DataDir string
+	// AllowedOrigins lists the Origin values accepted on handshakes, besides
+	// same-origin requests. "*" accepts any origin.
+	AllowedOrigins []string
+	// LogLevel is one of debug, info, warn, error (default info).
+	LogLevel slog.Level
+	// LogFormat is "text" or "json" (default text).
+	LogFormat string
+	// ShutdownGrace bounds how long a graceful shutdown waits (default 10s).
+	ShutdownGrace time.Duration
+
+	// PingInterval and PingTimeout are the Engine.IO heartbeat settings
+	// (defaults 25s and 20s).
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	// MaxPayload caps one Engine.IO message or polling body (default 1 MB).
+	MaxPayload int64
+	// WriteQueueBytes caps the bytes queued to one connection before it is
+	// disconnected as a slow consumer (default 4 MiB).
+	WriteQueueBytes int64
+
+	// ProtocolTest starts the protocol test-mode server (echo handlers on
+	// /engine.io/ and /socket.io/) instead of the chat service.
+	ProtocolTest bool
+}
+
+// Load fills a Config from args (without the program name), falling back to
+// the environment through getenv for every flag not given, then to the
+// defaults. Usage errors are written to output. It returns flag.ErrHelp
+// for -h.
+func Load(fs *flag.FlagSet, args []string, getenv func(string) string, output io.Writer) (*Config, error) {
+	c := &Config{}
+	var origins, level string
+	fs.SetOutput(output)
+	fs.StringVar(&c.Addr, "addr", ":8080", "HTTP listen address (env CHATROOMS_ADDR)")
+	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the embedded NATS server's data (env CHATROOMS_DATA_DIR)")
+	fs.StringVar(&origins, "allowed-origins", "", "comma-separated Origin values accepted besides same-origin; * for any (env CHATROOMS_ALLOWED_ORIGINS)")
+	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error (env CHATROOMS_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json (env CHATROOMS_LOG_FORMAT)")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long a graceful shutdown may take (env CHATROOMS_SHUTDOWN_GRACE)")
+	fs.DurationVar(&c.PingInterval, "ping-interval", 25*time.Second, "Engine.IO ping interval (env CHATROOMS_PING_INTERVAL)")
+	fs.DurationVar(&c.PingTimeout, "ping-timeout", 20*time.Second, "Engine.IO ping timeout (env CHATROOMS_PING_TIMEOUT)")
+	fs.Int64Var(&c.MaxPayload, "max-payload", 1_000_000, "largest Engine.IO message or polling body in bytes (env CHATROOMS_MAX_PAYLOAD)")
+	fs.Int64Var(&c.WriteQueueBytes, "write-queue-bytes", 4<<20, "bytes queued to one connection before it is dropped as slow (env CHATROOMS_WRITE_QUEUE_BYTES)")
+	fs.BoolVar(&c.ProtocolTest, "protocol-test", false, "serve the protocol test-mode echo server instead of the chat service (env CHATROOMS_PROTOCOL_TEST)")
+
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] {
+			return
+		}
+		key := EnvName(f.Name)
+		if v, ok := lookup(getenv, key); ok {
+			set[f.Name] = true
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", key, v, err))
+			}
+		}
+	})
+	if c.ProtocolTest {
+		// The official protocol test suites expect these timings.
+		if !set["ping-interval"] {
+			c.PingInterval = 300 * time.Millisecond
+		}
+		if !set["ping-timeout"] {
+			c.PingTimeout = 200 * time.Millisecond
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	c.AllowedOrigins = splitList(origins)
+	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", level, err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// EnvName is the environment variable that backs a flag: "data-dir" →
+// "CHATROOMS_DATA_DIR".
+func EnvName(flagName string) string {
+	return "CHATROOMS_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func lookup(getenv func(string) string, key string) (string, bool) {
+	if getenv == nil {
+		return "", false
+	}
+	v := getenv(key)
+	return v, v != ""
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Validate reports the first problem with c, or nil.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("addr %q: %w", c.Addr, err))
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		errs = append(errs, fmt.Errorf("addr %q: bad port", c.Addr))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data-dir must not be empty"))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log-format %q: want text or json", c.LogFormat))
+	}
+	if c.ShutdownGrace <= 0 {
+		errs = append(errs, errors.New("shutdown-grace must be positive"))
+	}
+	if c.PingInterval <= 0 || c.PingTimeout <= 0 {
+		errs = append(errs, errors.New("ping-interval and ping-timeout must be positive"))
+	}
+	if c.MaxPayload < 1024 || c.MaxPayload > 64<<20 {
+		errs = append(errs, fmt.Errorf("max-payload %d: want 1 KiB to 64 MiB", c.MaxPayload))
+	}
+	if c.WriteQueueBytes < c.MaxPayload {
+		errs = append(errs, fmt.Errorf("write-queue-bytes %d must be at least max-payload %d", c.WriteQueueBytes, c.MaxPayload))
+	}
+	for _, o := range c.AllowedOrigins {
+		if o != "*" && !strings.Contains(o, "://") {
+			errs = append(errs, fmt.Errorf("allowed origin %q: want scheme://host[:port] or *", o))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,164 @@
+package engineio
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"time"
+)
+
+// servePoll answers a long-polling GET: at once with whatever is queued,
+// otherwise held until something is queued, the session closes or the
+// client goes away.
+func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closed && s.lingerNoop {
+		s.lingerNoop = false
+		s.mu.Unlock()
+		s.srv.remove(s)
+		writePayload(w, frameNoop.appendPolling(nil))
+		return
+	}
+	if err := s.checkPollingLocked(time.Now()); err != nil {
+		s.mu.Unlock()
+		s.reject(w, err)
+		return
+	}
+	if s.poll != nil {
+		// Overlapping GETs: the protocol closes the session; the held
+		// request receives the close packet.
+		s.mu.Unlock()
+		s.close(ErrDuplicatePoll, true)
+		writeError(w, http.StatusBadRequest, codeBadRequest)
+		return
+	}
+	if len(s.queue) == 0 {
+		ch := make(chan struct{})
+		s.poll = ch
+		// While an upgrade is being probed a poll is held only briefly,
+		// then released with a noop, as the reference server does.
+		var expire <-chan time.Time
+		if s.upgrading {
+			t := time.NewTimer(upgradePollHold)
+			defer t.Stop()
+			expire = t.C
+		}
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-expire:
+		case <-r.Context().Done():
+			s.mu.Lock()
+			if s.poll == ch {
+				s.poll = nil
+			}
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Lock()
+		if s.poll == ch {
+			s.poll = nil
+		}
+		if !s.closed && s.transport != Polling {
+			// The upgrade completed while this request was held.
+			s.mu.Unlock()
+			writeError(w, http.StatusBadRequest, codeBadRequest)
+			return
+		}
+	}
+	frames := s.takeLocked()
+	switch {
+	case s.closed && s.closeErr == ErrClientClose:
+		frames = append(frames, frameNoop)
+	case s.closed:
+		frames = append(frames, frameClose)
+	case len(frames) == 0:
+		frames = append(frames, frameNoop) // released by an upgrade
+	}
+	body := AppendPayload(nil, frames)
+	s.recycleLocked(frames)
+	s.mu.Unlock()
+	writePayload(w, body)
+}
+
+// upgradePollHold is how long a poll is held while an upgrade is probed.
+const upgradePollHold = 100 * time.Millisecond
+
+// errReject carries the HTTP answer for a request that cannot be served.
+type errReject struct{ status, code int }
+
+func (e errReject) Error() string { return codeMessages[e.code] }
+
+func (s *Session) reject(w http.ResponseWriter, err error) {
+	var rj errReject
+	if errors.As(err, &rj) {
+		writeError(w, rj.status, rj.code)
+		return
+	}
+	writeError(w, http.StatusBadRequest, codeBadRequest)
+}
+
+// checkPollingLocked checks that a polling request may use the session,
+// closing it lazily when its ping timeout has passed.
+func (s *Session) checkPollingLocked(now time.Time) error {
+	switch {
+	case s.closed:
+		return errReject{http.StatusBadRequest, codeUnknownSID}
+	case s.transport != Polling:
+		return errReject{http.StatusBadRequest, codeBadRequest}
+	case s.expiredLocked(now):
+		s.mu.Unlock()
+		s.close(ErrPingTimeout, false)
+		s.mu.Lock()
+		return errReject{http.StatusBadRequest, codeUnknownSID}
+	}
+	return nil
+}
+
+// servePost reads one polling payload and delivers its packets in order.
+func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if err := s.checkPollingLocked(time.Now()); err != nil {
+		s.mu.Unlock()
+		s.reject(w, err)
+		return
+	}
+	if s.posting {
+		s.mu.Unlock()
+		s.close(ErrDuplicatePoll, true)
+		writeError(w, http.StatusBadRequest, codeBadRequest)
+		return
+	}
+	s.posting = true
+	s.handlers++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.posting = false
+		s.mu.Unlock()
+		s.leaveHandler()
+	}()
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.srv.cfg.MaxPayload))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.close(ErrTooLarge, true)
+			writeError(w, http.StatusRequestEntityTooLarge, codeBadRequest)
+			return
+		}
+		s.close(ErrTransportClose, false)
+		return
+	}
+	err = DecodePayload(body, s.srv.cfg.MaxPackets, func(p Packet) error {
+		s.deliver(p)
+		return nil
+	})
+	if err != nil {
+		s.srv.log.Debug("engine.io bad polling payload", "sid", s.id, "err", err)
+		s.close(ErrParse, true)
+		writeError(w, http.StatusBadRequest, codeBadRequest)
+		return
+	}
+	writePayload(w, []byte("ok"))
+}

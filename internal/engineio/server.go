@@ -1,0 +1,352 @@
+package engineio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"hash/maphash"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Handler receives the events of every session of a Server. OnOpen runs
+// once, before any OnMessage of that session; OnMessage calls of one session
+// never overlap and arrive in order; OnClose runs once, after the last
+// OnMessage, on a goroutine that holds no lock of this package. Calls for
+// different sessions run concurrently.
+type Handler interface {
+	OnOpen(s *Session)
+	// OnMessage receives one message packet; data is owned by the callee.
+	OnMessage(s *Session, data []byte, binary bool)
+	OnClose(s *Session, reason error)
+}
+
+// Config configures a Server. Zero fields take the defaults shown.
+type Config struct {
+	PingInterval   time.Duration // default 25s
+	PingTimeout    time.Duration // default 20s
+	MaxPayload     int64         // largest message or polling body; default 1,000,000
+	MaxSessions    int           // open sessions at once; default 100,000
+	MaxPackets     int           // packets in one polling body; default 4,096
+	WriteQueue     int64         // bytes queued per session before it is dropped as slow; default 4 MiB
+	WriteTimeout   time.Duration // one vectored write; default 10s
+	UpgradeTimeout time.Duration // polling→websocket probe; default 10s
+	// AllowedOrigins lists the Origin values accepted besides same-origin
+	// requests and requests without Origin; "*" accepts every origin.
+	// Allowed cross origins get CORS headers.
+	AllowedOrigins []string
+	// DisablePolling and DisableWebSocket turn a transport off.
+	DisablePolling   bool
+	DisableWebSocket bool
+	// SIDPrefix is prepended to every session id (e.g. a node id that a
+	// load balancer can route on). Must be URL-safe.
+	SIDPrefix string
+	Logger    *slog.Logger // default slog.Default()
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.PingInterval, 25*time.Second)
+	def(&c.PingTimeout, 20*time.Second)
+	def(&c.WriteTimeout, 10*time.Second)
+	def(&c.UpgradeTimeout, 10*time.Second)
+	if c.MaxPayload <= 0 {
+		c.MaxPayload = 1_000_000
+	}
+	if c.MaxSessions <= 0 {
+		c.MaxSessions = 100_000
+	}
+	if c.MaxPackets <= 0 {
+		c.MaxPackets = 4096
+	}
+	if c.WriteQueue <= 0 {
+		c.WriteQueue = 4 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+const numShards = 64
+
+type shard struct {
+	mu sync.RWMutex
+	m  map[string]*Session
+}
+
+// Server is an Engine.IO v4 server; mount it as an http.Handler on its path
+// (e.g. "/engine.io/"). It is safe for concurrent use.
+type Server struct {
+	cfg      Config
+	h        Handler
+	log      *slog.Logger
+	seed     maphash.Seed
+	shards   [numShards]shard
+	sessions atomic.Int64
+	closing  atomic.Bool
+	wg       sync.WaitGroup // sessions not yet finalized and their goroutines
+}
+
+// NewServer returns a Server that passes sessions to h.
+func NewServer(cfg Config, h Handler) *Server {
+	cfg.setDefaults()
+	s := &Server{cfg: cfg, h: h, log: cfg.Logger, seed: maphash.MakeSeed()}
+	for i := range s.shards {
+		s.shards[i].m = make(map[string]*Session)
+	}
+	return s
+}
+
+// Config returns the effective configuration, defaults applied.
+func (srv *Server) Config() Config { return srv.cfg }
+
+// SessionCount is the number of open sessions.
+func (srv *Server) SessionCount() int { return int(srv.sessions.Load()) }
+
+func (srv *Server) shard(sid string) *shard {
+	return &srv.shards[maphash.String(srv.seed, sid)%numShards]
+}
+
+func (srv *Server) lookup(sid string) *Session {
+	sh := srv.shard(sid)
+	sh.mu.RLock()
+	s := sh.m[sid]
+	sh.mu.RUnlock()
+	return s
+}
+
+func (srv *Server) remove(s *Session) {
+	sh := srv.shard(s.id)
+	sh.mu.Lock()
+	if sh.m[s.id] == s {
+		delete(sh.m, s.id)
+		srv.sessions.Add(-1)
+	}
+	sh.mu.Unlock()
+}
+
+// register adds s unless the server is closing or full.
+func (srv *Server) register(s *Session) bool {
+	if srv.closing.Load() || srv.sessions.Add(1) > int64(srv.cfg.MaxSessions) {
+		if !srv.closing.Load() {
+			srv.sessions.Add(-1)
+		}
+		return false
+	}
+	sh := srv.shard(s.id)
+	sh.mu.Lock()
+	sh.m[s.id] = s
+	sh.mu.Unlock()
+	srv.wg.Add(1) // released by finalize
+	return true
+}
+
+func newSID(prefix string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return prefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+type handshake struct {
+	SID          string   `json:"sid"`
+	Upgrades     []string `json:"upgrades"`
+	PingInterval int64    `json:"pingInterval"`
+	PingTimeout  int64    `json:"pingTimeout"`
+	MaxPayload   int64    `json:"maxPayload"`
+}
+
+func (srv *Server) openPacket(sid string, canUpgrade bool) []byte {
+	hs := handshake{
+		SID:          sid,
+		Upgrades:     []string{},
+		PingInterval: srv.cfg.PingInterval.Milliseconds(),
+		PingTimeout:  srv.cfg.PingTimeout.Milliseconds(),
+		MaxPayload:   srv.cfg.MaxPayload,
+	}
+	if canUpgrade && !srv.cfg.DisableWebSocket {
+		hs.Upgrades = []string{"websocket"}
+	}
+	b, _ := json.Marshal(hs) // cannot fail
+	return b
+}
+
+// ServeHTTP implements the Engine.IO endpoint.
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !srv.originAllowed(r) {
+		writeError(w, http.StatusForbidden, codeForbidden)
+		return
+	}
+	srv.setCORS(w, r)
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
+		w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
+		w.Header().Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	q := r.URL.Query()
+	if q.Get("EIO") != "4" {
+		writeError(w, http.StatusBadRequest, codeUnsupportedVersion)
+		return
+	}
+	transport := q.Get("transport")
+	switch {
+	case transport == "polling" && !srv.cfg.DisablePolling:
+	case transport == "websocket" && !srv.cfg.DisableWebSocket:
+	default:
+		writeError(w, http.StatusBadRequest, codeUnknownTransport)
+		return
+	}
+	sid := q.Get("sid")
+	if sid == "" {
+		if r.Method != http.MethodGet {
+			writeError(w, http.StatusBadRequest, codeBadHandshakeMethod)
+			return
+		}
+		if srv.closing.Load() {
+			writeError(w, http.StatusServiceUnavailable, codeBadRequest)
+			return
+		}
+		if transport == "websocket" {
+			srv.openWebSocket(w, r, q)
+		} else {
+			srv.openPolling(w, r, q)
+		}
+		return
+	}
+	s := srv.lookup(sid)
+	if s == nil {
+		writeError(w, http.StatusBadRequest, codeUnknownSID)
+		return
+	}
+	if transport == "websocket" {
+		srv.upgradeWebSocket(w, r, s)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		s.servePoll(w, r)
+	case http.MethodPost:
+		s.servePost(w, r)
+	default:
+		writeError(w, http.StatusBadRequest, codeBadRequest)
+	}
+}
+
+func (srv *Server) newSession(r *http.Request, q url.Values, transport Transport) *Session {
+	s := &Session{
+		srv:        srv,
+		id:         newSID(srv.cfg.SIDPrefix),
+		transport:  transport,
+		remoteAddr: r.RemoteAddr,
+		query:      q,
+		origin:     r.Header.Get("Origin"),
+		userAgent:  r.Header.Get("User-Agent"),
+	}
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	return s
+}
+
+func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, q url.Values) {
+	s := srv.newSession(r, q, Polling)
+	if !srv.register(s) {
+		writeError(w, http.StatusServiceUnavailable, codeBadRequest)
+		return
+	}
+	body := append([]byte{'0'}, srv.openPacket(s.id, true)...)
+	s.startHeartbeat()
+	srv.h.OnOpen(s)
+	writePayload(w, body)
+}
+
+// originAllowed reports whether r's Origin may use this server: requests
+// without Origin (non-browser clients), same-origin requests and the
+// configured origins.
+func (srv *Server) originAllowed(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	for _, a := range srv.cfg.AllowedOrigins {
+		if a == "*" || strings.EqualFold(a, o) {
+			return true
+		}
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+}
+
+func (srv *Server) setCORS(w http.ResponseWriter, r *http.Request) {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", o)
+	h.Set("Access-Control-Allow-Credentials", "true")
+	h.Add("Vary", "Origin")
+}
+
+func writeError(w http.ResponseWriter, status, code int) {
+	b, _ := json.Marshal(struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{code, codeMessages[code]})
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writePayload(w http.ResponseWriter, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write(body)
+}
+
+// Shutdown closes every session with ErrServerShutdown, refuses new ones,
+// and waits until all sessions are closed and their goroutines have ended,
+// or ctx ends; then the remaining connections are closed at once and
+// Shutdown returns ctx's error. It is safe to call more than once.
+func (srv *Server) Shutdown(ctx context.Context) error {
+	srv.closing.Store(true)
+	srv.each(func(s *Session) { s.close(ErrServerShutdown, true) })
+	done := make(chan struct{})
+	go func() { srv.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		srv.each(func(s *Session) { s.close(ErrServerShutdown, false) })
+		s := srv.SessionCount()
+		srv.log.WarnContext(ctx, "engine.io shutdown grace expired", "sessions", s)
+		return context.Cause(ctx)
+	}
+}
+
+func (srv *Server) each(fn func(*Session)) {
+	var list []*Session
+	for i := range srv.shards {
+		sh := &srv.shards[i]
+		sh.mu.RLock()
+		for _, s := range sh.m {
+			list = append(list, s)
+		}
+		sh.mu.RUnlock()
+	}
+	for _, s := range list {
+		fn(s)
+	}
+}

@@ -1,0 +1,421 @@
+package engineio
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// closeLinger is how long a session closed by the client over polling
+// stays known, to answer a GET that crossed the close packet.
+const closeLinger = time.Second
+
+// Transport names a session's current transport.
+type Transport uint8
+
+// Transports.
+const (
+	Polling Transport = iota
+	WebSocket
+)
+
+func (t Transport) String() string {
+	if t == WebSocket {
+		return "websocket"
+	}
+	return "polling"
+}
+
+// Session is one Engine.IO connection. Its methods are safe for concurrent
+// use.
+type Session struct {
+	srv        *Server
+	id         string
+	remoteAddr string
+	query      url.Values
+	origin     string
+	userAgent  string
+	ctx        context.Context
+	cancel     context.CancelCauseFunc
+	isClosed   atomic.Bool
+	value      atomic.Value
+
+	mu        sync.Mutex
+	transport Transport
+	closed    bool
+	closeErr  error
+	finalized bool
+	handlers  int // goroutines that may still call OnMessage
+	queue     []*Frame
+	spare     []*Frame
+	queued    int64
+	// websocket
+	conn    net.Conn
+	writing bool
+	closeWS *Frame // close frame the writer sends last, when closing
+	// polling
+	poll    chan struct{} // non-nil while a GET is held; closed to release it
+	posting bool
+	// upgrade
+	upgrading bool
+	probing   bool
+	probeConn net.Conn
+	// lingerNoop: closed by the client over polling; one more GET gets a noop.
+	lingerNoop bool
+	// heartbeat
+	timer    *time.Timer
+	nextPing time.Time // when the next ping is due
+	pingDue  time.Time // when the outstanding ping was due; zero if none
+}
+
+// ID is the session id. Transport is the current transport.
+func (s *Session) ID() string { return s.id }
+
+// Transport returns the transport in use.
+func (s *Session) Transport() Transport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.transport
+}
+
+// RemoteAddr, Query, Origin and UserAgent describe the handshake request.
+func (s *Session) RemoteAddr() string { return s.remoteAddr }
+
+// Query returns the handshake's query parameters; do not modify.
+func (s *Session) Query() url.Values { return s.query }
+
+// Origin is the handshake's Origin header, if any.
+func (s *Session) Origin() string { return s.origin }
+
+// UserAgent is the handshake's User-Agent header.
+func (s *Session) UserAgent() string { return s.userAgent }
+
+// Context ends when the session closes; its cause is the close reason.
+func (s *Session) Context() context.Context { return s.ctx }
+
+// SetValue stores an application value; Value returns it (nil if none).
+func (s *Session) SetValue(v any) { s.value.Store(&v) }
+
+// Value returns what SetValue stored, or nil.
+func (s *Session) Value() any {
+	if p, ok := s.value.Load().(*any); ok {
+		return *p
+	}
+	return nil
+}
+
+// Closed reports whether the session has closed.
+func (s *Session) Closed() bool { return s.isClosed.Load() }
+
+// Send queues frames, atomically and in order, for delivery. It never
+// blocks on the network. If the queue would exceed the configured limit the
+// session is closed with ErrSlowConsumer, which Send returns; after close it
+// returns ErrSessionClosed.
+func (s *Session) Send(frames ...*Frame) error {
+	s.mu.Lock()
+	err := s.enqueueLocked(frames...)
+	s.mu.Unlock()
+	if err == ErrSlowConsumer {
+		s.close(ErrSlowConsumer, false)
+	}
+	return err
+}
+
+// enqueueLocked queues frames and wakes the transport. s.mu is held.
+func (s *Session) enqueueLocked(frames ...*Frame) error {
+	if s.closed {
+		return ErrSessionClosed
+	}
+	var n int64
+	for _, f := range frames {
+		n += int64(len(f.ws))
+	}
+	if s.queued+n > s.srv.cfg.WriteQueue {
+		return ErrSlowConsumer
+	}
+	s.queue = append(s.queue, frames...)
+	s.queued += n
+	s.wakeLocked()
+	return nil
+}
+
+// wakeLocked starts the websocket writer or releases a held poll.
+func (s *Session) wakeLocked() {
+	if s.transport == WebSocket {
+		if !s.writing && s.conn != nil {
+			s.writing = true
+			s.srv.wg.Add(1)
+			go s.writeLoop()
+		}
+		return
+	}
+	if s.poll != nil {
+		close(s.poll)
+		s.poll = nil
+	}
+}
+
+// takeLocked removes and returns the queued frames.
+func (s *Session) takeLocked() []*Frame {
+	q := s.queue
+	s.queue = s.spare[:0]
+	s.spare = nil
+	s.queued = 0
+	return q
+}
+
+// recycleLocked keeps a drained queue's array for reuse unless it is big.
+func (s *Session) recycleLocked(q []*Frame) {
+	if cap(q) <= 256 {
+		clear(q)
+		s.spare = q[:0]
+	}
+}
+
+// writeLoop is the session's only websocket writer while s.writing is
+// true: it drains the whole queue with one vectored write per round.
+func (s *Session) writeLoop() {
+	defer s.srv.wg.Done()
+	var bufs net.Buffers
+	for {
+		s.mu.Lock()
+		conn := s.conn
+		if len(s.queue) == 0 {
+			final := s.closeWS
+			if s.closed && final != nil {
+				s.closeWS = nil
+				s.mu.Unlock()
+				_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+				_, _ = conn.Write(final.ws)
+				_ = conn.Close()
+				s.mu.Lock()
+			}
+			s.writing = false
+			s.mu.Unlock()
+			return
+		}
+		batch := s.takeLocked()
+		s.mu.Unlock()
+
+		bufs = bufs[:0]
+		for _, f := range batch {
+			bufs = append(bufs, f.ws)
+		}
+		_ = conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
+		b := bufs
+		_, err := b.WriteTo(conn)
+		clear(bufs)
+
+		s.mu.Lock()
+		s.recycleLocked(batch)
+		s.mu.Unlock()
+		if err != nil {
+			s.mu.Lock()
+			s.writing = false
+			s.mu.Unlock()
+			s.close(ErrTransportClose, false)
+			return
+		}
+	}
+}
+
+// Close closes the session gracefully: what is queued is still delivered,
+// then the transport closes. Handler.OnClose receives ErrClosedByServer.
+func (s *Session) Close() { s.close(ErrClosedByServer, true) }
+
+// CloseWithReason is Close with the reason passed to Handler.OnClose.
+func (s *Session) CloseWithReason(reason error) { s.close(reason, true) }
+
+// close marks the session closed for reason. Graceful closes let queued
+// frames drain first; abrupt ones drop the connection at once. A second
+// call can only turn a graceful close into an abrupt one.
+func (s *Session) close(reason error, graceful bool) {
+	s.mu.Lock()
+	if s.closed {
+		conn := s.conn
+		s.mu.Unlock()
+		if !graceful && conn != nil {
+			_ = conn.Close()
+		}
+		return
+	}
+	s.closed = true
+	s.isClosed.Store(true)
+	s.closeErr = reason
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	if s.probeConn != nil {
+		_ = s.probeConn.Close()
+	}
+	conn := s.conn
+	if s.transport == WebSocket && conn != nil {
+		if graceful {
+			s.closeWS = closeFrameFor(reason)
+			if !s.writing {
+				s.writing = true
+				s.srv.wg.Add(1)
+				go s.writeLoop()
+			}
+			conn = nil
+		}
+	} else if s.poll != nil {
+		close(s.poll)
+		s.poll = nil
+	} else if reason == ErrClientClose && s.transport == Polling {
+		// The client's GET may still be on its way: answer it with a
+		// noop rather than an unknown-sid error, then forget the session.
+		s.lingerNoop = true
+	}
+	linger := s.lingerNoop
+	fin := s.handlers == 0 && !s.finalized
+	if fin {
+		s.finalized = true
+	}
+	s.mu.Unlock()
+	if linger {
+		time.AfterFunc(closeLinger, func() { s.srv.remove(s) })
+	} else {
+		s.srv.remove(s)
+	}
+	s.cancel(reason)
+	if conn != nil {
+		_ = conn.Close()
+	}
+	if fin {
+		go s.finalize()
+	}
+}
+
+func closeFrameFor(reason error) *Frame {
+	code, text := ws.StatusNormalClosure, ""
+	switch reason {
+	case ErrServerShutdown:
+		code, text = ws.StatusGoingAway, "server shutting down"
+	case ErrSlowConsumer:
+		code, text = ws.StatusPolicyViolation, "slow consumer"
+	case ErrParse:
+		code, text = ws.StatusProtocolError, "parse error"
+	case ErrTooLarge:
+		code, text = ws.StatusMessageTooBig, "message too big"
+	}
+	body := ws.NewCloseFrameBody(code, text)
+	h := ws.Header{Fin: true, OpCode: ws.OpClose, Length: int64(len(body))}
+	hs := ws.HeaderSize(h)
+	b := make([]byte, hs, hs+len(body))
+	putHeader(b, h)
+	return &Frame{ws: append(b, body...), hdr: hs}
+}
+
+// enterHandler registers a goroutine that will call OnMessage; it fails
+// once the session is closed.
+func (s *Session) enterHandler() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.handlers++
+	return true
+}
+
+// leaveHandler undoes enterHandler and finalizes a closed session whose
+// last handler left.
+func (s *Session) leaveHandler() {
+	s.mu.Lock()
+	s.handlers--
+	fin := s.closed && s.handlers == 0 && !s.finalized
+	if fin {
+		s.finalized = true
+	}
+	s.mu.Unlock()
+	if fin {
+		s.finalize()
+	}
+}
+
+func (s *Session) finalize() {
+	defer s.srv.wg.Done()
+	s.srv.h.OnClose(s, s.closeErr)
+}
+
+// deliver hands one inbound packet to the handler or the heartbeat.
+func (s *Session) deliver(p Packet) {
+	switch p.Type {
+	case Message:
+		if !s.isClosed.Load() {
+			s.srv.h.OnMessage(s, p.Data, p.Binary)
+		}
+	case Pong:
+		s.onPong()
+	case Close:
+		s.close(ErrClientClose, true)
+	case Ping:
+		// v3 clients ping; answer so they stay happy.
+		_ = s.Send(framePong)
+	}
+}
+
+// startHeartbeat schedules the first ping.
+func (s *Session) startHeartbeat() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextPing = time.Now().Add(s.srv.cfg.PingInterval)
+	s.timer = time.AfterFunc(s.srv.cfg.PingInterval, s.onTimer)
+}
+
+// onTimer sends a due ping, or closes the session when the outstanding
+// ping's timeout has passed.
+func (s *Session) onTimer() {
+	now := time.Now()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	if !s.pingDue.IsZero() {
+		if s.expiredLocked(now) {
+			s.mu.Unlock()
+			s.close(ErrPingTimeout, false)
+			return
+		}
+		s.timer.Reset(s.pingDue.Add(s.srv.cfg.PingTimeout).Sub(now))
+		s.mu.Unlock()
+		return
+	}
+	if now.Before(s.nextPing) {
+		s.timer.Reset(s.nextPing.Sub(now))
+		s.mu.Unlock()
+		return
+	}
+	s.pingDue = s.nextPing
+	err := s.enqueueLocked(framePing)
+	s.timer.Reset(s.pingDue.Add(s.srv.cfg.PingTimeout).Sub(now))
+	s.mu.Unlock()
+	if err == ErrSlowConsumer {
+		s.close(err, false)
+	}
+}
+
+// expiredLocked reports whether the outstanding ping went unanswered for
+// pingTimeout, measured from when it was due (not when the timer fired).
+func (s *Session) expiredLocked(now time.Time) bool {
+	return !s.pingDue.IsZero() && !now.Before(s.pingDue.Add(s.srv.cfg.PingTimeout))
+}
+
+func (s *Session) onPong() {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.pingDue.IsZero() {
+		return
+	}
+	s.pingDue = time.Time{}
+	s.nextPing = now.Add(s.srv.cfg.PingInterval)
+	s.timer.Reset(s.srv.cfg.PingInterval)
+}

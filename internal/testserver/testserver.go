@@ -1,0 +1,63 @@
+package testserver
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/chatrooms/chatrooms/internal/engineio"
+)
+
+// Config configures the test-mode server.
+type Config struct {
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	MaxPayload   int64
+	WriteQueue   int64
+	Logger       *slog.Logger
+}
+
+// Server is the test-mode server. Safe for concurrent use.
+type Server struct {
+	eio *engineio.Server
+}
+
+// New returns a test-mode server.
+func New(cfg Config) *Server {
+	ecfg := engineio.Config{
+		PingInterval:   cfg.PingInterval,
+		PingTimeout:    cfg.PingTimeout,
+		MaxPayload:     cfg.MaxPayload,
+		WriteQueue:     cfg.WriteQueue,
+		AllowedOrigins: []string{"*"},
+		Logger:         cfg.Logger,
+	}
+	return &Server{eio: engineio.NewServer(ecfg, echo{})}
+}
+
+// Register mounts the endpoints on mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.Handle("/engine.io/", s.eio)
+}
+
+// Shutdown closes every session.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return errors.Join(s.eio.Shutdown(ctx))
+}
+
+// echo sends every Engine.IO message back as it came.
+type echo struct{}
+
+func (echo) OnOpen(*engineio.Session) {}
+
+func (echo) OnMessage(s *engineio.Session, data []byte, binary bool) {
+	if binary {
+		_ = s.Send(engineio.NewBinaryFrame(data))
+		return
+	}
+	_ = s.Send(engineio.NewMessageFrame(data))
+}
+
+func (echo) OnClose(*engineio.Session, error) {}
