@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/engineio"
+	"github.com/chatrooms/chatrooms/internal/socketio"
 )
 
 // Config configures the test-mode server.
@@ -22,6 +23,7 @@ type Config struct {
 // Server is the test-mode server. Safe for concurrent use.
 type Server struct {
 	eio *engineio.Server
+	sio *socketio.Server
 }
 
 // New returns a test-mode server.
@@ -34,17 +36,24 @@ func New(cfg Config) *Server {
 		AllowedOrigins: []string{"*"},
 		Logger:         cfg.Logger,
 	}
-	return &Server{eio: engineio.NewServer(ecfg, echo{})}
+	sio := socketio.NewServer(socketio.Config{
+		EngineIO:       ecfg,
+		ConnectTimeout: time.Second, // the suites need > ~950 ms
+		Logger:         cfg.Logger,
+	})
+	setupNamespaces(sio)
+	return &Server{eio: engineio.NewServer(ecfg, echo{}), sio: sio}
 }
 
 // Register mounts the endpoints on mux.
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("/engine.io/", s.eio)
+	mux.Handle("/socket.io/", s.sio)
 }
 
 // Shutdown closes every session.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return errors.Join(s.eio.Shutdown(ctx))
+	return errors.Join(s.eio.Shutdown(ctx), s.sio.Shutdown(ctx))
 }
 
 // echo sends every Engine.IO message back as it came.

@@ -1,0 +1,270 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/maphash"
+	"sync"
+
+	"github.com/chatrooms/chatrooms/internal/engineio"
+)
+
+// EventHandler handles one event on the connection's message goroutine:
+// events of one connection are handled in order, one at a time. It may
+// block briefly (it holds up that connection only).
+type EventHandler func(s *Socket, e *Incoming)
+
+// Namespace is a Socket.IO namespace. Set its handlers before the server
+// serves; after that it is safe for concurrent use.
+type Namespace struct {
+	srv          *Server
+	name         string
+	seed         maphash.Seed
+	onConnect    func(ctx context.Context, s *Socket, auth json.RawMessage) error
+	onConnection func(s *Socket)
+	onDisconnect func(s *Socket, reason string)
+	hmu          sync.RWMutex
+	handlers     map[string]EventHandler
+	sockets      [socketShards]socketShard
+	rooms        roomSet
+}
+
+const (
+	socketShards = 16
+	roomShards   = 32
+)
+
+type socketShard struct {
+	mu sync.RWMutex
+	m  map[string]*Socket
+}
+
+func newNamespace(srv *Server, name string) *Namespace {
+	n := &Namespace{srv: srv, name: name, seed: maphash.MakeSeed(), handlers: make(map[string]EventHandler)}
+	for i := range n.sockets {
+		n.sockets[i].m = make(map[string]*Socket)
+	}
+	n.rooms.init(n.seed)
+	return n
+}
+
+// Name is the namespace's name.
+func (n *Namespace) Name() string { return n.name }
+
+// OnConnect sets the handler that authorises a connection; a returned
+// *ConnectRefusal refuses it with that message and data, any other error
+// refuses it as "internal_error". It runs before the CONNECT reply.
+func (n *Namespace) OnConnect(h func(ctx context.Context, s *Socket, auth json.RawMessage) error) {
+	n.onConnect = h
+}
+
+// OnConnection sets the handler run after the CONNECT reply is queued:
+// anything it emits reaches the client after the connection.
+func (n *Namespace) OnConnection(h func(s *Socket)) { n.onConnection = h }
+
+// OnDisconnect sets the handler run once when a socket disconnects.
+func (n *Namespace) OnDisconnect(h func(s *Socket, reason string)) { n.onDisconnect = h }
+
+// On sets the handler of an event.
+func (n *Namespace) On(event string, h EventHandler) {
+	n.hmu.Lock()
+	n.handlers[event] = h
+	n.hmu.Unlock()
+}
+
+func (n *Namespace) handler(event string) EventHandler {
+	n.hmu.RLock()
+	defer n.hmu.RUnlock()
+	return n.handlers[event]
+}
+
+func (n *Namespace) shard(id string) *socketShard {
+	return &n.sockets[maphash.String(n.seed, id)%socketShards]
+}
+
+func (n *Namespace) add(s *Socket) {
+	sh := n.shard(s.id)
+	sh.mu.Lock()
+	sh.m[s.id] = s
+	sh.mu.Unlock()
+}
+
+// remove disconnects s once: rooms, pending acks, then the handler.
+func (n *Namespace) remove(s *Socket, reason string) {
+	if !s.teardown(reason) {
+		return
+	}
+	sh := n.shard(s.id)
+	sh.mu.Lock()
+	delete(sh.m, s.id)
+	sh.mu.Unlock()
+	if h := n.onDisconnect; h != nil {
+		h(s, reason)
+	}
+}
+
+// Socket returns the connected socket with that id, or nil.
+func (n *Namespace) Socket(id string) *Socket {
+	sh := n.shard(id)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	return sh.m[id]
+}
+
+// SocketCount is the number of connected sockets.
+func (n *Namespace) SocketCount() int {
+	c := 0
+	for i := range n.sockets {
+		sh := &n.sockets[i]
+		sh.mu.RLock()
+		c += len(sh.m)
+		sh.mu.RUnlock()
+	}
+	return c
+}
+
+// RoomSize is the number of sockets in room on this node.
+func (n *Namespace) RoomSize(room string) int { return n.rooms.size(room) }
+
+// To selects the sockets in any of rooms (every socket if none is given).
+func (n *Namespace) To(rooms ...string) *Broadcast {
+	return &Broadcast{nsp: n, rooms: rooms}
+}
+
+// Emit sends an event to every socket of the namespace.
+func (n *Namespace) Emit(event string, args ...any) error { return n.To().Emit(event, args...) }
+
+// Broadcast is a set of recipients chosen with Namespace.To; it is a
+// one-shot builder, not safe for concurrent use.
+type Broadcast struct {
+	nsp    *Namespace
+	rooms  []string
+	except *Socket
+}
+
+// Except leaves s out of the broadcast.
+func (b *Broadcast) Except(s *Socket) *Broadcast {
+	b.except = s
+	return b
+}
+
+// Emit encodes the event once and queues the same frames to every
+// recipient. It never blocks on the network; recipients whose queue is
+// full are disconnected as slow consumers. It returns how many sockets
+// the event was queued to... see EmitCount.
+func (b *Broadcast) Emit(event string, args ...any) error {
+	_, err := b.EmitCount(event, args...)
+	return err
+}
+
+// EmitCount is Emit returning the number of recipients.
+func (b *Broadcast) EmitCount(event string, args ...any) (int, error) {
+	data, atts, err := EncodeEvent(event, args...)
+	if err != nil {
+		return 0, fmt.Errorf("broadcast %q: %w", event, err)
+	}
+	return b.SendFrames(packetFrames(&Packet{Type: Event, Namespace: b.nsp.name, ID: NoID, Data: data, Attachments: atts})), nil
+}
+
+// EmitRaw broadcasts an event whose arguments are already JSON.
+func (b *Broadcast) EmitRaw(event string, args []json.RawMessage, attachments [][]byte) int {
+	name, _ := json.Marshal(event)
+	return b.SendFrames(packetFrames(&Packet{Type: Event, Namespace: b.nsp.name, ID: NoID, Data: rawArray(name, args), Attachments: attachments}))
+}
+
+// SendFrames queues already-encoded frames to every recipient and returns
+// their number.
+func (b *Broadcast) SendFrames(frames []*engineio.Frame) int {
+	n := 0
+	deliver := func(s *Socket) {
+		if s != b.except && !s.gone.Load() && s.conn.sess.Send(frames...) == nil {
+			n++
+		}
+	}
+	switch len(b.rooms) {
+	case 0:
+		for i := range b.nsp.sockets {
+			sh := &b.nsp.sockets[i]
+			sh.mu.RLock()
+			for _, s := range sh.m {
+				deliver(s)
+			}
+			sh.mu.RUnlock()
+		}
+	case 1:
+		b.nsp.rooms.each(b.rooms[0], deliver)
+	default:
+		seen := make(map[*Socket]struct{})
+		for _, r := range b.rooms {
+			b.nsp.rooms.each(r, func(s *Socket) {
+				if _, dup := seen[s]; !dup {
+					seen[s] = struct{}{}
+					deliver(s)
+				}
+			})
+		}
+	}
+	return n
+}
+
+// roomSet maps room names to their sockets, sharded by name so that
+// broadcasts to different rooms do not contend.
+type roomSet struct {
+	seed   maphash.Seed
+	shards [roomShards]struct {
+		mu sync.RWMutex
+		m  map[string]map[*Socket]struct{}
+	}
+}
+
+func (rs *roomSet) init(seed maphash.Seed) {
+	rs.seed = seed
+	for i := range rs.shards {
+		rs.shards[i].m = make(map[string]map[*Socket]struct{})
+	}
+}
+
+func (rs *roomSet) shardOf(room string) int { return int(maphash.String(rs.seed, room) % roomShards) }
+
+func (rs *roomSet) add(room string, s *Socket) {
+	sh := &rs.shards[rs.shardOf(room)]
+	sh.mu.Lock()
+	m := sh.m[room]
+	if m == nil {
+		m = make(map[*Socket]struct{})
+		sh.m[room] = m
+	}
+	m[s] = struct{}{}
+	sh.mu.Unlock()
+}
+
+func (rs *roomSet) remove(room string, s *Socket) {
+	sh := &rs.shards[rs.shardOf(room)]
+	sh.mu.Lock()
+	if m := sh.m[room]; m != nil {
+		delete(m, s)
+		if len(m) == 0 {
+			delete(sh.m, room)
+		}
+	}
+	sh.mu.Unlock()
+}
+
+// each calls fn for every socket in room under the shard's read lock; fn
+// must not join or leave rooms.
+func (rs *roomSet) each(room string, fn func(*Socket)) {
+	sh := &rs.shards[rs.shardOf(room)]
+	sh.mu.RLock()
+	for s := range sh.m[room] {
+		fn(s)
+	}
+	sh.mu.RUnlock()
+}
+
+func (rs *roomSet) size(room string) int {
+	sh := &rs.shards[rs.shardOf(room)]
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	return len(sh.m[room])
+}

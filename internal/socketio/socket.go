@@ -1,0 +1,362 @@
+package socketio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chatrooms/chatrooms/internal/engineio"
+)
+
+// Socket is one client's connection to one namespace. Its methods are safe
+// for concurrent use.
+type Socket struct {
+	id     string
+	nsp    *Namespace
+	conn   *conn
+	auth   json.RawMessage
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	gone   atomic.Bool
+	value  atomic.Value
+
+	mu      sync.Mutex
+	rooms   map[string]struct{}
+	acks    map[int64]*pendingAck
+	nextAck int64
+}
+
+type pendingAck struct {
+	cb    AckCallback
+	timer *time.Timer
+}
+
+// AckCallback receives a client's acknowledgement: its arguments (raw JSON,
+// placeholders left in place) and binary attachments, or an error
+// (ErrAckTimeout, ErrSocketClosed).
+type AckCallback func(args []json.RawMessage, attachments [][]byte, err error)
+
+func newSocket(nsp *Namespace, c *conn, auth json.RawMessage) *Socket {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	s := &Socket{id: base64.RawURLEncoding.EncodeToString(b[:]), nsp: nsp, conn: c, auth: auth}
+	s.ctx, s.cancel = context.WithCancelCause(c.sess.Context())
+	return s
+}
+
+// ID is the socket id sent to the client in the CONNECT reply.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace is the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.nsp }
+
+// Session is the Engine.IO session carrying the socket.
+func (s *Socket) Session() *engineio.Session { return s.conn.sess }
+
+// Auth is the CONNECT payload ({} when the client sent none).
+func (s *Socket) Auth() json.RawMessage { return s.auth }
+
+// Context ends when the socket disconnects.
+func (s *Socket) Context() context.Context { return s.ctx }
+
+// Connected reports whether the socket is still connected.
+func (s *Socket) Connected() bool { return !s.gone.Load() }
+
+// SetValue stores an application value; Value returns it.
+func (s *Socket) SetValue(v any) { s.value.Store(&v) }
+
+// Value returns what SetValue stored, or nil.
+func (s *Socket) Value() any {
+	if p, ok := s.value.Load().(*any); ok {
+		return *p
+	}
+	return nil
+}
+
+// Emit sends an event to this socket. []byte arguments travel as binary
+// attachments; json.RawMessage is sent verbatim.
+func (s *Socket) Emit(event string, args ...any) error {
+	data, atts, err := EncodeEvent(event, args...)
+	if err != nil {
+		return fmt.Errorf("emit %q: %w", event, err)
+	}
+	return s.send(&Packet{Type: Event, Namespace: s.nsp.name, ID: NoID, Data: data, Attachments: atts})
+}
+
+// EmitRaw sends an event whose arguments are already JSON; placeholders
+// in args refer to attachments.
+func (s *Socket) EmitRaw(event string, args []json.RawMessage, attachments [][]byte) error {
+	name, _ := json.Marshal(event)
+	return s.send(&Packet{Type: Event, Namespace: s.nsp.name, ID: NoID, Data: rawArray(name, args), Attachments: attachments})
+}
+
+// EmitWithAck sends an event and asks the client to acknowledge it; cb runs
+// once, with the ack, or with ErrAckTimeout after timeout (0 means the
+// server's AckTimeout), or ErrSocketClosed. cb must not block.
+func (s *Socket) EmitWithAck(event string, timeout time.Duration, cb AckCallback, args ...any) error {
+	data, atts, err := EncodeEvent(event, args...)
+	if err != nil {
+		return fmt.Errorf("emit %q: %w", event, err)
+	}
+	if timeout <= 0 {
+		timeout = s.nsp.srv.cfg.AckTimeout
+	}
+	s.mu.Lock()
+	if s.gone.Load() {
+		s.mu.Unlock()
+		return ErrSocketClosed
+	}
+	if len(s.acks) >= s.nsp.srv.cfg.MaxPendingAcks {
+		s.mu.Unlock()
+		return ErrTooManyAcks
+	}
+	id := s.nextAck
+	s.nextAck++
+	if s.acks == nil {
+		s.acks = make(map[int64]*pendingAck)
+	}
+	pa := &pendingAck{cb: cb}
+	s.acks[id] = pa
+	pa.timer = time.AfterFunc(timeout, func() {
+		if s.takeAck(id) != nil {
+			cb(nil, nil, ErrAckTimeout)
+		}
+	})
+	s.mu.Unlock()
+	if err := s.send(&Packet{Type: Event, Namespace: s.nsp.name, ID: id, Data: data, Attachments: atts}); err != nil {
+		if s.takeAck(id) != nil {
+			pa.timer.Stop()
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *Socket) takeAck(id int64) *pendingAck {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pa := s.acks[id]
+	delete(s.acks, id)
+	return pa
+}
+
+func (s *Socket) onAck(p *Packet) {
+	pa := s.takeAck(p.ID)
+	if pa == nil {
+		return // late or unknown ack
+	}
+	pa.timer.Stop()
+	args, err := SplitArgs(p.Data)
+	pa.cb(args, p.Attachments, err)
+}
+
+func (s *Socket) onEvent(p *Packet) {
+	args, err := SplitArgs(p.Data)
+	if err != nil || len(args) == 0 {
+		s.conn.sess.CloseWithReason(engineio.ErrParse)
+		return
+	}
+	var name string
+	if err := json.Unmarshal(args[0], &name); err != nil {
+		// A numeric event name is valid on the wire; no handler can match.
+		return
+	}
+	h := s.nsp.handler(name)
+	if h == nil {
+		return
+	}
+	h(s, &Incoming{Name: name, Args: args[1:], Attachments: p.Attachments, sock: s, ackID: p.ID})
+}
+
+// send encodes p once and queues it.
+func (s *Socket) send(p *Packet) error {
+	if s.gone.Load() {
+		return ErrSocketClosed
+	}
+	if err := s.conn.sess.Send(packetFrames(p)...); err != nil {
+		return fmt.Errorf("send to socket %s: %w", s.id, err)
+	}
+	return nil
+}
+
+// Join adds the socket to room (local to this node).
+func (s *Socket) Join(room string) {
+	s.mu.Lock()
+	if s.gone.Load() {
+		s.mu.Unlock()
+		return
+	}
+	if s.rooms == nil {
+		s.rooms = make(map[string]struct{}, 1)
+	}
+	_, had := s.rooms[room]
+	s.rooms[room] = struct{}{}
+	s.mu.Unlock()
+	if !had {
+		s.nsp.rooms.add(room, s)
+	}
+}
+
+// Leave removes the socket from room.
+func (s *Socket) Leave(room string) {
+	s.mu.Lock()
+	_, had := s.rooms[room]
+	delete(s.rooms, room)
+	s.mu.Unlock()
+	if had {
+		s.nsp.rooms.remove(room, s)
+	}
+}
+
+// Rooms lists the rooms the socket is in.
+func (s *Socket) Rooms() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.rooms))
+	for r := range s.rooms {
+		out = append(out, r)
+	}
+	return out
+}
+
+// Disconnect disconnects the socket from its namespace: the client gets a
+// DISCONNECT packet (it will not reconnect by itself); the Engine.IO
+// connection stays open for other namespaces.
+func (s *Socket) Disconnect() {
+	if s.gone.Load() {
+		return
+	}
+	_ = s.send(&Packet{Type: Disconnect, Namespace: s.nsp.name, ID: NoID})
+	s.conn.detach(s)
+	s.nsp.remove(s, ReasonServerNamespace)
+}
+
+// CloseConnection closes the socket's whole Engine.IO connection; the
+// client may reconnect.
+func (s *Socket) CloseConnection() { s.conn.sess.CloseWithReason(ErrForcedClose) }
+
+// teardown leaves every room and fails pending acks; it runs once.
+func (s *Socket) teardown(reason string) bool {
+	if !s.gone.CompareAndSwap(false, true) {
+		return false
+	}
+	s.mu.Lock()
+	rooms := s.rooms
+	acks := s.acks
+	s.rooms, s.acks = nil, nil
+	s.mu.Unlock()
+	for r := range rooms {
+		s.nsp.rooms.remove(r, s)
+	}
+	for _, pa := range acks {
+		pa.timer.Stop()
+		pa.cb(nil, nil, ErrSocketClosed)
+	}
+	s.cancel(fmt.Errorf("%w: %s", ErrSocketClosed, reason))
+	return true
+}
+
+// Incoming is one event received from a client.
+type Incoming struct {
+	Name string
+	// Args are the arguments after the name, raw JSON; in binary events
+	// they hold placeholders for Attachments.
+	Args        []json.RawMessage
+	Attachments [][]byte
+	sock        *Socket
+	ackID       int64
+	acked       atomic.Bool
+}
+
+// Socket is the socket the event came from.
+func (e *Incoming) Socket() *Socket { return e.sock }
+
+// WantsAck reports whether the client asked for an acknowledgement.
+func (e *Incoming) WantsAck() bool { return e.ackID >= 0 }
+
+// Arg decodes argument i into v.
+func (e *Incoming) Arg(i int, v any) error {
+	if i >= len(e.Args) {
+		return fmt.Errorf("argument %d: missing", i)
+	}
+	if err := json.Unmarshal(e.Args[i], v); err != nil {
+		return fmt.Errorf("argument %d: %w", i, err)
+	}
+	return nil
+}
+
+// Binary returns the attachment argument i stands for, if it is one.
+func (e *Incoming) Binary(i int) ([]byte, bool) {
+	if i >= len(e.Args) {
+		return nil, false
+	}
+	return ResolvePlaceholder(e.Args[i], e.Attachments)
+}
+
+// Ack acknowledges the event with args (encoded as for Emit). It fails
+// with ErrNoAck if none was requested and ErrAckSent the second time.
+func (e *Incoming) Ack(args ...any) error {
+	data, atts, err := EncodeAckArgs(args...)
+	if err != nil {
+		return fmt.Errorf("ack: %w", err)
+	}
+	return e.ack(data, atts)
+}
+
+// AckRaw acknowledges with arguments that are already JSON.
+func (e *Incoming) AckRaw(args []json.RawMessage, attachments [][]byte) error {
+	return e.ack(rawArray(nil, args), attachments)
+}
+
+func (e *Incoming) ack(data json.RawMessage, atts [][]byte) error {
+	if e.ackID < 0 {
+		return ErrNoAck
+	}
+	if !e.acked.CompareAndSwap(false, true) {
+		return ErrAckSent
+	}
+	return e.sock.send(&Packet{Type: Ack, Namespace: e.sock.nsp.name, ID: e.ackID, Data: data, Attachments: atts})
+}
+
+// rawArray joins first (if any) and args into a JSON array.
+func rawArray(first json.RawMessage, args []json.RawMessage) json.RawMessage {
+	n := 2 + len(first)
+	for _, a := range args {
+		n += len(a) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	b = append(b, first...)
+	for i, a := range args {
+		if i > 0 || len(first) > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, a...)
+	}
+	return append(b, ']')
+}
+
+// scratch holds encode buffers; frames copy what they need.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// packetFrames encodes p once: its text frame, then one frame per
+// attachment.
+func packetFrames(p *Packet) []*engineio.Frame {
+	bp := scratch.Get().(*[]byte)
+	b := AppendPacket((*bp)[:0], p)
+	frames := make([]*engineio.Frame, 1+len(p.Attachments))
+	frames[0] = engineio.NewMessageFrame(b)
+	if cap(b) <= 64<<10 {
+		*bp = b[:0]
+		scratch.Put(bp)
+	}
+	for i, a := range p.Attachments {
+		frames[i+1] = engineio.NewBinaryFrame(a)
+	}
+	return frames
+}
