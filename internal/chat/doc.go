@@ -1,0 +1,7 @@
+// Package chat is the ChatRooms domain: users and their nicknames and
+// tokens, rooms and membership, messages, typing and presence. It keeps no
+// shared state of its own: every decision is a compare-and-set on the
+// key-value buckets and every room event goes through the room log, both
+// declared here as small interfaces (KV, Log, Signals) and implemented on
+// NATS JetStream by package cluster. It imports no transport.
+package chat

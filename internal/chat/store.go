@@ -1,0 +1,75 @@
+package chat
+
+import (
+	"context"
+	"time"
+)
+
+// Entry is one key-value entry. Deleted entries appear only in watches.
+type Entry struct {
+	Key      string
+	Value    []byte
+	Revision uint64
+	Deleted  bool
+}
+
+// KV is one key-value bucket with compare-and-set semantics. Keys are
+// non-empty strings of [A-Za-z0-9_=.-]. Implementations are safe for
+// concurrent use, and every method reads or writes the authoritative state
+// (no cache): two callers racing on Create or on Update of one revision
+// get exactly one winner.
+type KV interface {
+	// Get returns the entry, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, key string) (Entry, error)
+	// Create stores a new key; an existing key gives ErrExists.
+	Create(ctx context.Context, key string, value []byte) (uint64, error)
+	// Update replaces the value if the key is still at revision rev;
+	// otherwise ErrConflict (ErrNotFound if it is gone).
+	Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error)
+	// Delete removes the key if it is still at revision rev (0: whatever
+	// its revision); otherwise ErrConflict. Deleting a missing key is not
+	// an error when rev is 0.
+	Delete(ctx context.Context, key string, rev uint64) error
+	// Keys lists the current keys.
+	Keys(ctx context.Context) ([]string, error)
+	// Watch calls fn with every current entry, then with each change
+	// (Deleted set for deletions and purges), in revision order, until ctx
+	// ends; onReady runs once after the initial entries. Watch returns
+	// once the watch is established; fn and onReady run on one goroutine.
+	Watch(ctx context.Context, fn func(Entry), onReady func()) error
+}
+
+// LogEntry is one event read from the room log.
+type LogEntry struct {
+	Room string
+	// Seq is the event's sequence number, increasing within a room (and
+	// across rooms: gaps within one room are normal).
+	Seq  uint64
+	Time time.Time
+	Data []byte
+}
+
+// Log is the durable, ordered log of room events (messages, joins,
+// leaves). Safe for concurrent use.
+type Log interface {
+	// Append stores data as the next event of room and returns its
+	// sequence number once it is durably stored.
+	Append(ctx context.Context, room string, data []byte) (uint64, error)
+	// Follow calls fn, on one goroutine and in order, for every event
+	// appended after Follow was called, until ctx ends. It returns once
+	// following has started.
+	Follow(ctx context.Context, fn func(LogEntry)) error
+	// Since returns up to max events of room with Seq > after, in order.
+	Since(ctx context.Context, room string, after uint64, max int) ([]LogEntry, error)
+}
+
+// Signals carries ephemeral, best-effort notifications between nodes
+// (typing, logouts); nothing is stored. Safe for concurrent use.
+type Signals interface {
+	// Publish sends data on subject (tokens of [A-Za-z0-9_-] joined by '.').
+	Publish(ctx context.Context, subject string, data []byte) error
+	// Subscribe calls fn for every message on subjects matching pattern
+	// ('*' one token, '>' the rest) until ctx ends. fn runs on one
+	// goroutine per subscription.
+	Subscribe(ctx context.Context, pattern string, fn func(subject string, data []byte)) error
+}
