@@ -140,19 +140,27 @@ func (n *Namespace) Emit(event string, args ...any) error { return n.To().Emit(e
 type Broadcast struct {
 	nsp    *Namespace
 	rooms  []string
-	except *Socket
+	except []*Socket
 }
 
-// Except leaves s out of the broadcast.
-func (b *Broadcast) Except(s *Socket) *Broadcast {
-	b.except = s
+// Except leaves the given sockets out of the broadcast.
+func (b *Broadcast) Except(s ...*Socket) *Broadcast {
+	b.except = append(b.except, s...)
 	return b
+}
+
+func (b *Broadcast) excluded(s *Socket) bool {
+	for _, x := range b.except {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // Emit encodes the event once and queues the same frames to every
 // recipient. It never blocks on the network; recipients whose queue is
-// full are disconnected as slow consumers. It returns how many sockets
-// the event was queued to... see EmitCount.
+// full are disconnected as slow consumers.
 func (b *Broadcast) Emit(event string, args ...any) error {
 	_, err := b.EmitCount(event, args...)
 	return err
@@ -178,7 +186,7 @@ func (b *Broadcast) EmitRaw(event string, args []json.RawMessage, attachments []
 func (b *Broadcast) SendFrames(frames []*engineio.Frame) int {
 	n := 0
 	deliver := func(s *Socket) {
-		if s != b.except && !s.gone.Load() && s.conn.sess.Send(frames...) == nil {
+		if !s.gone.Load() && !b.excluded(s) && s.conn.sess.Send(frames...) == nil {
 			n++
 		}
 	}

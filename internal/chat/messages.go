@@ -1,0 +1,193 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// SendMessage appends a text message to the user's current room and
+// returns it with its sequence number; every member receives it.
+func (s *Service) SendMessage(ctx context.Context, userID, raw string) (Message, error) {
+	content, err := NormalizeMessage(raw)
+	if err != nil {
+		return Message{}, clientErr(CodeInvalidMessage, "message: %s", problem(err))
+	}
+	if !s.limits.allow(userID, s.cfg.Now()) {
+		return Message{}, clientErr(CodeRateLimited, "you are sending messages too fast")
+	}
+	u, _, err := s.users.get(ctx, userID)
+	if errors.Is(err, ErrNotFound) {
+		return Message{}, clientErr(CodeUnauthorized, "not logged in")
+	}
+	if err != nil {
+		return Message{}, fmt.Errorf("get user: %w", err)
+	}
+	if u.Room == "" {
+		return Message{}, clientErr(CodeRoomNotFound, "you are in no room")
+	}
+	view := s.userView(u)
+	view.Online = true
+	ev := logEvent{Type: MessageText, ID: newID("m"), TS: s.now(), User: view, Content: content}
+	b, err := json.Marshal(&ev)
+	if err != nil {
+		return Message{}, fmt.Errorf("encode message: %w", err)
+	}
+	seq, err := s.events.Append(ctx, u.Room, b)
+	if err != nil {
+		return Message{}, fmt.Errorf("append message: %w", err)
+	}
+	s.stopTyping(ctx, userID)
+	return ev.message(u.Room, seq), nil
+}
+
+// typingSignal is what nodes exchange about typing.
+type typingSignal struct {
+	User   User `json:"user"`
+	Typing bool `json:"typing"`
+}
+
+// Typing tells the other members of the user's room that they started or
+// stopped typing. A start expires by itself after TypingTTL unless renewed.
+func (s *Service) Typing(ctx context.Context, userID string, typing bool) error {
+	s.mu.RLock()
+	u := s.userCache[userID]
+	var view User
+	if u != nil {
+		view = s.userViewLocked(u)
+	}
+	s.mu.RUnlock()
+	if u == nil {
+		return clientErr(CodeUnauthorized, "not logged in")
+	}
+	room := u.Room
+	s.typingMu.Lock()
+	st := s.typing[userID]
+	if st != nil && (st.room != room || !typing) {
+		st.timer.Stop()
+		delete(s.typing, userID)
+		if st.room != room {
+			s.publishTyping(ctx, st.room, view, false)
+		}
+		st = nil
+	}
+	if typing {
+		if st == nil {
+			st = &typingState{room: room}
+			s.typing[userID] = st
+			st.timer = time.AfterFunc(s.cfg.TypingTTL, func() { s.expireTyping(userID, st) })
+		} else {
+			st.timer.Reset(s.cfg.TypingTTL)
+		}
+	}
+	s.typingMu.Unlock()
+	return s.publishTyping(ctx, room, view, typing)
+}
+
+func (s *Service) expireTyping(userID string, st *typingState) {
+	s.typingMu.Lock()
+	if s.typing[userID] != st {
+		s.typingMu.Unlock()
+		return
+	}
+	delete(s.typing, userID)
+	s.typingMu.Unlock()
+	s.mu.RLock()
+	u := s.userCache[userID]
+	var view User
+	if u != nil {
+		view = s.userViewLocked(u)
+	}
+	s.mu.RUnlock()
+	if u != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.publishTyping(ctx, st.room, view, false)
+	}
+}
+
+// stopTyping ends the user's typing indicator, if any (a sent message
+// ends it).
+func (s *Service) stopTyping(ctx context.Context, userID string) {
+	s.typingMu.Lock()
+	st := s.typing[userID]
+	if st != nil {
+		st.timer.Stop()
+		delete(s.typing, userID)
+	}
+	s.typingMu.Unlock()
+	if st == nil {
+		return
+	}
+	s.mu.RLock()
+	u := s.userCache[userID]
+	var view User
+	if u != nil {
+		view = s.userViewLocked(u)
+	}
+	s.mu.RUnlock()
+	if u != nil {
+		_ = s.publishTyping(ctx, st.room, view, false)
+	}
+}
+
+func (s *Service) publishTyping(ctx context.Context, room string, u User, typing bool) error {
+	b, err := json.Marshal(typingSignal{User: u, Typing: typing})
+	if err != nil {
+		return fmt.Errorf("encode typing: %w", err)
+	}
+	if err := s.sig.Publish(ctx, "typing."+room, b); err != nil {
+		return fmt.Errorf("publish typing: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) onTypingSignal(subject string, data []byte) {
+	const prefix = "typing."
+	if len(subject) <= len(prefix) {
+		return
+	}
+	var sig typingSignal
+	if err := json.Unmarshal(data, &sig); err != nil {
+		return
+	}
+	s.listener.Typing(subject[len(prefix):], sig.User, sig.Typing)
+}
+
+// rateLimits is a token bucket per user.
+type rateLimits struct {
+	rate, burst float64
+	mu          sync.Mutex
+	m           map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func (l *rateLimits) allow(user string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.m[user]
+	if b == nil {
+		b = &bucket{tokens: l.burst, last: now}
+		l.m[user] = b
+	}
+	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+func (l *rateLimits) forget(user string) {
+	l.mu.Lock()
+	delete(l.m, user)
+	l.mu.Unlock()
+}

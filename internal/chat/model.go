@@ -1,0 +1,148 @@
+package chat
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"strings"
+)
+
+// Message types.
+const (
+	MessageText   = 0
+	MessageJoined = 1
+	MessageLeft   = 2
+)
+
+// User is a user as clients see it. It never carries the token.
+type User struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	AvatarURL   string   `json:"avatar_url"`
+	Online      bool     `json:"online"`
+	CurrentRoom *RoomRef `json:"current_room"`
+	CreatedAt   int64    `json:"created_at"`
+}
+
+// RoomRef names a room inside a User.
+type RoomRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Room is a room as clients see it.
+type Room struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Persistent  bool   `json:"persistent"`
+	AvatarURL   string `json:"avatar_url"`
+	MemberCount int    `json:"member_count"`
+}
+
+// Message is a room event as clients see it: a text message (type 0, with
+// Sender and Content) or a join/leave notice (types 1 and 2, with User).
+type Message struct {
+	ID        string `json:"id"`
+	RoomID    string `json:"room_id"`
+	Seq       uint64 `json:"seq"`
+	Type      int    `json:"type"`
+	Timestamp int64  `json:"timestamp"`
+	Sender    *User  `json:"sender,omitempty"`
+	User      *User  `json:"user,omitempty"`
+	Content   string `json:"content,omitempty"`
+}
+
+// userRecord is the stored form of a user (bucket "users", key = id).
+type userRecord struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	NameKey   string `json:"name_key"`
+	TokenHash string `json:"token_hash"`
+	CreatedAt int64  `json:"created_at"`
+	Room      string `json:"room"`
+	// Sessions counts the user's live connections per node.
+	Sessions map[string]int `json:"sessions,omitempty"`
+	// OfflineSince is when the last connection dropped (unix ms); 0 while
+	// online or never connected yet (then CreatedAt counts).
+	OfflineSince int64 `json:"offline_since,omitempty"`
+}
+
+func (u *userRecord) online() bool { return len(u.Sessions) > 0 }
+
+// roomRecord is the stored form of a room (bucket "rooms", key = id).
+type roomRecord struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	NameKey     string   `json:"name_key"`
+	Description string   `json:"description"`
+	Persistent  bool     `json:"persistent"`
+	CreatedAt   int64    `json:"created_at"`
+	CreatedBy   string   `json:"created_by,omitempty"`
+	Members     []string `json:"members"`
+}
+
+func (r *roomRecord) hasMember(id string) bool {
+	for _, m := range r.Members {
+		if m == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *roomRecord) withoutMember(id string) []string {
+	out := make([]string, 0, len(r.Members))
+	for _, m := range r.Members {
+		if m != id {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// logEvent is the stored form of a room event (room log).
+type logEvent struct {
+	Type    int    `json:"type"`
+	ID      string `json:"id"`
+	TS      int64  `json:"ts"`
+	User    User   `json:"user"`
+	Content string `json:"content,omitempty"`
+}
+
+// message turns a stored event into the client form.
+func (e *logEvent) message(room string, seq uint64) Message {
+	m := Message{ID: e.ID, RoomID: room, Seq: seq, Type: e.Type, Timestamp: e.TS}
+	u := e.User
+	if e.Type == MessageText {
+		m.Sender, m.Content = &u, e.Content
+	} else {
+		m.User = &u
+	}
+	return m
+}
+
+// UserAvatarURL and RoomAvatarURL are where the avatars are served.
+func UserAvatarURL(id string) string { return "/api/avatars/users/" + id + ".svg" }
+
+// RoomAvatarURL is the avatar URL of room id.
+func RoomAvatarURL(id string) string { return "/api/avatars/rooms/" + id + ".svg" }
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// newID returns prefix followed by 80 random bits in lowercase base32.
+func newID(prefix string) string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return prefix + idEncoding.EncodeToString(b[:])
+}
+
+// validID reports whether id could be one of ours (keeps junk out of KV
+// keys and URLs).
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	return strings.IndexFunc(id, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	}) < 0
+}

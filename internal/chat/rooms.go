@@ -1,0 +1,187 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// joinRoom adds u to room's members (compare-and-set, so it cannot race
+// with the room's deletion) and appends the join notice. It returns the
+// room as joined.
+func (s *Service) joinRoom(ctx context.Context, u *userRecord, roomID string) (*roomRecord, error) {
+	r, _, err := s.rooms.modify(ctx, roomID, func(r *roomRecord) (op, error) {
+		if r.hasMember(u.ID) {
+			return opKeep, nil
+		}
+		r.Members = append(r.Members, u.ID)
+		return opWrite, nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, clientErr(CodeRoomNotFound, "no such room")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("join room %q: %w", roomID, err)
+	}
+	if err := s.appendNotice(ctx, u, roomID, r.Name, MessageJoined); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// leaveRoom appends the leave notice and removes u from room's members,
+// deleting the room (and freeing its name) if it is not persistent and u
+// was its last member.
+func (s *Service) leaveRoom(ctx context.Context, u *userRecord, roomID string) error {
+	var name, nameKey string
+	_, _, err := s.rooms.modify(ctx, roomID, func(r *roomRecord) (op, error) {
+		name, nameKey = r.Name, r.NameKey
+		if !r.hasMember(u.ID) {
+			return opKeep, nil
+		}
+		r.Members = r.withoutMember(u.ID)
+		if len(r.Members) == 0 && !r.Persistent {
+			return opDelete, nil
+		}
+		return opWrite, nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("leave room %q: %w", roomID, err)
+	}
+	if err := s.appendNotice(ctx, u, roomID, name, MessageLeft); err != nil {
+		return err
+	}
+	if _, err := s.rooms.kv.Get(ctx, roomID); errors.Is(err, ErrNotFound) {
+		s.deleteIfOwned(ctx, s.roomNames, nameKey, roomID)
+		s.log.Info("room deleted", "room", roomID)
+	}
+	return nil
+}
+
+// appendNotice appends a join or leave notice for u to room's log.
+func (s *Service) appendNotice(ctx context.Context, u *userRecord, roomID, roomName string, typ int) error {
+	view := s.userView(u)
+	view.Online = typ == MessageJoined || view.Online
+	view.CurrentRoom = &RoomRef{ID: roomID, Name: roomName}
+	if typ == MessageLeft {
+		view.CurrentRoom = nil
+	}
+	ev := logEvent{Type: typ, ID: newID("m"), TS: s.now(), User: view}
+	b, err := json.Marshal(&ev)
+	if err != nil {
+		return fmt.Errorf("encode notice: %w", err)
+	}
+	if _, err := s.events.Append(ctx, roomID, b); err != nil {
+		return fmt.Errorf("append notice to %q: %w", roomID, err)
+	}
+	return nil
+}
+
+// SwitchRoom moves the user into room: they join it first (so they are
+// never in no room), then their record points at it, then they leave the
+// old room, which is deleted if they were its last member.
+func (s *Service) SwitchRoom(ctx context.Context, userID, roomID string) (Room, error) {
+	if !validID(roomID) {
+		return Room{}, clientErr(CodeRoomNotFound, "no such room")
+	}
+	u, _, err := s.users.get(ctx, userID)
+	if errors.Is(err, ErrNotFound) {
+		return Room{}, clientErr(CodeUnauthorized, "not logged in")
+	}
+	if err != nil {
+		return Room{}, fmt.Errorf("get user: %w", err)
+	}
+	if u.Room == roomID {
+		return s.Room(ctx, roomID)
+	}
+	r, err := s.joinRoom(ctx, u, roomID)
+	if err != nil {
+		return Room{}, err
+	}
+	var old string
+	_, _, err = s.users.modify(ctx, userID, func(cur *userRecord) (op, error) {
+		old = cur.Room
+		cur.Room = roomID
+		return opWrite, nil
+	})
+	if err != nil {
+		// The user vanished (logout) or the store failed: undo the join.
+		_ = s.leaveRoom(context.WithoutCancel(ctx), u, roomID)
+		if errors.Is(err, ErrNotFound) {
+			return Room{}, clientErr(CodeUnauthorized, "not logged in")
+		}
+		return Room{}, fmt.Errorf("record room: %w", err)
+	}
+	if old != "" && old != roomID {
+		if err := s.leaveRoom(ctx, u, old); err != nil {
+			s.log.Warn("leave old room", "user", userID, "room", old, "err", err)
+		}
+	}
+	return roomView(r), nil
+}
+
+// CreateRoom creates a room with a unique name and moves its creator in.
+func (s *Service) CreateRoom(ctx context.Context, userID, rawName, rawDesc string) (Room, error) {
+	name, err := NormalizeRoomName(rawName)
+	if err != nil {
+		return Room{}, clientErr(CodeInvalidRoom, "room name: %s", problem(err))
+	}
+	desc, err := NormalizeRoomDescription(rawDesc)
+	if err != nil {
+		return Room{}, clientErr(CodeInvalidRoom, "room description: %s", problem(err))
+	}
+	key := RoomNameKey(name)
+	id := newID("r")
+	if _, err := s.roomNames.Create(ctx, key, []byte(id)); err != nil {
+		if errors.Is(err, ErrExists) {
+			return Room{}, clientErr(CodeRoomNameTaken, "a room called %q exists", name)
+		}
+		return Room{}, fmt.Errorf("claim room name: %w", err)
+	}
+	rec := &roomRecord{ID: id, Name: name, NameKey: key, Description: desc, CreatedAt: s.now(), CreatedBy: userID, Members: []string{}}
+	if _, err := s.rooms.create(ctx, id, rec); err != nil {
+		s.deleteIfOwned(context.WithoutCancel(ctx), s.roomNames, key, id)
+		return Room{}, fmt.Errorf("create room: %w", err)
+	}
+	s.log.Info("room created", "room", id, "user", userID)
+	room, err := s.SwitchRoom(ctx, userID, id)
+	if err != nil {
+		// Nobody will ever leave it: remove the empty room now.
+		s.deleteEmptyRoom(context.WithoutCancel(ctx), id)
+		return Room{}, err
+	}
+	return room, nil
+}
+
+// deleteEmptyRoom deletes a non-persistent room that has no member.
+func (s *Service) deleteEmptyRoom(ctx context.Context, id string) {
+	var key string
+	_, _, err := s.rooms.modify(ctx, id, func(r *roomRecord) (op, error) {
+		if r.Persistent || len(r.Members) > 0 {
+			return opKeep, errNotEmpty
+		}
+		key = r.NameKey
+		return opDelete, nil
+	})
+	if err == nil {
+		s.deleteIfOwned(ctx, s.roomNames, key, id)
+		s.log.Info("empty room deleted", "room", id)
+	}
+}
+
+var errNotEmpty = errors.New("room not empty")
+
+// problem is the human part of a validation error.
+func problem(err error) string {
+	msg := err.Error()
+	for i := 0; i+2 < len(msg); i++ {
+		if msg[i] == ':' && msg[i+1] == ' ' {
+			return msg[i+2:]
+		}
+	}
+	return msg
+}

@@ -1,0 +1,597 @@
+package chat
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+)
+
+// RoomSpec describes a persistent room.
+type RoomSpec struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// DefaultRooms are the persistent rooms when none are configured; the
+// first one is where new users start.
+var DefaultRooms = []RoomSpec{
+	{ID: "_default", Name: "Default Room", Description: "You join here by default"},
+	{ID: "_test", Name: "Testing", Description: "A room for trying things out"},
+}
+
+// Config configures a Service. Zero fields take the defaults shown.
+type Config struct {
+	// NodeID identifies this process among the nodes sharing the state;
+	// a new one for every start. Required.
+	NodeID string
+	// Grace is how long a user whose connections all dropped keeps their
+	// nickname and room (default 60s).
+	Grace time.Duration
+	// PersistentRooms are never deleted (default DefaultRooms); the first
+	// is the room new users start in.
+	PersistentRooms []RoomSpec
+	// TypingTTL ends a typing indicator that was not refreshed (default 5s).
+	TypingTTL time.Duration
+	// Heartbeat is how often this node renews its liveness entry (default
+	// 2s); the nodes bucket's TTL decides when a silent node counts as dead.
+	Heartbeat time.Duration
+	// SweepInterval is how often expired users and dead nodes' sessions
+	// are cleaned up (default 1s).
+	SweepInterval time.Duration
+	// MessageRate and MessageBurst limit each user's messages per second
+	// on this node (defaults 5 and 20).
+	MessageRate  float64
+	MessageBurst int
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.Grace <= 0 {
+		c.Grace = 60 * time.Second
+	}
+	if len(c.PersistentRooms) == 0 {
+		c.PersistentRooms = DefaultRooms
+	}
+	if c.TypingTTL <= 0 {
+		c.TypingTTL = 5 * time.Second
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = 2 * time.Second
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = time.Second
+	}
+	if c.MessageRate <= 0 {
+		c.MessageRate = 5
+	}
+	if c.MessageBurst <= 0 {
+		c.MessageBurst = 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Stores are the key-value buckets the service keeps its state in.
+type Stores struct {
+	Users     KV // user id → user record
+	Nicks     KV // nickname key → user id
+	Tokens    KV // token hash → user id
+	Rooms     KV // room id → room record
+	RoomNames KV // room name key → room id
+	Nodes     KV // node id → liveness (entries expire)
+}
+
+// Listener receives what a transport must pass on to its clients. Calls
+// come from the service's goroutines; RoomEvent calls arrive in log order,
+// one at a time. Implementations must not block for long.
+type Listener interface {
+	// RoomEvent is a new message or join/leave notice in a room.
+	RoomEvent(m *Message)
+	// UsersChanged and RoomsChanged say a list changed (not coalesced).
+	UsersChanged()
+	RoomsChanged()
+	// UserRemoved: the user logged out or expired; close their sockets.
+	UserRemoved(userID string)
+	// Typing: user started or stopped typing in room.
+	Typing(room string, user User, typing bool)
+}
+
+// Service implements the chat rules on top of the stores. Safe for
+// concurrent use; Start it before use.
+type Service struct {
+	cfg       Config
+	log       *slog.Logger
+	users     jsonKV[userRecord]
+	rooms     jsonKV[roomRecord]
+	nicks     KV
+	tokens    KV
+	roomNames KV
+	nodes     KV
+	events    Log
+	sig       Signals
+	listener  Listener
+
+	mu        sync.RWMutex
+	userCache map[string]*userRecord
+	roomCache map[string]*roomRecord
+	liveNodes map[string]bool
+
+	typingMu sync.Mutex
+	typing   map[string]*typingState // by user id, users typing via this node
+	limits   rateLimits
+}
+
+type typingState struct {
+	room  string
+	timer *time.Timer
+}
+
+// New returns a Service over st, the room log and the signals bus.
+func New(cfg Config, st Stores, events Log, sig Signals) *Service {
+	cfg.setDefaults()
+	return &Service{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		users:     jsonKV[userRecord]{st.Users, "user"},
+		rooms:     jsonKV[roomRecord]{st.Rooms, "room"},
+		nicks:     st.Nicks,
+		tokens:    st.Tokens,
+		roomNames: st.RoomNames,
+		nodes:     st.Nodes,
+		events:    events,
+		sig:       sig,
+		userCache: make(map[string]*userRecord),
+		roomCache: make(map[string]*roomRecord),
+		liveNodes: make(map[string]bool),
+		typing:    make(map[string]*typingState),
+		limits:    rateLimits{rate: cfg.MessageRate, burst: float64(cfg.MessageBurst), m: make(map[string]*bucket)},
+	}
+}
+
+// DefaultRoomID is where new users start.
+func (s *Service) DefaultRoomID() string { return s.cfg.PersistentRooms[0].ID }
+
+// NodeID is this node's identity.
+func (s *Service) NodeID() string { return s.cfg.NodeID }
+
+func (s *Service) now() int64 { return s.cfg.Now().UnixMilli() }
+
+// Start makes sure the persistent rooms exist, announces this node, loads
+// the user and room lists, and starts following room events, typing
+// signals and the periodic cleanup, until ctx ends. Events go to l.
+func (s *Service) Start(ctx context.Context, l Listener) error {
+	if s.cfg.NodeID == "" || !validID(s.cfg.NodeID) {
+		return fmt.Errorf("start chat: invalid node id %q", s.cfg.NodeID)
+	}
+	s.listener = l
+	for _, spec := range s.cfg.PersistentRooms {
+		if err := s.ensureRoom(ctx, spec); err != nil {
+			return fmt.Errorf("start chat: persistent room %q: %w", spec.ID, err)
+		}
+	}
+	if err := s.beat(ctx); err != nil {
+		return fmt.Errorf("start chat: node heartbeat: %w", err)
+	}
+	for _, w := range []struct {
+		kv KV
+		fn func(Entry)
+	}{{s.nodes, s.onNodeEntry}, {s.rooms.kv, s.onRoomEntry}, {s.users.kv, s.onUserEntry}} {
+		ready := make(chan struct{})
+		if err := w.kv.Watch(ctx, w.fn, func() { close(ready) }); err != nil {
+			return fmt.Errorf("start chat: watch: %w", err)
+		}
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := s.events.Follow(ctx, s.onLogEntry); err != nil {
+		return fmt.Errorf("start chat: follow room events: %w", err)
+	}
+	if err := s.sig.Subscribe(ctx, "typing.*", s.onTypingSignal); err != nil {
+		return fmt.Errorf("start chat: typing: %w", err)
+	}
+	go s.loop(ctx)
+	return nil
+}
+
+func (s *Service) ensureRoom(ctx context.Context, spec RoomSpec) error {
+	name, err := NormalizeRoomName(spec.Name)
+	if err != nil {
+		return err
+	}
+	desc, err := NormalizeRoomDescription(spec.Description)
+	if err != nil {
+		return err
+	}
+	if !validID(spec.ID) {
+		return fmt.Errorf("invalid room id %q", spec.ID)
+	}
+	key := RoomNameKey(name)
+	rec := &roomRecord{ID: spec.ID, Name: name, NameKey: key, Description: desc, Persistent: true, CreatedAt: s.now(), Members: []string{}}
+	if _, err := s.rooms.create(ctx, spec.ID, rec); err != nil && !errors.Is(err, ErrExists) {
+		return err
+	}
+	if _, err := s.roomNames.Create(ctx, key, []byte(spec.ID)); err != nil && !errors.Is(err, ErrExists) {
+		return err
+	}
+	_, _, err = s.rooms.modify(ctx, spec.ID, func(r *roomRecord) (op, error) {
+		if r.Persistent && r.Name == name && r.Description == desc {
+			return opKeep, nil
+		}
+		r.Persistent, r.Name, r.NameKey, r.Description = true, name, key, desc
+		return opWrite, nil
+	})
+	return err
+}
+
+// loop runs the heartbeat and the cleanup until ctx ends.
+func (s *Service) loop(ctx context.Context) {
+	hb := time.NewTicker(s.cfg.Heartbeat)
+	sweep := time.NewTicker(s.cfg.SweepInterval)
+	defer hb.Stop()
+	defer sweep.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hb.C:
+			if err := s.beat(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("node heartbeat failed", "node", s.cfg.NodeID, "err", err)
+			}
+		case <-sweep.C:
+			s.sweep(ctx)
+		}
+	}
+}
+
+// beat renews this node's liveness entry.
+func (s *Service) beat(ctx context.Context) error {
+	v := []byte(fmt.Sprint(s.now()))
+	e, err := s.nodes.Get(ctx, s.cfg.NodeID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		_, err = s.nodes.Create(ctx, s.cfg.NodeID, v)
+		if errors.Is(err, ErrExists) {
+			return nil // a concurrent beat won
+		}
+	case err == nil:
+		_, err = s.nodes.Update(ctx, s.cfg.NodeID, v, e.Revision)
+		if errors.Is(err, ErrConflict) {
+			return nil
+		}
+	}
+	return err
+}
+
+// --- caches fed by watches ---
+
+func (s *Service) onNodeEntry(e Entry) {
+	s.mu.Lock()
+	if e.Deleted {
+		delete(s.liveNodes, e.Key)
+	} else {
+		s.liveNodes[e.Key] = true
+	}
+	s.mu.Unlock()
+	s.listener.UsersChanged() // online flags depend on live nodes
+}
+
+func (s *Service) onRoomEntry(e Entry) {
+	s.mu.Lock()
+	if e.Deleted {
+		delete(s.roomCache, e.Key)
+	} else {
+		var r roomRecord
+		if err := json.Unmarshal(e.Value, &r); err != nil {
+			s.mu.Unlock()
+			s.log.Error("bad room record", "room", e.Key, "err", err)
+			return
+		}
+		s.roomCache[e.Key] = &r
+	}
+	s.mu.Unlock()
+	s.listener.RoomsChanged()
+	s.listener.UsersChanged() // users show their room's name
+}
+
+func (s *Service) onUserEntry(e Entry) {
+	s.mu.Lock()
+	_, had := s.userCache[e.Key]
+	if e.Deleted {
+		delete(s.userCache, e.Key)
+	} else {
+		var u userRecord
+		if err := json.Unmarshal(e.Value, &u); err != nil {
+			s.mu.Unlock()
+			s.log.Error("bad user record", "user", e.Key, "err", err)
+			return
+		}
+		s.userCache[e.Key] = &u
+	}
+	s.mu.Unlock()
+	if e.Deleted && had {
+		s.listener.UserRemoved(e.Key)
+	}
+	s.listener.UsersChanged()
+}
+
+func (s *Service) onLogEntry(le LogEntry) {
+	var ev logEvent
+	if err := json.Unmarshal(le.Data, &ev); err != nil {
+		s.log.Error("bad room event", "room", le.Room, "seq", le.Seq, "err", err)
+		return
+	}
+	m := ev.message(le.Room, le.Seq)
+	s.listener.RoomEvent(&m)
+}
+
+// --- views ---
+
+// onlineLocked reports whether u has a session on a live node.
+func (s *Service) onlineLocked(u *userRecord) bool {
+	for n, c := range u.Sessions {
+		if c > 0 && s.liveNodes[n] {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) userViewLocked(u *userRecord) User {
+	v := User{ID: u.ID, Name: u.Name, AvatarURL: UserAvatarURL(u.ID), Online: s.onlineLocked(u), CreatedAt: u.CreatedAt}
+	if r := s.roomCache[u.Room]; r != nil {
+		v.CurrentRoom = &RoomRef{ID: r.ID, Name: r.Name}
+	} else if u.Room != "" {
+		v.CurrentRoom = &RoomRef{ID: u.Room}
+	}
+	return v
+}
+
+func roomView(r *roomRecord) Room {
+	return Room{ID: r.ID, Name: r.Name, Description: r.Description, Persistent: r.Persistent, AvatarURL: RoomAvatarURL(r.ID), MemberCount: len(r.Members)}
+}
+
+// Users lists everyone present, by name.
+func (s *Service) Users() []User {
+	s.mu.RLock()
+	out := make([]User, 0, len(s.userCache))
+	for _, u := range s.userCache {
+		out = append(out, s.userViewLocked(u))
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b User) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Rooms lists the rooms: persistent ones first, then by age.
+func (s *Service) Rooms() []Room {
+	s.mu.RLock()
+	recs := make([]*roomRecord, 0, len(s.roomCache))
+	for _, r := range s.roomCache {
+		recs = append(recs, r)
+	}
+	s.mu.RUnlock()
+	order := make(map[string]int, len(s.cfg.PersistentRooms))
+	for i, p := range s.cfg.PersistentRooms {
+		order[p.ID] = i - len(s.cfg.PersistentRooms)
+	}
+	slices.SortFunc(recs, func(a, b *roomRecord) int {
+		if c := cmp.Compare(order[a.ID], order[b.ID]); c != 0 {
+			return c
+		}
+		return cmp.Or(cmp.Compare(a.CreatedAt, b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	out := make([]Room, len(recs))
+	for i, r := range recs {
+		out[i] = roomView(r)
+	}
+	return out
+}
+
+// Room returns one room, read from the store.
+func (s *Service) Room(ctx context.Context, id string) (Room, error) {
+	if !validID(id) {
+		return Room{}, clientErr(CodeRoomNotFound, "no such room")
+	}
+	r, _, err := s.rooms.get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return Room{}, clientErr(CodeRoomNotFound, "no such room")
+	}
+	if err != nil {
+		return Room{}, fmt.Errorf("get room: %w", err)
+	}
+	return roomView(r), nil
+}
+
+// User returns the client view of a user record.
+func (s *Service) userView(u *userRecord) User {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.userViewLocked(u)
+}
+
+// --- identity ---
+
+// Session is an authenticated user.
+type Session struct {
+	UserID string
+	Name   string
+}
+
+func hashToken(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// Register claims a nickname and creates a user in the default room. It
+// returns the user and their secret token (shown once, stored hashed).
+func (s *Service) Register(ctx context.Context, raw string) (User, string, error) {
+	name, err := NormalizeNickname(raw)
+	if err != nil {
+		return User{}, "", clientErr(CodeInvalidUsername, "%s", nicknameProblem(err))
+	}
+	key := NicknameKey(name)
+	id := newID("u")
+	var tb [32]byte
+	_, _ = rand.Read(tb[:])
+	token := base64.RawURLEncoding.EncodeToString(tb[:])
+	th := hashToken(token)
+
+	if _, err := s.nicks.Create(ctx, key, []byte(id)); err != nil {
+		if errors.Is(err, ErrExists) {
+			return User{}, "", clientErr(CodeUsernameTaken, "the nickname %q is taken", name)
+		}
+		return User{}, "", fmt.Errorf("claim nickname: %w", err)
+	}
+	undo := func() {
+		// Best effort: a failure leaves a claim the sweeper cannot see,
+		// so log it loudly.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := s.nicks.Delete(uctx, key, 0); err != nil {
+			s.log.Error("release nickname after failed registration", "user", id, "err", err)
+		}
+		_ = s.tokens.Delete(uctx, th, 0)
+	}
+	if _, err := s.tokens.Create(ctx, th, []byte(id)); err != nil {
+		undo()
+		return User{}, "", fmt.Errorf("store token: %w", err)
+	}
+	now := s.now()
+	rec := &userRecord{ID: id, Name: name, NameKey: key, TokenHash: th, CreatedAt: now, OfflineSince: now}
+	if _, err := s.users.create(ctx, id, rec); err != nil {
+		undo()
+		return User{}, "", fmt.Errorf("create user: %w", err)
+	}
+	room := s.DefaultRoomID()
+	if _, err := s.joinRoom(ctx, rec, room); err != nil {
+		s.removeUser(context.WithoutCancel(ctx), id, false)
+		return User{}, "", fmt.Errorf("enter default room: %w", err)
+	}
+	rec.Room = room
+	if _, _, err := s.users.modify(ctx, id, func(u *userRecord) (op, error) {
+		u.Room = room
+		return opWrite, nil
+	}); err != nil {
+		s.removeUser(context.WithoutCancel(ctx), id, false)
+		return User{}, "", fmt.Errorf("record room: %w", err)
+	}
+	s.log.Info("user registered", "user", id)
+	return s.userView(rec), token, nil
+}
+
+// nicknameProblem is the human part of a nickname validation error.
+func nicknameProblem(err error) string {
+	msg := err.Error()
+	if i := len("invalid nickname: "); len(msg) > i && msg[:i] == "invalid nickname: " {
+		return "the nickname " + msg[i:]
+	}
+	return "the nickname is not valid: " + msg
+}
+
+// Authenticate returns the user a token belongs to.
+func (s *Service) Authenticate(ctx context.Context, token string) (User, error) {
+	if token == "" || len(token) > 128 {
+		return User{}, clientErr(CodeUnauthorized, "missing or invalid token")
+	}
+	e, err := s.tokens.Get(ctx, hashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return User{}, clientErr(CodeUnauthorized, "missing or invalid token")
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("look up token: %w", err)
+	}
+	u, _, err := s.users.get(ctx, string(e.Value))
+	if errors.Is(err, ErrNotFound) {
+		return User{}, clientErr(CodeUnauthorized, "missing or invalid token")
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("get user: %w", err)
+	}
+	return s.userView(u), nil
+}
+
+// Logout removes the user everywhere: their room membership (with a leave
+// notice), nickname and token; their sockets on every node are closed.
+func (s *Service) Logout(ctx context.Context, userID string) error {
+	if !s.removeUser(ctx, userID, false) {
+		return clientErr(CodeUnauthorized, "not logged in")
+	}
+	return nil
+}
+
+// removeUser deletes the user record (the commit point; when onlyExpired,
+// only if still offline past the grace period at that revision), then
+// leaves their room and frees nickname and token. It reports whether this
+// call removed the user.
+func (s *Service) removeUser(ctx context.Context, userID string, onlyExpired bool) bool {
+	var gone userRecord
+	_, _, err := s.users.modify(ctx, userID, func(u *userRecord) (op, error) {
+		if onlyExpired && !s.expired(u) {
+			return opKeep, errNotExpired
+		}
+		gone = *u
+		return opDelete, nil
+	})
+	if err != nil {
+		if !errors.Is(err, errNotExpired) && !errors.Is(err, ErrNotFound) {
+			s.log.Warn("remove user", "user", userID, "err", err)
+		}
+		return false
+	}
+	if gone.Room != "" {
+		if err := s.leaveRoom(ctx, &gone, gone.Room); err != nil {
+			s.log.Warn("leave room on removal", "user", userID, "room", gone.Room, "err", err)
+		}
+	}
+	s.deleteIfOwned(ctx, s.nicks, gone.NameKey, userID)
+	s.deleteIfOwned(ctx, s.tokens, gone.TokenHash, userID)
+	s.limits.forget(userID)
+	s.log.Info("user removed", "user", userID, "expired", onlyExpired)
+	return true
+}
+
+var errNotExpired = errors.New("user not expired")
+
+// deleteIfOwned deletes key if it still maps to owner.
+func (s *Service) deleteIfOwned(ctx context.Context, kv KV, key, owner string) {
+	if key == "" {
+		return
+	}
+	e, err := kv.Get(ctx, key)
+	if err != nil {
+		return
+	}
+	if string(e.Value) == owner {
+		if err := kv.Delete(ctx, key, e.Revision); err != nil && !errors.Is(err, ErrConflict) {
+			s.log.Warn("release key", "owner", owner, "err", err)
+		}
+	}
+}
+
+// expired reports whether u has been offline for longer than the grace
+// period (sessions on dead nodes do not count).
+func (s *Service) expired(u *userRecord) bool {
+	s.mu.RLock()
+	online := s.onlineLocked(u)
+	s.mu.RUnlock()
+	return !online && u.OfflineSince > 0 && s.now()-u.OfflineSince >= s.cfg.Grace.Milliseconds()
+}
