@@ -1,0 +1,387 @@
+package realtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/socketio"
+)
+
+// Namespace is the Socket.IO namespace of the chat.
+const Namespace = "/chat"
+
+// Service is what the gateway needs of the chat service.
+type Service interface {
+	Authenticate(ctx context.Context, token string) (chat.User, error)
+	Connected(ctx context.Context, userID string) error
+	Disconnected(ctx context.Context, userID string) error
+	SendMessage(ctx context.Context, userID, content string) (chat.Message, error)
+	SwitchRoom(ctx context.Context, userID, roomID string) (chat.Room, error)
+	Typing(ctx context.Context, userID string, typing bool) error
+	Room(ctx context.Context, id string) (chat.Room, error)
+	Users() []chat.User
+	Rooms() []chat.Room
+}
+
+// Config configures a Gateway.
+type Config struct {
+	// ListInterval is the least time between two list broadcasts
+	// (default 250ms): bursts of changes are coalesced.
+	ListInterval time.Duration
+	// CallTimeout bounds one service call made for a client (default 10s).
+	CallTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+// Gateway serves the chat namespace. It implements chat.Listener. Safe
+// for concurrent use.
+type Gateway struct {
+	cfg  Config
+	svc  Service
+	nsp  *socketio.Namespace
+	log  *slog.Logger
+	kick chan struct{}
+
+	usersDirty atomic.Bool
+	roomsDirty atomic.Bool
+
+	mu     sync.Mutex
+	byUser map[string]map[*socketio.Socket]struct{}
+}
+
+var _ chat.Listener = (*Gateway)(nil)
+
+// New installs the chat namespace on sio. Call Run to start list updates.
+func New(cfg Config, svc Service, sio *socketio.Server) *Gateway {
+	if cfg.ListInterval <= 0 {
+		cfg.ListInterval = 250 * time.Millisecond
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	g := &Gateway{
+		cfg:    cfg,
+		svc:    svc,
+		nsp:    sio.Of(Namespace),
+		log:    cfg.Logger,
+		kick:   make(chan struct{}, 1),
+		byUser: make(map[string]map[*socketio.Socket]struct{}),
+	}
+	g.nsp.OnConnect(g.onConnect)
+	g.nsp.OnConnection(g.onConnection)
+	g.nsp.OnDisconnect(g.onDisconnect)
+	g.nsp.On("send_message", g.onSendMessage)
+	g.nsp.On("switch_room", g.onSwitchRoom)
+	g.nsp.On("typing", g.onTyping)
+	return g
+}
+
+// userOf returns the user id a socket authenticated as.
+func userOf(s *socketio.Socket) string {
+	id, _ := s.Value().(string)
+	return id
+}
+
+func roomKey(id string) string { return "room:" + id }
+
+func (g *Gateway) onConnect(ctx context.Context, s *socketio.Socket, auth json.RawMessage) error {
+	var a struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(auth, &a); err != nil || a.Token == "" {
+		return invalidToken()
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.CallTimeout)
+	defer cancel()
+	u, err := g.svc.Authenticate(ctx, a.Token)
+	if err != nil {
+		if ce := chat.AsError(err); ce.Code != chat.CodeUnauthorized {
+			return &socketio.ConnectRefusal{Message: ce.Code, Data: ce}
+		}
+		return invalidToken()
+	}
+	if err := g.svc.Connected(ctx, u.ID); err != nil {
+		ce := chat.AsError(err)
+		if ce.Code == chat.CodeUnauthorized {
+			return invalidToken()
+		}
+		return &socketio.ConnectRefusal{Message: ce.Code, Data: ce}
+	}
+	s.SetValue(u.ID)
+	g.mu.Lock()
+	set := g.byUser[u.ID]
+	if set == nil {
+		set = make(map[*socketio.Socket]struct{})
+		g.byUser[u.ID] = set
+	}
+	set[s] = struct{}{}
+	g.mu.Unlock()
+	if u.CurrentRoom != nil {
+		s.Join(roomKey(u.CurrentRoom.ID))
+	}
+	return nil
+}
+
+func invalidToken() error {
+	return &socketio.ConnectRefusal{Message: chat.CodeInvalidToken, Data: &chat.Error{Code: chat.CodeInvalidToken, Message: "the token is missing, invalid or expired"}}
+}
+
+// onConnection sends the initial state: rooms, users, then the room.
+func (g *Gateway) onConnection(s *socketio.Socket) {
+	_ = s.Emit("room_list_changed", g.svc.Rooms())
+	_ = s.Emit("user_list_changed", g.svc.Users())
+	ctx, cancel := context.WithTimeout(s.Context(), g.cfg.CallTimeout)
+	defer cancel()
+	for _, r := range s.Rooms() {
+		room, err := g.svc.Room(ctx, r[len("room:"):])
+		if err == nil {
+			_ = s.Emit("current_room_changed", room)
+		}
+	}
+}
+
+func (g *Gateway) onDisconnect(s *socketio.Socket, reason string) {
+	id := userOf(s)
+	if id == "" {
+		return
+	}
+	g.mu.Lock()
+	if set := g.byUser[id]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(g.byUser, id)
+		}
+	}
+	g.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.CallTimeout)
+	defer cancel()
+	if err := g.svc.Disconnected(ctx, id); err != nil {
+		g.log.Warn("record disconnection", "user", id, "reason", reason, "err", err)
+	}
+}
+
+// sockets returns the user's sockets on this node.
+func (g *Gateway) sockets(userID string) []*socketio.Socket {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]*socketio.Socket, 0, len(g.byUser[userID]))
+	for s := range g.byUser[userID] {
+		out = append(out, s)
+	}
+	return out
+}
+
+// reply acks e with {"ok":true, key: v} or the client form of err.
+func (g *Gateway) reply(e *socketio.Incoming, key string, v any, err error) {
+	if !e.WantsAck() {
+		if err != nil {
+			g.log.Debug("client call failed", "event", e.Name, "err", err)
+		}
+		return
+	}
+	if err != nil {
+		ce := chat.AsError(err)
+		if ce.Code == chat.CodeInternal || ce.Code == chat.CodeUnavailable {
+			g.log.Warn("client call failed", "event", e.Name, "err", err)
+		}
+		_ = e.Ack(ce)
+		return
+	}
+	if key == "" {
+		_ = e.Ack(map[string]any{"ok": true})
+		return
+	}
+	_ = e.Ack(map[string]any{"ok": true, key: v})
+}
+
+// payload decodes the event's single object argument strictly.
+func payload(e *socketio.Incoming, v any) error {
+	if len(e.Args) != 1 {
+		return &chat.Error{Code: chat.CodeInvalidRequest, Message: "expected one object argument"}
+	}
+	if err := strictUnmarshal(e.Args[0], v); err != nil {
+		return &chat.Error{Code: chat.CodeInvalidRequest, Message: "malformed request: " + err.Error()}
+	}
+	return nil
+}
+
+func (g *Gateway) call(s *socketio.Socket) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.Context(), g.cfg.CallTimeout)
+}
+
+func (g *Gateway) onSendMessage(s *socketio.Socket, e *socketio.Incoming) {
+	var req struct {
+		Content string `json:"content"`
+	}
+	if err := payload(e, &req); err != nil {
+		g.reply(e, "", nil, err)
+		return
+	}
+	ctx, cancel := g.call(s)
+	defer cancel()
+	m, err := g.svc.SendMessage(ctx, userOf(s), req.Content)
+	g.reply(e, "message", m, err)
+}
+
+func (g *Gateway) onSwitchRoom(s *socketio.Socket, e *socketio.Incoming) {
+	var req struct {
+		RoomID string `json:"room_id"`
+	}
+	if err := payload(e, &req); err != nil {
+		g.reply(e, "", nil, err)
+		return
+	}
+	ctx, cancel := g.call(s)
+	defer cancel()
+	room, err := g.svc.SwitchRoom(ctx, userOf(s), req.RoomID)
+	g.reply(e, "room", room, err)
+}
+
+func (g *Gateway) onTyping(s *socketio.Socket, e *socketio.Incoming) {
+	var req struct {
+		Typing bool `json:"typing"`
+	}
+	if err := payload(e, &req); err != nil {
+		g.reply(e, "", nil, err)
+		return
+	}
+	ctx, cancel := g.call(s)
+	defer cancel()
+	g.reply(e, "", nil, g.svc.Typing(ctx, userOf(s), req.Typing))
+}
+
+// RoomEvent passes a room event to the room's members on this node. A
+// join moves the joiner's sockets into the room first (so they see their
+// own join and everything after it, nothing before); a leave is delivered
+// before the leaver's sockets leave.
+func (g *Gateway) RoomEvent(m *chat.Message) {
+	key := roomKey(m.RoomID)
+	var moved []*socketio.Socket
+	if m.Type == chat.MessageJoined && m.User != nil {
+		moved = g.sockets(m.User.ID)
+		for _, s := range moved {
+			for _, r := range s.Rooms() {
+				if r != key {
+					s.Leave(r)
+				}
+			}
+			s.Join(key)
+		}
+	}
+	if _, err := g.nsp.To(key).EmitCount("chat_message", m); err != nil {
+		g.log.Error("broadcast message", "room", m.RoomID, "err", err)
+	}
+	if m.Type == chat.MessageLeft && m.User != nil {
+		for _, s := range g.sockets(m.User.ID) {
+			s.Leave(key)
+		}
+	}
+	if len(moved) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), g.cfg.CallTimeout)
+		defer cancel()
+		room, err := g.svc.Room(ctx, m.RoomID)
+		if err != nil {
+			g.log.Warn("room of join", "room", m.RoomID, "err", err)
+			return
+		}
+		for _, s := range moved {
+			_ = s.Emit("current_room_changed", room)
+		}
+	}
+}
+
+// UsersChanged marks the user list for the next coalesced broadcast.
+func (g *Gateway) UsersChanged() {
+	g.usersDirty.Store(true)
+	g.poke()
+}
+
+// RoomsChanged marks the room list for the next coalesced broadcast.
+func (g *Gateway) RoomsChanged() {
+	g.roomsDirty.Store(true)
+	g.poke()
+}
+
+func (g *Gateway) poke() {
+	select {
+	case g.kick <- struct{}{}:
+	default:
+	}
+}
+
+// UserRemoved disconnects the user's sockets on this node.
+func (g *Gateway) UserRemoved(userID string) {
+	for _, s := range g.sockets(userID) {
+		s.Disconnect()
+	}
+}
+
+// Typing passes a typing change to the room's other members.
+func (g *Gateway) Typing(room string, u chat.User, typing bool) {
+	g.nsp.To(roomKey(room)).Except(g.sockets(u.ID)...).EmitRaw("typing", []json.RawMessage{mustJSON(map[string]any{"user": u, "typing": typing})}, nil)
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain data is passed
+	}
+	return b
+}
+
+// Run broadcasts the lists when they change, at most once per
+// ListInterval, until ctx ends.
+func (g *Gateway) Run(ctx context.Context) {
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.kick:
+		}
+		if wait := g.cfg.ListInterval - time.Since(last); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		last = time.Now()
+		if g.roomsDirty.Swap(false) {
+			if err := g.nsp.Emit("room_list_changed", g.svc.Rooms()); err != nil {
+				g.log.Error("broadcast rooms", "err", err)
+			}
+		}
+		if g.usersDirty.Swap(false) {
+			if err := g.nsp.Emit("user_list_changed", g.svc.Users()); err != nil {
+				g.log.Error("broadcast users", "err", err)
+			}
+		}
+	}
+}
+
+// strictUnmarshal decodes one JSON object, refusing unknown fields and
+// trailing data.
+func strictUnmarshal(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}
