@@ -39,6 +39,19 @@ type Config struct {
 	// disconnected as a slow consumer (default 4 MiB).
 	WriteQueueBytes int64
 
+	// Grace is how long a user whose connections all dropped keeps their
+	// nickname and room (default 60s).
+	Grace time.Duration
+	// RoomsFile names a JSON file listing the persistent rooms
+	// ([{"id","name","description"}]); empty means the built-in set.
+	RoomsFile string
+	// NATSURL selects an external NATS cluster (comma-separated URLs);
+	// empty embeds a NATS server storing under DataDir.
+	NATSURL string
+	// NATSListen makes the embedded NATS server accept clients on this
+	// address (e.g. 127.0.0.1:4222); empty accepts none.
+	NATSListen string
+
 	// ProtocolTest starts the protocol test-mode server (echo handlers on
 	// /engine.io/ and /socket.io/) instead of the chat service.
 	ProtocolTest bool
@@ -62,6 +75,10 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string, output io
 	fs.DurationVar(&c.PingTimeout, "ping-timeout", 20*time.Second, "Engine.IO ping timeout (env CHATROOMS_PING_TIMEOUT)")
 	fs.Int64Var(&c.MaxPayload, "max-payload", 1_000_000, "largest Engine.IO message or polling body in bytes (env CHATROOMS_MAX_PAYLOAD)")
 	fs.Int64Var(&c.WriteQueueBytes, "write-queue-bytes", 4<<20, "bytes queued to one connection before it is dropped as slow (env CHATROOMS_WRITE_QUEUE_BYTES)")
+	fs.DurationVar(&c.Grace, "presence-grace", 60*time.Second, "how long a disconnected user keeps nickname and room (env CHATROOMS_PRESENCE_GRACE)")
+	fs.StringVar(&c.RoomsFile, "rooms-file", "", "JSON file of persistent rooms [{id,name,description}] (env CHATROOMS_ROOMS_FILE)")
+	fs.StringVar(&c.NATSURL, "nats-url", "", "external NATS URLs, comma-separated; empty embeds a server (env CHATROOMS_NATS_URL)")
+	fs.StringVar(&c.NATSListen, "nats-listen", "", "let NATS clients connect to the embedded server at this address (env CHATROOMS_NATS_LISTEN)")
 	fs.BoolVar(&c.ProtocolTest, "protocol-test", false, "serve the protocol test-mode echo server instead of the chat service (env CHATROOMS_PROTOCOL_TEST)")
 
 	if err := fs.Parse(args); err != nil {
@@ -153,6 +170,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxPayload < 1024 || c.MaxPayload > 64<<20 {
 		errs = append(errs, fmt.Errorf("max-payload %d: want 1 KiB to 64 MiB", c.MaxPayload))
+	}
+	if c.Grace < time.Second {
+		errs = append(errs, fmt.Errorf("presence-grace %v: want at least 1s", c.Grace))
 	}
 	if c.WriteQueueBytes < c.MaxPayload {
 		errs = append(errs, fmt.Errorf("write-queue-bytes %d must be at least max-payload %d", c.WriteQueueBytes, c.MaxPayload))
