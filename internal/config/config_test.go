@@ -1,0 +1,107 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func load(args []string, env map[string]string) (*Config, error) {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	return Load(fs, args, func(k string) string { return env[k] }, io.Discard)
+}
+
+func TestLoadPrecedence(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		check func(t *testing.T, c *Config)
+	}{
+		{"defaults", nil, nil, func(t *testing.T, c *Config) {
+			if c.Addr != ":8080" || c.DataDir != "./data" || c.PingInterval != 25*time.Second || c.PingTimeout != 20*time.Second ||
+				c.MaxPayload != 1_000_000 || c.LogLevel != slog.LevelInfo || c.Grace != time.Minute || c.NATSURL != "" {
+				t.Errorf("unexpected defaults: %+v", c)
+			}
+		}},
+		{"env fallback", nil, map[string]string{"CHATROOMS_ADDR": "127.0.0.1:9000", "CHATROOMS_DATA_DIR": "/tmp/x", "CHATROOMS_LOG_LEVEL": "debug"}, func(t *testing.T, c *Config) {
+			if c.Addr != "127.0.0.1:9000" || c.DataDir != "/tmp/x" || c.LogLevel != slog.LevelDebug {
+				t.Errorf("env not used: %+v", c)
+			}
+		}},
+		{"flag beats env", []string{"--addr", "127.0.0.1:7000"}, map[string]string{"CHATROOMS_ADDR": "127.0.0.1:9000"}, func(t *testing.T, c *Config) {
+			if c.Addr != "127.0.0.1:7000" {
+				t.Errorf("addr = %q", c.Addr)
+			}
+		}},
+		{"origins list", []string{"--allowed-origins", " https://a.example , http://b.example:3000,"}, nil, func(t *testing.T, c *Config) {
+			if strings.Join(c.AllowedOrigins, "|") != "https://a.example|http://b.example:3000" {
+				t.Errorf("origins = %q", c.AllowedOrigins)
+			}
+		}},
+		{"protocol test timings", []string{"--protocol-test"}, nil, func(t *testing.T, c *Config) {
+			if c.PingInterval != 300*time.Millisecond || c.PingTimeout != 200*time.Millisecond {
+				t.Errorf("ping = %v/%v", c.PingInterval, c.PingTimeout)
+			}
+		}},
+		{"protocol test keeps explicit timings", []string{"--protocol-test", "--ping-interval", "25s"}, map[string]string{"CHATROOMS_PING_TIMEOUT": "20s"}, func(t *testing.T, c *Config) {
+			if c.PingInterval != 25*time.Second || c.PingTimeout != 20*time.Second {
+				t.Errorf("ping = %v/%v", c.PingInterval, c.PingTimeout)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(tt.args, tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"bad addr", []string{"--addr", "nope"}, nil, "addr"},
+		{"bad port", []string{"--addr", ":99999"}, nil, "bad port"},
+		{"bad env duration", nil, map[string]string{"CHATROOMS_PING_INTERVAL": "soon"}, "CHATROOMS_PING_INTERVAL"},
+		{"bad level", []string{"--log-level", "loud"}, nil, "log level"},
+		{"bad format", []string{"--log-format", "xml"}, nil, "log-format"},
+		{"tiny payload", []string{"--max-payload", "10"}, nil, "max-payload"},
+		{"queue below payload", []string{"--write-queue-bytes", "2000"}, nil, "write-queue-bytes"},
+		{"bad origin", []string{"--allowed-origins", "example.com"}, nil, "allowed origin"},
+		{"stray argument", []string{"extra"}, nil, "unexpected argument"},
+		{"unknown flag", []string{"--nope"}, nil, "not defined"},
+		{"short grace", []string{"--presence-grace", "10ms"}, nil, "presence-grace"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(tt.args, tt.env)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	if _, err := load([]string{"-h"}, nil); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err = %v, want flag.ErrHelp", err)
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	if got := EnvName("data-dir"); got != "CHATROOMS_DATA_DIR" {
+		t.Fatalf("EnvName = %q", got)
+	}
+}
