@@ -52,7 +52,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "OK")
 	})
-	var components []shutdowner
+	var (
+		components []shutdowner
+		afterHTTP  []func(context.Context) error // run once HTTP is down
+	)
 	if cfg.ProtocolTest {
 		ts := testserver.New(testserver.Config{
 			PingInterval: cfg.PingInterval,
@@ -64,9 +67,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		ts.Register(mux)
 		components = append(components, ts)
 	} else {
-		return errors.New("the chat service is not built yet; use --protocol-test")
+		sio, closeChat, err := startChat(ctx, cfg, log, mux)
+		if err != nil {
+			return err
+		}
+		components = append(components, sio)
+		afterHTTP = append(afterHTTP, closeChat)
 	}
-
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -97,6 +104,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		errs = append(errs, c.Shutdown(sctx))
 	}
 	errs = append(errs, <-httpDone)
+	for _, f := range afterHTTP {
+		errs = append(errs, f(sctx))
+	}
 	if err := errors.Join(errs...); err != nil {
 		log.Warn("shutdown incomplete", "err", err)
 		_ = srv.Close()

@@ -595,3 +595,35 @@ func (s *Service) expired(u *userRecord) bool {
 	s.mu.RUnlock()
 	return !online && u.OfflineSince > 0 && s.now()-u.OfflineSince >= s.cfg.Grace.Milliseconds()
 }
+
+// ParseRoomSpecs reads a persistent-room list: a JSON array of
+// {"id","name","description"} with valid, unique ids and names. The first
+// room is where new users start.
+func ParseRoomSpecs(data []byte) ([]RoomSpec, error) {
+	var specs []RoomSpec
+	if err := json.Unmarshal(data, &specs); err != nil {
+		return nil, fmt.Errorf("parse rooms: %w", err)
+	}
+	if len(specs) == 0 {
+		return nil, errors.New("parse rooms: the list is empty")
+	}
+	ids, names := map[string]bool{}, map[string]bool{}
+	for i, sp := range specs {
+		if !validID(sp.ID) {
+			return nil, fmt.Errorf("parse rooms: room %d: invalid id %q", i, sp.ID)
+		}
+		name, err := NormalizeRoomName(sp.Name)
+		if err != nil {
+			return nil, fmt.Errorf("parse rooms: room %q: %w", sp.ID, err)
+		}
+		if _, err := NormalizeRoomDescription(sp.Description); err != nil {
+			return nil, fmt.Errorf("parse rooms: room %q: %w", sp.ID, err)
+		}
+		key := RoomNameKey(name)
+		if ids[sp.ID] || names[key] {
+			return nil, fmt.Errorf("parse rooms: room %q: duplicate id or name", sp.ID)
+		}
+		ids[sp.ID], names[key] = true, true
+	}
+	return specs, nil
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/cluster"
+	"github.com/chatrooms/chatrooms/internal/config"
+	"github.com/chatrooms/chatrooms/internal/engineio"
+	"github.com/chatrooms/chatrooms/internal/httpapi"
+	"github.com/chatrooms/chatrooms/internal/realtime"
+	"github.com/chatrooms/chatrooms/internal/socketio"
+)
+
+// nodeTTL is how long a node that stopped beating counts as alive; its
+// users go offline within this time of its death.
+const nodeTTL = 6 * time.Second
+
+// startChat wires the chat service: NATS (embedded or external), the
+// service, the Socket.IO gateway and the HTTP API on mux. The returned
+// function stops the service and closes NATS; call it after the HTTP
+// server and the Socket.IO sessions are down.
+func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *http.ServeMux) (*socketio.Server, func(context.Context) error, error) {
+	rooms := chat.DefaultRooms
+	if cfg.RoomsFile != "" {
+		data, err := os.ReadFile(cfg.RoomsFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("rooms file: %w", err)
+		}
+		if rooms, err = chat.ParseRoomSpecs(data); err != nil {
+			return nil, nil, fmt.Errorf("rooms file %s: %w", cfg.RoomsFile, err)
+		}
+	}
+	nodeID := newNodeID()
+	log = log.With("node", nodeID)
+	cl, err := cluster.Start(ctx, cluster.Options{
+		DataDir:    cfg.DataDir,
+		NATSURL:    cfg.NATSURL,
+		ListenAddr: cfg.NATSListen,
+		Name:       nodeID,
+		Logger:     log.With("component", "nats"),
+		NodeTTL:    nodeTTL,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("start nats: %w", err)
+	}
+	svc := chat.New(chat.Config{
+		NodeID:          nodeID,
+		Grace:           cfg.Grace,
+		PersistentRooms: rooms,
+		Logger:          log.With("component", "chat"),
+	}, chat.Stores{
+		Users:     cl.Users(),
+		Nicks:     cl.Nicks(),
+		Tokens:    cl.Tokens(),
+		Rooms:     cl.Rooms(),
+		RoomNames: cl.RoomNames(),
+		Nodes:     cl.Nodes(),
+	}, cl.Log(), cl.Signals())
+
+	sio := socketio.NewServer(socketio.Config{
+		EngineIO: engineio.Config{
+			PingInterval:   cfg.PingInterval,
+			PingTimeout:    cfg.PingTimeout,
+			MaxPayload:     cfg.MaxPayload,
+			WriteQueue:     cfg.WriteQueueBytes,
+			AllowedOrigins: cfg.AllowedOrigins,
+			Logger:         log.With("component", "engineio"),
+		},
+		Logger: log.With("component", "socketio"),
+	})
+	gw := realtime.New(realtime.Config{Logger: log.With("component", "realtime")}, svc, sio)
+
+	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
+	if err := svc.Start(svcCtx, gw); err != nil {
+		stopSvc()
+		_ = cl.Close(context.Background())
+		return nil, nil, err
+	}
+	go gw.Run(svcCtx)
+
+	httpapi.New(httpapi.Config{Logger: log.With("component", "http")}, svc).Register(mux)
+	mux.Handle("/socket.io/", sio)
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if err := cl.Ready(rctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "not ready: NATS unavailable\n")
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	closeChat := func(ctx context.Context) error {
+		stopSvc()
+		if err := cl.Close(ctx); err != nil {
+			return fmt.Errorf("close nats: %w", err)
+		}
+		return nil
+	}
+	return sio, closeChat, nil
+}
+
+func newNodeID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "n" + hex.EncodeToString(b[:])
+}
