@@ -1,0 +1,545 @@
+package chat
+
+// Normalisation and validation of user-supplied text: nicknames, room names,
+// room descriptions and chat messages, plus the uniqueness keys of nicknames
+// and room names.
+//
+// Every Normalize function is pure, safe for concurrent use, and idempotent:
+// feeding its output back in returns the same string and no error.
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/mtibben/confusables"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Validation errors. They live here rather than in errors.go because this
+// file owns the rules they report; every error returned by a Normalize
+// function is a *ValidationError that wraps exactly one of them, so callers
+// test the kind with errors.Is and read the reason with errors.As.
+var (
+	// ErrInvalidNickname: NormalizeNickname refused its input.
+	ErrInvalidNickname = errors.New("invalid nickname")
+	// ErrInvalidRoomName: NormalizeRoomName refused its input.
+	ErrInvalidRoomName = errors.New("invalid room name")
+	// ErrInvalidRoomDescription: NormalizeRoomDescription refused its input.
+	ErrInvalidRoomDescription = errors.New("invalid room description")
+	// ErrInvalidMessage: NormalizeMessage refused its input.
+	ErrInvalidMessage = errors.New("invalid message")
+)
+
+// ValidationError says why a Normalize function refused its input. Err is
+// one of the ErrInvalid… sentinels; Reason is a short English phrase written
+// for end users ("must be 3 to 24 characters") that never quotes the input,
+// so it is safe to show to a client. The zero value is not meaningful.
+type ValidationError struct {
+	Err    error
+	Reason string
+}
+
+// Error returns the sentinel's text followed by the reason.
+func (e *ValidationError) Error() string { return e.Err.Error() + ": " + e.Reason }
+
+// Unwrap returns the sentinel, for errors.Is.
+func (e *ValidationError) Unwrap() error { return e.Err }
+
+func invalid(sentinel error, reason string) error {
+	return &ValidationError{Err: sentinel, Reason: reason}
+}
+
+// Limits, in runes (Unicode code points) after normalisation.
+const (
+	// NicknameMinLen is the fewest characters a nickname may have.
+	NicknameMinLen = 3
+	// NicknameMaxLen is the most characters a nickname may have.
+	NicknameMaxLen = 24
+	// RoomNameMaxLen is the most characters a room name may have (at least 1).
+	RoomNameMaxLen = 40
+	// RoomDescriptionMaxLen is the most characters a room description may have.
+	RoomDescriptionMaxLen = 200
+	// MessageMaxLen is the most characters a chat message may have (at least 1).
+	MessageMaxLen = 2000
+
+	// maxInputBytes bounds the raw input of the short-text normalisers before
+	// any work is done: 4 bytes per rune of the longest value plus generous
+	// room for surrounding whitespace.
+	maxInputBytes = 4*RoomDescriptionMaxLen + 1024
+	// maxMessageBytes bounds a raw message likewise.
+	maxMessageBytes = 4*MessageMaxLen + 4096
+	// maxMarkRun is the longest run of combining marks accepted after one
+	// base character. Real orthographies need at most three or four
+	// (Devanagari consonant + nukta + vowel sign + anusvara; Vietnamese and
+	// Hebrew pointing); longer runs are "Zalgo" text stacking marks to draw
+	// over neighbouring lines.
+	maxMarkRun = 4
+)
+
+// Reasons shared by several normalisers.
+const (
+	reasonUTF8      = "must be valid UTF-8"
+	reasonControl   = "must not contain control characters or line breaks"
+	reasonInvisible = "must not contain invisible or formatting characters (zero-width, bidi, variation selectors, fillers)"
+	reasonPrivate   = "must not contain private-use characters"
+	reasonUnassign  = "must not contain unassigned characters"
+	reasonMarks     = "combining marks must follow a letter, at most 4 in a row"
+)
+
+// NormalizeNickname returns the canonical form of a nickname, or a
+// *ValidationError wrapping ErrInvalidNickname.
+//
+// Steps: trim leading and trailing Unicode White_Space; NFC; turn every run
+// of space separators (U+0020, no-break space, ideographic space and the
+// other Zs) into one U+0020; then validate. A valid nickname has 3 to 24
+// runes, at least one letter or digit, and consists of letters (L*), decimal
+// digits (Nd), U+0020, '_', '-', '.', and combining marks (Mn, Mc) directly
+// after a letter or another such mark, at most 4 in a row.
+//
+// Marks are allowed because NFC has no precomposed form for much of the
+// world's writing: Devanagari, Bengali, Tamil, Thai, Khmer and Myanmar
+// vowel signs and viramas, Hebrew and Arabic pointing, and Latin letters
+// with uncommon diacritics (n̈) are letter + mark sequences even after NFC;
+// refusing marks would refuse most names in those scripts. Marks are still
+// refused at the start, after a space, digit or punctuation, and in long
+// stacks. Refused everywhere: control characters (Cc), line and paragraph
+// separators, format characters (Cf: bidi controls and marks, zero-width
+// space/joiner/non-joiner, word joiner, BOM, tags), every other
+// default-ignorable code point (variation selectors, combining grapheme
+// joiner, Hangul fillers), private use, and code points unassigned in the
+// Unicode version of the Go toolchain.
+//
+// The result is for display; compare nicknames with NicknameKey.
+func NormalizeNickname(raw string) (string, error) {
+	s, reason := normalizeLine(raw)
+	if reason != "" {
+		return "", invalid(ErrInvalidNickname, reason)
+	}
+	if reason := checkNickname(s); reason != "" {
+		return "", invalid(ErrInvalidNickname, reason)
+	}
+	return s, nil
+}
+
+// checkNickname validates a trimmed, NFC, space-collapsed nickname.
+func checkNickname(s string) string {
+	n, marks, alnum := 0, 0, false
+	prevLetter := false // the previous rune is a letter or a mark on one
+	for _, r := range s {
+		n++
+		if reason := refuseInvisible(r); reason != "" {
+			return reason
+		}
+		switch {
+		case unicode.IsLetter(r):
+			prevLetter, marks, alnum = true, 0, true
+		case unicode.Is(unicode.Nd, r):
+			prevLetter, marks, alnum = false, 0, true
+		case r == ' ' || r == '_' || r == '-' || r == '.':
+			prevLetter, marks = false, 0
+		case unicode.In(r, unicode.Mn, unicode.Mc):
+			marks++
+			if !prevLetter || marks > maxMarkRun {
+				return reasonMarks
+			}
+		default:
+			return "may contain only letters, digits, spaces, '_', '-' and '.'"
+		}
+	}
+	if n < NicknameMinLen || n > NicknameMaxLen {
+		return "must be 3 to 24 characters"
+	}
+	if !alnum {
+		return "must contain a letter or a digit"
+	}
+	return ""
+}
+
+// NormalizeRoomName returns the canonical form of a room name, or a
+// *ValidationError wrapping ErrInvalidRoomName.
+//
+// Steps as for NormalizeNickname (trim, NFC, collapse space runs), then:
+// 1 to 40 runes of printable text: letters, marks, numbers, punctuation,
+// symbols and U+0020. Refused: control, format, bidi, zero-width,
+// private-use, unassigned and other default-ignorable code points, the
+// braille blank U+2800, and combining marks with no base or in stacks of
+// more than 4. Exception, so that emoji typed on phones work: the emoji
+// variation selectors U+FE0E/U+FE0F after a symbol, punctuation or ASCII
+// digit, the keycap mark U+20E3 after 0-9 # *, U+200D (zero-width joiner)
+// between two pictographs (👩‍💻), and tag characters after U+1F3F4 (🏴 subdivision
+// flags). RoomNameKey ignores the variation selectors.
+func NormalizeRoomName(raw string) (string, error) {
+	s, reason := normalizeLine(raw)
+	if reason == "" {
+		reason = checkPrintable(s, 1, RoomNameMaxLen, "must be 1 to 40 characters")
+	}
+	if reason != "" {
+		return "", invalid(ErrInvalidRoomName, reason)
+	}
+	return s, nil
+}
+
+// NormalizeRoomDescription returns the canonical form of a room
+// description, or a *ValidationError wrapping ErrInvalidRoomDescription.
+// The rules are those of NormalizeRoomName with 0 to 200 runes: the empty
+// string (or only whitespace) is a valid, empty description. A description
+// is one line; line breaks are refused.
+func NormalizeRoomDescription(raw string) (string, error) {
+	s, reason := normalizeLine(raw)
+	if reason == "" {
+		reason = checkPrintable(s, 0, RoomDescriptionMaxLen, "must be at most 200 characters")
+	}
+	if reason != "" {
+		return "", invalid(ErrInvalidRoomDescription, reason)
+	}
+	return s, nil
+}
+
+// normalizeLine does the common steps of the short-text normalisers: bound
+// the input, check UTF-8, trim White_Space, NFC, collapse runs of space
+// separators (Zs) to one U+0020. Other whitespace inside (tabs, line
+// breaks) is left for validation to refuse. It returns a reason when the
+// input is refused before validation.
+func normalizeLine(raw string) (string, string) {
+	if len(raw) > maxInputBytes {
+		return "", "is too long"
+	}
+	if !utf8.ValidString(raw) {
+		return "", reasonUTF8
+	}
+	s := norm.NFC.String(strings.TrimFunc(raw, isWhiteSpace))
+	if !strings.ContainsFunc(s, isSpaceSep) {
+		return s, ""
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	inSpace := false
+	for _, r := range s {
+		if isSpaceSep(r) {
+			if !inSpace {
+				b.WriteByte(' ')
+			}
+			inSpace = true
+			continue
+		}
+		inSpace = false
+		b.WriteRune(r)
+	}
+	return b.String(), ""
+}
+
+func isWhiteSpace(r rune) bool { return unicode.Is(unicode.White_Space, r) }
+
+func isSpaceSep(r rune) bool { return unicode.Is(unicode.Zs, r) }
+
+// refuseInvisible returns the reason r may not appear in a nickname, room
+// name or description, or "" if it is assigned, visible, non-control and
+// not private use. Callers make exceptions (emoji sequences) before calling.
+func refuseInvisible(r rune) string {
+	switch {
+	case unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp):
+		return reasonControl
+	case unicode.Is(unicode.Cf, r),
+		unicode.Is(unicode.Variation_Selector, r),
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r),
+		r == '\u2800': // braille pattern blank: a symbol that draws nothing
+		return reasonInvisible
+	case unicode.Is(unicode.Co, r):
+		return reasonPrivate
+	case !assigned(r):
+		return reasonUnassign
+	}
+	return ""
+}
+
+// assigned reports whether r has a general category other than Cn in the
+// Unicode tables of the Go toolchain. (unicode.C cannot be used: it
+// includes unassigned code points.)
+func assigned(r rune) bool {
+	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z,
+		unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
+}
+
+// checkPrintable validates a room name or description (already trimmed, NFC,
+// space-collapsed): minLen to maxLen runes of printable text, with the emoji
+// exceptions documented on NormalizeRoomName.
+func checkPrintable(s string, minLen, maxLen int, lenReason string) string {
+	n, marks := 0, 0
+	var prev rune     // previous rune, 0 at the start
+	var prevBase rune // rune before a variation selector
+	inTag := false    // inside an emoji tag sequence, awaiting U+E007F
+	for i, r := range s {
+		n++
+		if inTag && !isTag(r) {
+			return reasonInvisible // tag sequence not terminated by CANCEL TAG
+		}
+		switch {
+		case r == '\uFE0E' || r == '\uFE0F':
+			if !isEmojiBase(prev) {
+				return reasonInvisible
+			}
+			prevBase = prev
+			prev, marks = r, 0
+			continue
+		case r == '\u20E3':
+			if !isKeycapBase(prev) && !(prev == '\uFE0F' && isKeycapBase(prevBase)) {
+				return reasonMarks
+			}
+			prev, marks = r, 0
+			continue
+		case r == '\u200D':
+			next, size := utf8.DecodeRuneInString(s[i+len("\u200D"):])
+			if !(isPictograph(prev) || isSkinTone(prev) || prev == '\uFE0F') || size == 0 || !isPictograph(next) {
+				return reasonInvisible
+			}
+			prev, marks = r, 0
+			continue
+		case isTag(r):
+			if !(prev == '\U0001F3F4' || (isTag(prev) && prev != '\U000E007F')) {
+				return reasonInvisible
+			}
+			inTag = r != '\U000E007F'
+			prev = r
+			continue
+		}
+		if reason := refuseInvisible(r); reason != "" {
+			return reason
+		}
+		if unicode.Is(unicode.M, r) {
+			marks++
+			if prev == 0 || prev == ' ' || marks > maxMarkRun {
+				return reasonMarks
+			}
+		} else {
+			marks = 0
+		}
+		prev = r
+	}
+	if inTag {
+		return reasonInvisible
+	}
+	if n < minLen || n > maxLen {
+		return lenReason
+	}
+	return ""
+}
+
+// isEmojiBase: a rune an emoji variation selector may follow.
+func isEmojiBase(r rune) bool {
+	return unicode.In(r, unicode.S, unicode.P) || ('0' <= r && r <= '9')
+}
+
+func isKeycapBase(r rune) bool { return r == '#' || r == '*' || ('0' <= r && r <= '9') }
+
+// isPictograph approximates Extended_Pictographic, which package unicode
+// lacks: nearly every emoji is a Symbol, other (So).
+func isPictograph(r rune) bool { return unicode.Is(unicode.So, r) }
+
+func isSkinTone(r rune) bool { return '\U0001F3FB' <= r && r <= '\U0001F3FF' }
+
+func isTag(r rune) bool { return '\U000E0020' <= r && r <= '\U000E007F' }
+
+// NormalizeMessage returns the canonical form of a chat message, or a
+// *ValidationError wrapping ErrInvalidMessage.
+//
+// Steps: check UTF-8; turn CRLF and lone CR into LF; trim leading and
+// trailing White_Space (blank lines included); then validate: 1 to 2000
+// runes, at least one rune that is neither whitespace nor invisible, no
+// control characters except LF and TAB, and none of the bidi embeddings,
+// overrides and isolates (U+202A–U+202E, U+2066–U+2069) that can reorder
+// the text around them. Everything else is kept as typed, including zero-
+// width joiners (emoji sequences, Indic conjuncts), zero-width non-joiners
+// (Persian), the left-to-right and right-to-left marks, and variation
+// selectors. Messages are not NFC-normalised: they are stored as sent.
+func NormalizeMessage(raw string) (string, error) {
+	if len(raw) > maxMessageBytes {
+		return "", invalid(ErrInvalidMessage, "must be at most 2000 characters")
+	}
+	if !utf8.ValidString(raw) {
+		return "", invalid(ErrInvalidMessage, reasonUTF8)
+	}
+	s := raw
+	if strings.IndexByte(s, '\r') >= 0 {
+		s = strings.ReplaceAll(s, "\r\n", "\n")
+		s = strings.ReplaceAll(s, "\r", "\n")
+	}
+	s = strings.TrimFunc(s, isWhiteSpace)
+	n, visible := 0, false
+	for _, r := range s {
+		n++
+		switch {
+		case r == '\n' || r == '\t':
+		case unicode.IsControl(r):
+			return "", invalid(ErrInvalidMessage, "must not contain control characters")
+		case ('\u202A' <= r && r <= '\u202E') || ('\u2066' <= r && r <= '\u2069'):
+			return "", invalid(ErrInvalidMessage, "must not contain bidi embedding, override or isolate characters")
+		case !visible && !isWhiteSpace(r) && !unicode.Is(unicode.Cf, r) &&
+			!unicode.Is(unicode.Variation_Selector, r) &&
+			!unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r):
+			visible = true
+		}
+	}
+	if n == 0 || !visible {
+		return "", invalid(ErrInvalidMessage, "must not be empty")
+	}
+	if n > MessageMaxLen {
+		return "", invalid(ErrInvalidMessage, "must be at most 2000 characters")
+	}
+	return s, nil
+}
+
+// NicknameKey returns the uniqueness key of a nickname returned by
+// NormalizeNickname: two nicknames are taken to be the same when their keys
+// are equal. The key is the lowercase hex SHA-256 (64 characters, safe as a
+// NATS KV key token) of a confusable skeleton of the case-folded nickname,
+// so "Peter", "PETER", "Peтer" (Cyrillic т), "PeterI" and "Peterl" all get
+// the same key. It is pure and safe for concurrent use.
+//
+// Plain "TR39 skeleton of the case-folded string" cannot give that: folding
+// turns "I" into "i", which TR39 does not confuse with "l", and Cyrillic т
+// into a letter TR39 maps to small-capital ᴛ rather than t. Any key that is
+// both case-insensitive and honours TR39 must treat a folded letter as
+// standing for its upper-case form too ("peteri" is a case variant of
+// "PeterI", which TR39 confuses with "Peterl"). So the key string is the
+// fixed point of: full case fold (x/text/cases, corrected for Cherokee,
+// golang/go#46101, and for Turkish dotted/dotless i), NFD, replace each
+// folded letter whose upper-case form has a TR39 prototype by that
+// prototype (unless the letter's own prototype is a plain ASCII one, as
+// for Greek ν → v), then the TR39 skeleton (NFD, map through
+// confusables.txt, NFD; github.com/mtibben/confusables, Unicode 13 data).
+// Consequences, by design: i, I, l, 1 are one letter, so are o, O, 0, and
+// "rn" is "m"; accents still count ("Zoe" ≠ "Zoë"). Known gap: where the
+// two case forms of a letter have different ASCII prototypes the
+// lower-case one wins (ν → v, so "ΝICK" with Greek capital Ν is not caught
+// as "NICK"); catching both would merge v and n everywhere.
+//
+// The key depends on the confusables data, the Unicode version of the Go
+// toolchain and x/text; testdata/nickname_keys.txt pins known keys so that
+// an upgrade that changes them fails the tests instead of silently letting
+// duplicates in (a change needs a re-keying migration).
+func NicknameKey(normalized string) string {
+	s := normalized
+	for range 6 { // names converge in 2 rounds; random text in at most 4
+		next := skeletonRound(s)
+		if next == s {
+			break
+		}
+		s = next
+	}
+	return hexSHA256(s)
+}
+
+// skeletonRound is one step of NicknameKey's fixed-point iteration.
+func skeletonRound(s string) string {
+	s = norm.NFD.String(foldCase(s))
+	over := upperPrototypes()
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if p, ok := over[r]; ok {
+			b.WriteString(p)
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return confusables.Skeleton(b.String())
+}
+
+// upperPrototypes maps each case-folded letter whose upper-case form has a
+// TR39 prototype to that prototype, unless the letter has a prototype of
+// its own that is ASCII, or has one and the upper-case one is not ASCII.
+// Built once from unicode.CaseRanges (about 2,800 letters, a few ms).
+var upperPrototypes = sync.OnceValue(func() map[rune]string {
+	m := make(map[rune]string)
+	for _, cr := range unicode.CaseRanges {
+		for r := rune(cr.Lo); r <= rune(cr.Hi); r++ {
+			u := unicode.ToUpper(r)
+			if u == r || foldCase(string(r)) != string(r) {
+				continue
+			}
+			pl, pu := confusables.Skeleton(string(r)), confusables.Skeleton(string(u))
+			lowerMapped := pl != norm.NFD.String(string(r))
+			upperMapped := pu != norm.NFD.String(string(u))
+			if upperMapped && (!lowerMapped || (!isASCII(pl) && isASCII(pu))) {
+				m[r] = pu
+			}
+		}
+	}
+	return m
+})
+
+// foldCase is full Unicode case folding, adjusted so that every case
+// mapping a user may have applied yields the same key:
+//
+//   - x/text's Fold swaps the case of Cherokee letters instead of folding
+//     them to upper case (golang/go#46101), which would make "ᎪᎪ" and "ꭺꭺ"
+//     differ; Cherokee is mapped to upper case, as CaseFolding.txt says.
+//   - Dotted and dotless i are one letter: default folding keeps "ı"
+//     (U+0131) apart from "i" and folds "İ" (U+0130) to "i" + U+0307, while
+//     upper-casing "ı" gives "I" and lower-casing "İ" gives "i" (Turkish).
+//     So "ı" becomes "i", and U+0307 COMBINING DOT ABOVE right after "i" or
+//     "j" (whose own dot it merely repeats) is dropped.
+func foldCase(s string) string {
+	f := cases.Fold().String(s)
+	if !strings.ContainsFunc(f, func(r rune) bool { return r == 'ı' || r == '\u0307' || isCherokee(r) }) {
+		return f
+	}
+	var b strings.Builder
+	b.Grow(len(f))
+	var prev rune
+	for _, r := range f {
+		switch {
+		case r == 'ı':
+			r = 'i'
+		case r == '\u0307' && (prev == 'i' || prev == 'j'):
+			continue
+		case isCherokee(r):
+			r = unicode.ToUpper(r)
+		}
+		b.WriteRune(r)
+		prev = r
+	}
+	return b.String()
+}
+
+func isCherokee(r rune) bool { return unicode.Is(unicode.Cherokee, r) }
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// RoomNameKey returns the uniqueness key of a room name returned by
+// NormalizeRoomName: lowercase hex SHA-256 (64 characters, NATS-KV-safe) of
+// the full case fold (Cherokee and dotted/dotless i corrected, as for
+// NicknameKey), NFC, with the
+// emoji variation selectors U+FE0E/U+FE0F removed, so "General", "GENERAL"
+// and "general" share a key and "❤️ fans" equals "❤ fans". Room names are
+// not compared by confusable skeleton. Pure and safe for concurrent use.
+func RoomNameKey(normalized string) string {
+	s := norm.NFC.String(foldCase(normalized))
+	if strings.ContainsAny(s, "\uFE0E\uFE0F") {
+		s = strings.Map(func(r rune) rune {
+			if r == '\uFE0E' || r == '\uFE0F' {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	return hexSHA256(s)
+}
+
+func hexSHA256(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
