@@ -158,6 +158,14 @@ func TestMessagesReachRoomMembersOnly(t *testing.T) {
 	if got := c.nextMessage(t); got.ID != later.ID {
 		t.Fatalf("late joiner got %+v, want only %q", got, later.Content)
 	}
+	for _, m := range []*member{a, b} {
+		if got := m.nextMessage(t); got.Type != chat.MessageJoined || got.User.ID != c.User.ID {
+			t.Fatalf("%s got %+v, want carla joined", m.User.Name, got)
+		}
+		if got := m.nextMessage(t); got.ID != later.ID {
+			t.Fatalf("%s got %+v, want %q", m.User.Name, got, later.Content)
+		}
+	}
 	// Invalid messages are refused with a code.
 	for _, bad := range []any{map[string]string{"content": "   "}, map[string]string{"content": strings.Repeat("x", 2001)}, map[string]string{"content": "a\u202eb"}} {
 		if e := a.call(t, "send_message", bad, nil); e == nil || e.Error != "invalid_message" {

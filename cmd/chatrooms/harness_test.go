@@ -56,7 +56,7 @@ func startServer(t *testing.T, dataDir string, flags ...string) *server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{t: t, DataDir: dataDir, stop: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
-	args := append([]string{"--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "debug", "--shutdown-grace", "5s"}, flags...)
+	args := append([]string{"--addr", "127.0.0.1:0", "--data-dir", dataDir, "--shutdown-grace", "5s"}, flags...)
 	go func() { s.done <- run(ctx, args, func(string) string { return "" }, s.logs) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
