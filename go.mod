@@ -2,10 +2,22 @@ module github.com/chatrooms/chatrooms
 
 go 1.26.8
 
-require (
-	github.com/gobwas/ws v1.5.0
-	github.com/mtibben/confusables v0.0.0-20210201002637-9d1b0723b659
-	golang.org/x/text v0.44.0
-)
+require github.com/gobwas/ws v1.5.0
 
-require github.com/gobwas/httphead v0.1.0 // indirect
+require (
+	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
+	github.com/gobwas/httphead v0.1.0 // indirect
+	github.com/google/go-tpm v0.9.8 // indirect
+	github.com/klauspost/compress v1.20.3 // indirect
+	github.com/minio/highwayhash v1.0.4 // indirect
+	github.com/mtibben/confusables v0.0.0-20210201002637-9d1b0723b659
+	github.com/nats-io/jwt/v2 v2.8.2 // indirect
+	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
+	github.com/nats-io/nats.go v1.55.0 // indirect
+	github.com/nats-io/nkeys v0.4.16 // indirect
+	github.com/nats-io/nuid v1.0.1 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.44.0
+	golang.org/x/time v0.16.0 // indirect
+)
