@@ -6,16 +6,20 @@ FUZZTIME ?= 3s
 ADDR ?= :8080
 GOLANGCI_VERSION := v2.15.0
 
-.PHONY: all run build test unit race interop fuzz bench lint fmt-check vet deps clean
+.PHONY: all run run-protocol-test build test unit race interop fuzz bench lint fmt-check vet deps clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/chatrooms
 
-# Until the chat service lands, the server runs in protocol test mode.
+# Starts the chat service on an embedded NATS server storing under ./data.
 run: build
-	./$(BIN) --protocol-test --addr $(ADDR) --ping-interval 25s --ping-timeout 20s
+	./$(BIN) --addr $(ADDR) --data-dir ./data
+
+# The protocol test-mode server, for the official protocol suites.
+run-protocol-test: build
+	./$(BIN) --protocol-test --addr 127.0.0.1:3000
 
 deps: test/interop/node_modules
 
