@@ -1,0 +1,31 @@
+// Package cluster keeps ChatRooms' shared state in NATS JetStream, so
+// that several stateless chat nodes can serve the same users and rooms.
+//
+// Start either embeds a nats-server (the default: JetStream files under
+// Options.DataDir/nats, no client port unless Options.ListenAddr, and an
+// in-process connection) or connects to an existing NATS server or
+// cluster (Options.NATSURL), reconnecting forever. It then creates or
+// updates, idempotently:
+//
+//   - the key-value buckets users, nicks, tokens, rooms, roomnames and
+//     nodes (whose entries expire after Options.NodeTTL), each a KV that
+//     implements chat.KV with compare-and-set on JetStream's
+//     expected-last-subject-sequence;
+//   - the ROOMS stream on chat.room.> (file storage, limits retention:
+//     Options.RoomsMaxAge and Options.RoomsMaxMsgsPerSubject, oldest
+//     discarded, two-minute Nats-Msg-Id duplicate window), read and
+//     written through Log, which implements chat.Log.
+//
+// Signals implements chat.Signals on core NATS subjects under chat.sig.,
+// which are not stored.
+//
+// Errors wrap chat's sentinels: jetstream.ErrKeyNotFound becomes
+// chat.ErrNotFound, ErrKeyExists chat.ErrExists, a "wrong last sequence"
+// answer to Update or Delete chat.ErrConflict, and timeouts, missing
+// responders and a closed or reconnecting connection chat.ErrUnavailable.
+// Keys and room names are validated, never encoded: anything outside
+// [A-Za-z0-9_=.-] is refused with ErrInvalidKey or ErrInvalidSubject.
+//
+// Close drains the connection, then stops the embedded server. Package
+// natstest starts embedded clusters and standalone servers for tests.
+package cluster

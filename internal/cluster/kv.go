@@ -1,0 +1,207 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/chatrooms/chatrooms/internal/chat"
+)
+
+var _ chat.KV = (*KV)(nil)
+
+// maxKeyLen bounds keys; longer ones are refused rather than stored.
+const maxKeyLen = 1024
+
+// KV is one JetStream key-value bucket seen as a chat.KV. Every call goes
+// to the server (no local cache). Safe for concurrent use; get one from
+// the Cluster's accessors (Users, Nicks, …), not as a zero value.
+type KV struct {
+	c      *Cluster
+	kv     jetstream.KeyValue
+	bucket string
+}
+
+// Bucket returns the bucket's name.
+func (k *KV) Bucket() string { return k.bucket }
+
+// validKey reports whether key is non-empty, at most maxKeyLen bytes of
+// [A-Za-z0-9_=.-], and neither starts nor ends with '.' nor holds "..":
+// the keys chat.KV promises, which are also valid NATS subject tokens.
+func validKey(key string) bool {
+	if key == "" || len(key) > maxKeyLen || key[0] == '.' || key[len(key)-1] == '.' {
+		return false
+	}
+	prevDot := false
+	for i := 0; i < len(key); i++ {
+		b := key[i]
+		switch {
+		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9',
+			b == '_', b == '=', b == '-':
+			prevDot = false
+		case b == '.':
+			if prevDot {
+				return false
+			}
+			prevDot = true
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (k *KV) checkKey(op, key string) error {
+	if !validKey(key) {
+		return fmt.Errorf("%s: %s %q: %w: want 1..%d bytes of [A-Za-z0-9_=.-] without empty dot-separated parts",
+			k.bucket, op, key, ErrInvalidKey, maxKeyLen)
+	}
+	return nil
+}
+
+// Get returns the key's entry; a missing or deleted key gives an error
+// wrapping chat.ErrNotFound.
+func (k *KV) Get(ctx context.Context, key string) (chat.Entry, error) {
+	if err := k.checkKey("get", key); err != nil {
+		return chat.Entry{}, err
+	}
+	e, err := k.kv.Get(ctx, key)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return chat.Entry{}, fmt.Errorf("%s: get %q: %w", k.bucket, key, chat.ErrNotFound)
+		}
+		return chat.Entry{}, fmt.Errorf("%s: get %q: %w", k.bucket, key, storeErr(err))
+	}
+	return chat.Entry{Key: key, Value: e.Value(), Revision: e.Revision()}, nil
+}
+
+// Create stores a new key and returns its revision; an existing key
+// gives an error wrapping chat.ErrExists.
+func (k *KV) Create(ctx context.Context, key string, value []byte) (uint64, error) {
+	if err := k.checkKey("create", key); err != nil {
+		return 0, err
+	}
+	rev, err := k.kv.Create(ctx, key, value)
+	if err != nil {
+		// A deleted key is re-created at its delete marker's revision, so a
+		// racing creator may also see a bare "wrong last sequence".
+		if errors.Is(err, jetstream.ErrKeyExists) || wrongLastSeq(err) {
+			return 0, fmt.Errorf("%s: create %q: %w", k.bucket, key, chat.ErrExists)
+		}
+		return 0, fmt.Errorf("%s: create %q: %w", k.bucket, key, storeErr(err))
+	}
+	return rev, nil
+}
+
+// Update replaces the value if the key is still at revision rev and
+// returns the new revision. A changed key gives chat.ErrConflict, a
+// missing or deleted one chat.ErrNotFound.
+func (k *KV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	if err := k.checkKey("update", key); err != nil {
+		return 0, err
+	}
+	if rev == 0 {
+		// JetStream reads "last sequence 0" as "must not exist", which
+		// would turn Update into Create.
+		return 0, fmt.Errorf("%s: update %q: revision 0: %w", k.bucket, key, chat.ErrConflict)
+	}
+	newRev, err := k.kv.Update(ctx, key, value, rev)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || wrongLastSeq(err) {
+			return 0, fmt.Errorf("%s: update %q at revision %d: %w", k.bucket, key, rev, k.conflict(ctx, key))
+		}
+		return 0, fmt.Errorf("%s: update %q: %w", k.bucket, key, storeErr(err))
+	}
+	return newRev, nil
+}
+
+// conflict tells a changed key (chat.ErrConflict) from a gone one
+// (chat.ErrNotFound) after a failed compare-and-set.
+func (k *KV) conflict(ctx context.Context, key string) error {
+	_, err := k.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return chat.ErrNotFound
+	}
+	return chat.ErrConflict
+}
+
+// Delete removes the key if it is still at revision rev (0: at any
+// revision); otherwise chat.ErrConflict. Deleting a missing key with rev
+// 0 succeeds.
+func (k *KV) Delete(ctx context.Context, key string, rev uint64) error {
+	if err := k.checkKey("delete", key); err != nil {
+		return err
+	}
+	var opts []jetstream.KVDeleteOpt
+	if rev != 0 {
+		opts = append(opts, jetstream.LastRevision(rev))
+	}
+	if err := k.kv.Delete(ctx, key, opts...); err != nil {
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || wrongLastSeq(err) {
+			return fmt.Errorf("%s: delete %q at revision %d: %w", k.bucket, key, rev, chat.ErrConflict)
+		}
+		return fmt.Errorf("%s: delete %q: %w", k.bucket, key, storeErr(err))
+	}
+	return nil
+}
+
+// Keys lists the current keys, in no particular order.
+func (k *KV) Keys(ctx context.Context) ([]string, error) {
+	keys, err := k.kv.Keys(ctx)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrNoKeysFound) {
+			return []string{}, nil
+		}
+		return nil, fmt.Errorf("%s: keys: %w", k.bucket, storeErr(err))
+	}
+	return keys, nil
+}
+
+// Watch calls fn with every current entry, then onReady (if not nil),
+// then fn with every change (Deleted set for deletions, purges and TTL
+// expiries), in revision order, on one goroutine, until ctx ends or the
+// Cluster closes. It returns once the watch is established.
+func (k *KV) Watch(ctx context.Context, fn func(chat.Entry), onReady func()) error {
+	w, err := k.kv.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: watch: %w", k.bucket, storeErr(err))
+	}
+	go func() {
+		updates := w.Updates()
+		ready := false
+		for {
+			select {
+			case <-ctx.Done():
+			case <-k.c.done:
+			case e, ok := <-updates:
+				if !ok {
+					return // the connection closed
+				}
+				if e == nil {
+					if !ready {
+						ready = true
+						if onReady != nil {
+							onReady()
+						}
+					}
+					continue
+				}
+				deleted := e.Operation() != jetstream.KeyValuePut
+				if deleted && !ready {
+					continue // a past deletion, not a current entry
+				}
+				fn(chat.Entry{Key: e.Key(), Value: e.Value(), Revision: e.Revision(), Deleted: deleted})
+				continue
+			}
+			// The watcher's delivery callback may be blocked on a full
+			// channel: keep receiving until Stop closes it.
+			_ = w.Stop()
+			for range updates {
+			}
+			return
+		}
+	}()
+	return nil
+}

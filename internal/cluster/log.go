@@ -1,0 +1,217 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/chatrooms/chatrooms/internal/chat"
+)
+
+var _ chat.Log = (*Log)(nil)
+
+const (
+	// followBuffer is how many events Follow holds between the NATS
+	// callback and fn; past it the subscription's own buffer fills.
+	followBuffer = 256
+	// sinceBatch bounds how many events one Since pull asks for.
+	sinceBatch = 1000
+	// sinceInactive is when the server drops a Since consumer that was
+	// not deleted (its node died mid-call).
+	sinceInactive = 30 * time.Second
+)
+
+// Log is the room event log on the ROOMS stream: room r's events are
+// messages on RoomSubjectPrefix + r, and an event's Seq is its stream
+// sequence. Safe for concurrent use; get it from Cluster.Log.
+type Log struct {
+	c *Cluster
+}
+
+// checkRoom refuses room names that would not make one exact subject
+// suffix: the KV key rules apply (no wildcards, no empty tokens).
+func checkRoom(op, room string) error {
+	if !validKey(room) {
+		return fmt.Errorf("room log: %s: room %q: %w: want 1..%d bytes of [A-Za-z0-9_=.-] without empty dot-separated parts",
+			op, room, ErrInvalidSubject, maxKeyLen)
+	}
+	return nil
+}
+
+// Append stores data as the next event of room and returns its sequence
+// once the stream has stored it.
+func (l *Log) Append(ctx context.Context, room string, data []byte) (uint64, error) {
+	return l.AppendID(ctx, room, "", data)
+}
+
+// AppendID is Append with a message id (if id is not empty): appending
+// the same id again within two minutes stores nothing and returns the
+// first append's sequence, so a caller may retry an Append whose outcome
+// it does not know (chat.ErrUnavailable) without duplicating the event.
+func (l *Log) AppendID(ctx context.Context, room, id string, data []byte) (uint64, error) {
+	if err := checkRoom("append", room); err != nil {
+		return 0, err
+	}
+	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(StreamRooms)}
+	if id != "" {
+		opts = append(opts, jetstream.WithMsgID(id))
+	}
+	ack, err := l.c.js.Publish(ctx, RoomSubjectPrefix+room, data, opts...)
+	if err != nil {
+		return 0, fmt.Errorf("room log: append to %q: %w", room, storeErr(err))
+	}
+	return ack.Sequence, nil
+}
+
+// Follow calls fn, on one goroutine and in order, for every event of
+// every room appended after Follow was called, until ctx ends or the
+// Cluster closes. It returns once the server-side consumer exists. The
+// consumer is ordered: after a disconnection it resumes after the last
+// event delivered, so fn sees no gap and no duplicate.
+func (l *Log) Follow(ctx context.Context, fn func(chat.LogEntry)) error {
+	cons, err := l.c.js.OrderedConsumer(ctx, StreamRooms, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{RoomSubjectPrefix + ">"},
+		DeliverPolicy:  jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("room log: follow: %w", storeErr(err))
+	}
+	entries := make(chan chat.LogEntry, followBuffer)
+	stop := make(chan struct{})
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		e, err := logEntry(m)
+		if err != nil {
+			l.c.log.Error("room log: follow: bad message", "subject", m.Subject(), "error", err)
+			return
+		}
+		select {
+		case entries <- e:
+		case <-stop:
+		}
+	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if l.c.closing() || errors.Is(err, jetstream.ErrConnectionClosed) {
+			return
+		}
+		l.c.log.Warn("room log: follow", "error", err)
+	}))
+	if err != nil {
+		l.deleteConsumer(ctx, cons)
+		return fmt.Errorf("room log: follow: %w", storeErr(err))
+	}
+	go func() {
+		defer func() {
+			close(stop)
+			cc.Stop()
+			l.deleteConsumer(ctx, cons)
+		}()
+		for {
+			select {
+			case e := <-entries:
+				fn(e)
+			case <-ctx.Done():
+				return
+			case <-l.c.done:
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+// Since returns up to max events of room with Seq > after, in order: the
+// events stored when Since was called (later ones may be included).
+// Without a deadline on ctx, Since gives up after Options.RequestTimeout.
+func (l *Log) Since(ctx context.Context, room string, after uint64, max int) ([]chat.LogEntry, error) {
+	if err := checkRoom("since", room); err != nil {
+		return nil, err
+	}
+	if max <= 0 || after == math.MaxUint64 {
+		return []chat.LogEntry{}, nil
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, l.c.opts.RequestTimeout)
+		defer cancel()
+	}
+	cons, err := l.c.js.OrderedConsumer(ctx, StreamRooms, jetstream.OrderedConsumerConfig{
+		FilterSubjects:    []string{RoomSubjectPrefix + room},
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       after + 1,
+		InactiveThreshold: sinceInactive,
+		MaxResetAttempts:  2,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, storeErr(err))
+	}
+	defer l.deleteConsumer(ctx, cons)
+
+	// The consumer's creation counted the events to deliver: read that
+	// many (at most max) and stop, rather than wait for more.
+	info := cons.CachedInfo()
+	if info == nil || info.NumPending == 0 {
+		return []chat.LogEntry{}, nil
+	}
+	n := int(min(uint64(max), info.NumPending))
+	it, err := cons.Messages(jetstream.PullMaxMessages(min(n, sinceBatch)), jetstream.StopAfter(n))
+	if err != nil {
+		return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, storeErr(err))
+	}
+	defer it.Stop()
+	out := make([]chat.LogEntry, 0, n)
+	for len(out) < n {
+		m, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, storeErr(err))
+		}
+		e, err := logEntry(m)
+		if err != nil {
+			return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, err)
+		}
+		out = append(out, e)
+		if meta, err := m.Metadata(); err == nil && meta.NumPending == 0 {
+			break // events expired while reading: there is no more
+		}
+	}
+	return out, nil
+}
+
+// deleteConsumer removes a finished ordered consumer now instead of
+// leaving it to the server's inactivity timer. Best effort.
+func (l *Log) deleteConsumer(ctx context.Context, cons jetstream.Consumer) {
+	if l.c.closing() {
+		return // the connection drains; the server reaps the consumer
+	}
+	info := cons.CachedInfo()
+	if info == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	err := l.c.js.DeleteConsumer(ctx, StreamRooms, info.Name)
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !l.c.closing() {
+		l.c.log.Debug("room log: delete consumer", "consumer", info.Name, "error", err)
+	}
+}
+
+// logEntry converts a ROOMS message.
+func logEntry(m jetstream.Msg) (chat.LogEntry, error) {
+	meta, err := m.Metadata()
+	if err != nil {
+		return chat.LogEntry{}, fmt.Errorf("message metadata: %w", err)
+	}
+	room, ok := strings.CutPrefix(m.Subject(), RoomSubjectPrefix)
+	if !ok {
+		return chat.LogEntry{}, fmt.Errorf("subject %q outside %s>", m.Subject(), RoomSubjectPrefix)
+	}
+	return chat.LogEntry{
+		Room: room,
+		Seq:  meta.Sequence.Stream,
+		Time: meta.Timestamp,
+		Data: m.Data(),
+	}, nil
+}

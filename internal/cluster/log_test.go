@@ -1,0 +1,224 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/cluster"
+	"github.com/chatrooms/chatrooms/internal/natstest"
+)
+
+func TestLogAppendSeqsIncrease(t *testing.T) {
+	c := natstest.Start(t)
+	ctx := testCtx(t)
+	var last uint64
+	for i := range 20 {
+		room := []string{"r1", "r2", "r3"}[i%3]
+		seq, err := c.Log().Append(ctx, room, fmt.Appendf(nil, "m%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seq <= last {
+			t.Fatalf("append %d: seq %d after %d", i, seq, last)
+		}
+		last = seq
+	}
+}
+
+func TestLogAppendID(t *testing.T) {
+	c := natstest.Start(t)
+	ctx := testCtx(t)
+	s1, err := c.Log().AppendID(ctx, "r", "msg-1", []byte("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := c.Log().AppendID(ctx, "r", "msg-1", []byte("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s1 != s2 {
+		t.Fatalf("retried append got seq %d, first %d", s2, s1)
+	}
+	got, err := c.Log().Since(ctx, "r", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("Since after a retried append: %d events, want 1", len(got))
+	}
+}
+
+func TestLogFollow(t *testing.T) {
+	c := natstest.Start(t)
+	ctx := testCtx(t)
+	if _, err := c.Log().Append(ctx, "before", []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan chat.LogEntry, 100)
+	fctx, stop := context.WithCancel(ctx)
+	if err := c.Log().Follow(fctx, func(e chat.LogEntry) { got <- e }); err != nil {
+		t.Fatal(err)
+	}
+	type appended struct {
+		room string
+		seq  uint64
+		data string
+	}
+	var want []appended
+	start := time.Now().Add(-time.Second)
+	for i := range 30 {
+		room := []string{"lobby", "dev", "room.with.dots"}[i%3]
+		data := fmt.Sprintf("m%d", i)
+		seq, err := c.Log().Append(ctx, room, []byte(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, appended{room, seq, data})
+	}
+	for i, w := range want {
+		select {
+		case e := <-got:
+			if e.Room != w.room || e.Seq != w.seq || string(e.Data) != w.data {
+				t.Fatalf("event %d: got %s/%d %q, want %s/%d %q", i, e.Room, e.Seq, e.Data, w.room, w.seq, w.data)
+			}
+			if e.Time.Before(start) || e.Time.After(time.Now().Add(time.Second)) {
+				t.Fatalf("event %d: time %v", i, e.Time)
+			}
+		case <-ctx.Done():
+			t.Fatalf("timed out after %d of %d events", i, len(want))
+		}
+	}
+
+	stop()
+	time.Sleep(100 * time.Millisecond)
+	if _, err := c.Log().Append(ctx, "lobby", []byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-got:
+		t.Fatalf("event after Follow's context ended: %+v", e)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func TestLogSince(t *testing.T) {
+	c := natstest.Start(t)
+	ctx := testCtx(t)
+	var lobby []uint64
+	for i := range 25 {
+		room := "lobby"
+		if i%2 == 1 {
+			room = "other"
+		}
+		seq, err := c.Log().Append(ctx, room, fmt.Appendf(nil, "%s-%d", room, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if room == "lobby" {
+			lobby = append(lobby, seq)
+		}
+	}
+	tests := []struct {
+		name  string
+		room  string
+		after uint64
+		max   int
+		want  []uint64
+	}{
+		{"all", "lobby", 0, 100, lobby},
+		{"after the third", "lobby", lobby[2], 100, lobby[3:]},
+		{"after a seq of another room", "lobby", lobby[2] + 1, 100, lobby[3:]},
+		{"limited", "lobby", lobby[0], 4, lobby[1:5]},
+		{"exactly the rest", "lobby", lobby[9], 3, lobby[10:]},
+		{"after the last", "lobby", lobby[len(lobby)-1], 10, nil},
+		{"empty room", "nobody", 0, 10, nil},
+		{"max zero", "lobby", 0, 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := c.Log().Since(testCtx(t), tt.room, tt.after, tt.max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d events, want %d: %+v", len(got), len(tt.want), got)
+			}
+			for i, e := range got {
+				if e.Room != tt.room || e.Seq != tt.want[i] || e.Time.IsZero() {
+					t.Fatalf("event %d: %s/%d, want %s/%d", i, e.Room, e.Seq, tt.room, tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestLogSinceLarge(t *testing.T) {
+	c := natstest.Start(t)
+	ctx := testCtx(t)
+	const n = 2500 // more than one pull batch
+	for i := range n {
+		if _, err := c.Log().Append(ctx, "big", fmt.Appendf(nil, "%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := c.Log().Since(ctx, "big", 0, n+10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("got %d events, want %d", len(got), n)
+	}
+	for i, e := range got {
+		if string(e.Data) != fmt.Sprint(i) {
+			t.Fatalf("event %d: %q", i, e.Data)
+		}
+	}
+}
+
+func TestLogSinceLeavesNoConsumer(t *testing.T) {
+	c := natstest.Start(t)
+	ctx := testCtx(t)
+	if _, err := c.Log().Append(ctx, "r", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if _, err := c.Log().Since(ctx, "r", 0, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := c.JetStream().Stream(ctx, cluster.StreamRooms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Consumers == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d consumers left on %s", info.State.Consumers, cluster.StreamRooms)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestLogInvalidRoom(t *testing.T) {
+	c := natstest.Start(t)
+	ctx := testCtx(t)
+	for _, room := range []string{"", "a b", "*", ">", "a.*", "a..b", "a."} {
+		if _, err := c.Log().Append(ctx, room, nil); !errors.Is(err, cluster.ErrInvalidSubject) {
+			t.Errorf("Append(%q): %v, want ErrInvalidSubject", room, err)
+		}
+		if _, err := c.Log().Since(ctx, room, 0, 1); !errors.Is(err, cluster.ErrInvalidSubject) {
+			t.Errorf("Since(%q): %v, want ErrInvalidSubject", room, err)
+		}
+	}
+}

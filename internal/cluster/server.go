@@ -1,0 +1,80 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// startServer starts the embedded nats-server with JetStream on
+// DataDir/nats and waits, within ctx, until it accepts connections.
+func (c *Cluster) startServer(ctx context.Context) error {
+	o := c.opts
+	sopts := &server.Options{
+		ServerName: o.Name,
+		JetStream:  true,
+		StoreDir:   filepath.Join(o.DataDir, "nats"),
+		NoSigs:     true,
+		DontListen: o.ListenAddr == "",
+	}
+	if o.ListenAddr != "" {
+		host, port, err := net.SplitHostPort(o.ListenAddr)
+		if err != nil {
+			return fmt.Errorf("cluster: listen address %q: %w", o.ListenAddr, err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil || p < -1 || p > 65535 {
+			return fmt.Errorf("cluster: listen address %q: bad port", o.ListenAddr)
+		}
+		if p == 0 {
+			p = -1 // nats-server reads 0 as "default port 4222"; we mean any
+		}
+		sopts.Host, sopts.Port = host, p
+	}
+	srv, err := server.NewServer(sopts)
+	if err != nil {
+		return fmt.Errorf("cluster: embedded NATS server: %w", err)
+	}
+	debug := c.log.Enabled(ctx, slog.LevelDebug)
+	srv.SetLoggerV2(serverLogger{c.log.With("component", "nats-server")}, debug, false, false)
+	c.srv = srv
+	go srv.Start()
+
+	wait := 10 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		wait = time.Until(dl)
+	}
+	if !srv.ReadyForConnections(wait) {
+		return fmt.Errorf("cluster: embedded NATS server not ready after %s", wait.Round(time.Millisecond))
+	}
+	if !srv.JetStreamEnabled() {
+		return fmt.Errorf("cluster: embedded NATS server started without JetStream (store dir %s)", sopts.StoreDir)
+	}
+	c.log.Info("nats server started", "store_dir", sopts.StoreDir, "client_url", c.ClientURL())
+	return nil
+}
+
+// serverLogger adapts slog to nats-server's printf-style Logger. The
+// server formats its own lines, so the text goes in one attribute.
+type serverLogger struct{ log *slog.Logger }
+
+func (l serverLogger) logf(level slog.Level, format string, v []any) {
+	ctx := context.Background()
+	if !l.log.Enabled(ctx, level) {
+		return
+	}
+	l.log.LogAttrs(ctx, level, "nats-server", slog.String("text", fmt.Sprintf(format, v...)))
+}
+
+func (l serverLogger) Noticef(format string, v ...any) { l.logf(slog.LevelInfo, format, v) }
+func (l serverLogger) Warnf(format string, v ...any)   { l.logf(slog.LevelWarn, format, v) }
+func (l serverLogger) Errorf(format string, v ...any)  { l.logf(slog.LevelError, format, v) }
+func (l serverLogger) Fatalf(format string, v ...any)  { l.logf(slog.LevelError, format, v) }
+func (l serverLogger) Debugf(format string, v ...any)  { l.logf(slog.LevelDebug, format, v) }
+func (l serverLogger) Tracef(format string, v ...any)  { l.logf(slog.LevelDebug-4, format, v) }
