@@ -1,0 +1,201 @@
+// Command chatload is the load generator of ChatRooms: it speaks Socket.IO
+// over WebSocket to a server on this machine (loopback only) and measures
+// two things against `chatrooms --protocol-test`:
+//
+//   - idle: the server's resident memory per idle connected WebSocket;
+//   - broadcast: deliveries per second of a small event to one room.
+//
+// Every loop is bounded in count and time, and the whole run by -timeout.
+// See docs/measurements.md and scripts/measure.sh.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "chatload:", err) //nolint:forbidigo // last-resort error
+		os.Exit(1)
+	}
+}
+
+// config is the whole command line. It is read-only after parseFlags.
+type config struct {
+	scenario   string
+	baseURL    string
+	timeout    time.Duration
+	localAddrs []net.IP
+	dialConc   int
+
+	// idle
+	conns     int
+	procs     int
+	serverPID int
+	settle    time.Duration
+	worker    bool // internal: this process is one of the idle clients
+
+	// broadcast
+	receivers   int
+	senders     int
+	duration    time.Duration
+	maxMessages int64
+	payload     int
+	window      int
+	room        string
+}
+
+func parseFlags(args []string, output io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("chatload", flag.ContinueOnError)
+	fs.SetOutput(output)
+	var local string
+	fs.StringVar(&c.scenario, "scenario", "", "idle or broadcast (required)")
+	fs.StringVar(&c.baseURL, "url", "http://127.0.0.1:8080", "server base URL; must be a loopback address")
+	fs.DurationVar(&c.timeout, "timeout", 3*time.Minute, "hard bound on the whole run")
+	fs.StringVar(&local, "local-addrs", "127.0.0.1", "comma-separated loopback source addresses, used round-robin (more addresses, more ephemeral ports)")
+	fs.IntVar(&c.dialConc, "dial-concurrency", 64, "connections being opened at once (per process)")
+	fs.IntVar(&c.conns, "conns", 1000, "idle: connections to open in total")
+	fs.IntVar(&c.procs, "procs", 1, "idle: client processes to spread the connections over (this binary re-executed); 1 runs them in this process")
+	fs.IntVar(&c.serverPID, "server-pid", 0, "pid of the server, to read its VmRSS from /proc (idle: required for the memory figure; broadcast: optional, for its CPU time)")
+	fs.DurationVar(&c.settle, "settle", 5*time.Second, "idle: wait after the last connection before reading the server's RSS")
+	fs.BoolVar(&c.worker, "worker", false, "internal: run as an idle client process driven by the parent over stdin/stdout")
+	fs.IntVar(&c.receivers, "receivers", 1000, "broadcast: connections that join the room")
+	fs.IntVar(&c.senders, "senders", 2, "broadcast: connections that emit to the room")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "broadcast: how long the senders send")
+	fs.Int64Var(&c.maxMessages, "max-messages", 1_000_000, "broadcast: most messages sent in total")
+	fs.IntVar(&c.payload, "payload", 150, "broadcast: bytes of the event payload (a JSON string)")
+	fs.IntVar(&c.window, "window", 1024, "broadcast: most messages the senders together may be ahead of the slowest receiver (bounds each receiver's server-side queue to about window × 175 bytes)")
+	fs.StringVar(&c.room, "room", "bench", "broadcast: room name")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var errs []error
+	if c.scenario != "idle" && c.scenario != "broadcast" {
+		errs = append(errs, fmt.Errorf("-scenario %q: want idle or broadcast", c.scenario))
+	}
+	if err := checkLoopbackURL(c.baseURL); err != nil {
+		errs = append(errs, err)
+	}
+	for _, s := range strings.Split(local, ",") {
+		ip := net.ParseIP(strings.TrimSpace(s))
+		if ip == nil || !ip.IsLoopback() {
+			errs = append(errs, fmt.Errorf("-local-addrs %q: not a loopback IP", s))
+			continue
+		}
+		c.localAddrs = append(c.localAddrs, ip)
+	}
+	positive := func(name string, v int64, max int64) {
+		if v <= 0 || v > max {
+			errs = append(errs, fmt.Errorf("-%s %d: want 1..%d", name, v, max))
+		}
+	}
+	positive("dial-concurrency", int64(c.dialConc), 1024)
+	positive("conns", int64(c.conns), 100_000)
+	positive("procs", int64(c.procs), 64)
+	positive("receivers", int64(c.receivers), 15_000)
+	positive("senders", int64(c.senders), 64)
+	positive("max-messages", c.maxMessages, 100_000_000)
+	positive("payload", int64(c.payload), 60_000)
+	positive("window", int64(c.window), 1_000_000)
+	if c.payload < minPayload {
+		errs = append(errs, fmt.Errorf("-payload %d: want at least %d", c.payload, minPayload))
+	}
+	if c.timeout <= 0 || c.duration <= 0 || c.duration >= c.timeout || c.settle < 0 {
+		errs = append(errs, errors.New("-timeout and -duration must be positive, -duration below -timeout, -settle not negative"))
+	}
+	if c.room == "" {
+		errs = append(errs, errors.New("-room must not be empty"))
+	}
+	if c.conns/c.procs > 15_000 {
+		errs = append(errs, fmt.Errorf("%d connections per process would near the open-file cap: raise -procs", c.conns/c.procs))
+	}
+	return c, errors.Join(errs...)
+}
+
+// checkLoopbackURL refuses any target that is not on this machine.
+func checkLoopbackURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("-url: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "ws" {
+		return fmt.Errorf("-url %q: want http:// or ws:// (loopback, no TLS)", raw)
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("-url %q: the target must be a loopback IP (127.0.0.0/8 or ::1) or localhost", raw)
+	}
+	return nil
+}
+
+// wsURL is the Socket.IO WebSocket endpoint of baseURL.
+func wsURL(baseURL string) string {
+	u, _ := url.Parse(baseURL) // checked by parseFlags
+	u.Scheme = "ws"
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/socket.io/"
+	u.RawQuery = "EIO=4&transport=websocket"
+	return u.String()
+}
+
+// dialers hands out net dial functions bound to the source addresses in
+// turn, so many connections spread over several ephemeral port ranges.
+type dialers struct {
+	ds   []*net.Dialer
+	next atomic.Uint64
+}
+
+func newDialers(ips []net.IP) *dialers {
+	d := &dialers{}
+	for _, ip := range ips {
+		d.ds = append(d.ds, &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 10 * time.Second})
+	}
+	return d
+}
+
+func (d *dialers) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	nd := d.ds[int(d.next.Add(1)%uint64(len(d.ds)))]
+	return nd.DialContext(ctx, network, addr)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, cancel := context.WithTimeoutCause(ctx, cfg.timeout, errors.New("chatload: -timeout reached"))
+	defer cancel()
+	switch {
+	case cfg.worker:
+		return idleWorker(ctx, cfg, stdin, stdout, log)
+	case cfg.scenario == "idle":
+		return runIdle(ctx, cfg, stdout, log)
+	default:
+		return runBroadcast(ctx, cfg, stdout, log)
+	}
+}
