@@ -106,7 +106,7 @@ func (s *Session) checkPollingLocked(now time.Time) error {
 		return errReject{http.StatusBadRequest, codeUnknownSID}
 	case s.transport != Polling:
 		return errReject{http.StatusBadRequest, codeBadRequest}
-	case s.expiredLocked(now):
+	case s.expiredLocked(now) || s.pollingAbsentLocked(now):
 		s.mu.Unlock()
 		s.close(ErrPingTimeout, false)
 		s.mu.Lock()

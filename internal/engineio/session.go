@@ -393,7 +393,12 @@ func (s *Session) onTimer() {
 		s.mu.Unlock()
 		return
 	}
+	// The timeout runs from when the ping is sent: a timer that fires
+	// late (a loaded machine) must not eat the client's time to answer.
 	s.pingDue = s.nextPing
+	if now.After(s.pingDue) {
+		s.pingDue = now
+	}
 	err := s.enqueueLocked(framePing)
 	s.timer.Reset(s.pingDue.Add(s.srv.cfg.PingTimeout).Sub(now))
 	s.mu.Unlock()
@@ -406,6 +411,13 @@ func (s *Session) onTimer() {
 // pingTimeout, measured from when it was due (not when the timer fired).
 func (s *Session) expiredLocked(now time.Time) bool {
 	return !s.pingDue.IsZero() && !now.Before(s.pingDue.Add(s.srv.cfg.PingTimeout))
+}
+
+// pollingAbsentLocked reports whether a long-polling client has not polled
+// for pingInterval + pingTimeout: the ping that was due by then could not
+// have reached it, whether or not the timer has fired yet.
+func (s *Session) pollingAbsentLocked(now time.Time) bool {
+	return s.pingDue.IsZero() && s.poll == nil && !now.Before(s.nextPing.Add(s.srv.cfg.PingTimeout))
 }
 
 func (s *Session) onPong() {

@@ -147,4 +147,3 @@ func BenchmarkBroadcastEncode(b *testing.B) {
 		_ = engineio.NewMessageFrame(socketio.AppendPacket(nil, &p))
 	}
 }
-
