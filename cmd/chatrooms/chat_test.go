@@ -402,3 +402,30 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestTabsShareOnePresence(t *testing.T) {
+	s := startServer(t, "")
+	u, tok := s.register(t, "Tabby")
+	tab1 := s.connect(t, u, tok)
+	tab2 := s.connect(t, u, tok)
+	online := func() bool {
+		var me chat.User
+		s.do(t, "GET", "/api/users/me", tok, nil, &me)
+		return me.Online
+	}
+	waitFor(t, online)
+	// A message reaches both tabs.
+	sent := tab1.send(t, "from tab one")
+	for _, tab := range []*member{tab1, tab2} {
+		if got := tab.nextMessage(t); got.ID != sent.ID {
+			t.Fatalf("tab got %+v", got)
+		}
+	}
+	_ = tab1.C.Close()
+	time.Sleep(300 * time.Millisecond)
+	if !online() {
+		t.Fatal("closing one of two tabs made the user offline")
+	}
+	_ = tab2.C.Close()
+	waitFor(t, func() bool { return !online() })
+}
