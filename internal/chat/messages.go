@@ -53,17 +53,10 @@ type typingSignal struct {
 // Typing tells the other members of the user's room that they started or
 // stopped typing. A start expires by itself after TypingTTL unless renewed.
 func (s *Service) Typing(ctx context.Context, userID string, typing bool) error {
-	s.mu.RLock()
-	u := s.userCache[userID]
-	var view User
-	if u != nil {
-		view = s.userViewLocked(u)
-	}
-	s.mu.RUnlock()
-	if u == nil {
+	view, room, ok := s.cachedUser(userID)
+	if !ok {
 		return clientErr(CodeUnauthorized, "not logged in")
 	}
-	room := u.Room
 	s.typingMu.Lock()
 	st := s.typing[userID]
 	if st != nil && (st.room != room || !typing) {
@@ -95,14 +88,7 @@ func (s *Service) expireTyping(userID string, st *typingState) {
 	}
 	delete(s.typing, userID)
 	s.typingMu.Unlock()
-	s.mu.RLock()
-	u := s.userCache[userID]
-	var view User
-	if u != nil {
-		view = s.userViewLocked(u)
-	}
-	s.mu.RUnlock()
-	if u != nil {
+	if view, _, ok := s.cachedUser(userID); ok {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = s.publishTyping(ctx, st.room, view, false)
@@ -122,16 +108,21 @@ func (s *Service) stopTyping(ctx context.Context, userID string) {
 	if st == nil {
 		return
 	}
-	s.mu.RLock()
-	u := s.userCache[userID]
-	var view User
-	if u != nil {
-		view = s.userViewLocked(u)
-	}
-	s.mu.RUnlock()
-	if u != nil {
+	if view, _, ok := s.cachedUser(userID); ok {
 		_ = s.publishTyping(ctx, st.room, view, false)
 	}
+}
+
+// cachedUser returns the user's client view and room from the watched
+// cache (typing indicators need no fresher read).
+func (s *Service) cachedUser(userID string) (User, string, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	u := s.userCache[userID]
+	if u == nil {
+		return User{}, "", false
+	}
+	return s.userViewLocked(u), u.Room, true
 }
 
 func (s *Service) publishTyping(ctx context.Context, room string, u User, typing bool) error {
