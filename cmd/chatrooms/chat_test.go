@@ -227,6 +227,33 @@ func TestTypingGoesToOthers(t *testing.T) {
 		t.Fatalf("typing = %+v %v", tp, err)
 	}
 	a.noEvent(t, "typing", 200*time.Millisecond)
+	// Not renewed, the indicator ends by itself (TypingTTL, 5 s).
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	ev, err = b.C.Next(ctx, "typing")
+	if err != nil {
+		t.Fatalf("typing did not expire: %v", err)
+	}
+	if err := ev.Arg(0, &tp); err != nil || tp.User.ID != a.User.ID || tp.Typing {
+		t.Fatalf("typing after expiry = %+v %v", tp, err)
+	}
+}
+
+func TestMessageRateLimit(t *testing.T) {
+	s := startServer(t, "")
+	a := s.join(t, "Anna")
+	limited := 0
+	for range 40 {
+		if e := a.call(t, "send_message", map[string]string{"content": "spam"}, nil); e != nil {
+			if e.Error != "rate_limited" {
+				t.Fatalf("unexpected error %+v", e)
+			}
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("40 messages in a burst were all accepted")
+	}
 }
 
 func TestRoomDeletedWithLastMember(t *testing.T) {
