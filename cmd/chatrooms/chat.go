@@ -18,6 +18,8 @@ import (
 	"github.com/chatrooms/chatrooms/internal/httpapi"
 	"github.com/chatrooms/chatrooms/internal/realtime"
 	"github.com/chatrooms/chatrooms/internal/socketio"
+	"github.com/chatrooms/chatrooms/internal/webui"
+	"github.com/chatrooms/chatrooms/web"
 )
 
 // nodeTTL is how long a node that stopped beating counts as alive; its
@@ -101,6 +103,14 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
+	// The web client takes every path the routes above do not claim: the
+	// mux prefers the longer patterns, so /api/, /socket.io/, /healthz and
+	// /readyz keep their handlers.
+	ui := webui.New(webui.Config{FS: web.Dist(), Logger: log.With("component", "webui")})
+	if !ui.Built() {
+		log.Warn("the web client was not built; / explains how (make web, then rebuild)")
+	}
+	mux.Handle("/", ui)
 	closeChat := func(ctx context.Context) error {
 		stopSvc()
 		if err := cl.Close(ctx); err != nil {
