@@ -67,6 +67,12 @@ type Session struct {
 	probeConn net.Conn
 	// lingerNoop: closed by the client over polling; one more GET gets a noop.
 	lingerNoop bool
+	// WebSocket reading through the poller (see pollread.go)
+	rpoll  *poller
+	rconn  net.Conn
+	rfr    *frameReader
+	rtoken uint32
+	rstate int
 	// heartbeat
 	timer    *time.Timer
 	nextPing time.Time // when the next ping is due
@@ -277,7 +283,16 @@ func (s *Session) close(reason error, graceful bool) {
 	if fin {
 		s.finalized = true
 	}
+	// An armed poller reader is not reading: stop it here. A running one
+	// stops by itself.
+	idleReader := s.rstate == readerArmed
+	if idleReader {
+		s.rstate = readerDone
+	}
 	s.mu.Unlock()
+	if idleReader {
+		s.releasePollReader()
+	}
 	if linger {
 		time.AfterFunc(closeLinger, func() { s.srv.remove(s) })
 	} else {

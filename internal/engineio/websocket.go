@@ -56,7 +56,19 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q url.V
 	s.startHeartbeat()
 	srv.h.OnOpen(s)
 	srv.wg.Add(1)
-	go s.readLoop(conn, rd)
+	s.startReading(conn, rd, &frameReader{pong: s.sendControl})
+}
+
+// startReading reads the WebSocket: through the shared readiness poller
+// when it is available and nothing was buffered at the upgrade, so an idle
+// connection costs no goroutine; otherwise on a goroutine of its own.
+func (s *Session) startReading(conn net.Conn, rd io.Reader, fr *frameReader) {
+	if _, direct := rd.(net.Conn); direct {
+		if p := sharedPoller(); p != nil && s.armPoll(p, conn, fr) {
+			return
+		}
+	}
+	go s.readFrames(conn, rd, fr)
 }
 
 // upgradeWebSocket handles a WebSocket that wants to take over a polling
@@ -151,6 +163,11 @@ func (s *Session) probe(conn net.Conn, rd io.Reader) {
 			s.mu.Unlock()
 			_ = conn.SetReadDeadline(time.Time{})
 			fr.pong = s.sendControl
+			if _, direct := rd.(net.Conn); direct && fr.frag == nil {
+				if p := sharedPoller(); p != nil && s.armPoll(p, conn, &fr) {
+					return // this goroutine ends; the poller reads from now on
+				}
+			}
 			s.readFrames(conn, rd, &fr)
 			return
 		case p.Type == Noop:
@@ -161,39 +178,37 @@ func (s *Session) probe(conn net.Conn, rd io.Reader) {
 	}
 }
 
-// readLoop reads the session's WebSocket until it fails or closes.
-func (s *Session) readLoop(conn net.Conn, rd io.Reader) {
-	fr := frameReader{pong: s.sendControl}
-	s.readFrames(conn, rd, &fr)
-}
-
 func (s *Session) sendControl(f *Frame) { _ = s.Send(f) }
 
-// readFrames delivers messages from the WebSocket; the caller has counted
-// this goroutine in s.handlers and in the server's WaitGroup.
+// readFrames delivers messages from the WebSocket until it fails or the
+// session closes; the caller has counted this goroutine in s.handlers and
+// in the server's WaitGroup.
 func (s *Session) readFrames(conn net.Conn, rd io.Reader, fr *frameReader) {
 	defer s.srv.wg.Done()
 	defer s.leaveHandler()
-	for {
-		msg, op, err := fr.next(rd, conn, s.srv.cfg.MaxPayload)
-		if err != nil {
-			s.close(readErrReason(err), err == errPeerClose || err == ErrParse || err == ErrTooLarge)
-			return
-		}
-		if op == ws.OpBinary {
-			s.deliver(Packet{Type: Message, Data: msg, Binary: true})
-			continue
-		}
-		p, err := DecodePacket(msg)
-		if err != nil {
-			s.close(ErrParse, true)
-			return
-		}
-		s.deliver(p)
-		if s.isClosed.Load() {
-			return
-		}
+	for s.readOne(conn, rd, fr) {
 	}
+}
+
+// readOne reads and delivers one message. It reports false when reading
+// must stop: the connection failed or the session is closed.
+func (s *Session) readOne(conn net.Conn, rd io.Reader, fr *frameReader) bool {
+	msg, op, err := fr.next(rd, conn, s.srv.cfg.MaxPayload)
+	if err != nil {
+		s.close(readErrReason(err), err == errPeerClose || err == ErrParse || err == ErrTooLarge)
+		return false
+	}
+	if op == ws.OpBinary {
+		s.deliver(Packet{Type: Message, Data: msg, Binary: true})
+		return !s.isClosed.Load()
+	}
+	p, err := DecodePacket(msg)
+	if err != nil {
+		s.close(ErrParse, true)
+		return false
+	}
+	s.deliver(p)
+	return !s.isClosed.Load()
 }
 
 var errPeerClose = fmt.Errorf("%w: websocket close frame", ErrClientClose)

@@ -1,0 +1,138 @@
+//go:build linux
+
+package engineio
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// poller waits for readability of many connections with one epoll set, so
+// an idle WebSocket needs no goroutine (and no goroutine stack): when data
+// arrives, the connection's callback runs on a new goroutine. Registrations
+// are one-shot: the callback re-arms when it has read what was there, so
+// reads of one connection never overlap. Every epoll_ctl runs inside the
+// connection's syscall.RawConn.Control, which keeps the descriptor open
+// meanwhile, so a closed descriptor's reused number is never touched.
+type poller struct {
+	epfd int
+	mu   sync.Mutex
+	next uint32
+	fns  map[uint32]func()
+}
+
+var (
+	pollerOnce sync.Once
+	thePoller  *poller
+)
+
+// sharedPoller returns the process's poller, or nil if epoll is unusable.
+func sharedPoller() *poller {
+	pollerOnce.Do(func() {
+		fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+		if err != nil {
+			return
+		}
+		thePoller = &poller{epfd: fd, fns: make(map[uint32]func())}
+		go thePoller.run()
+	})
+	return thePoller
+}
+
+const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+
+// ctl runs epoll_ctl for conn's descriptor.
+func (p *poller) ctl(conn net.Conn, op int, token uint32) error {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return errors.New("engineio: connection has no file descriptor")
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var opErr error
+	err = rc.Control(func(fd uintptr) {
+		ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(token)}
+		opErr = syscall.EpollCtl(p.epfd, op, int(fd), &ev)
+	})
+	if err != nil {
+		return err
+	}
+	return opErr
+}
+
+// add registers conn; fn runs on a new goroutine each time it is readable
+// after (re-)arming. It returns the registration's token.
+func (p *poller) add(conn net.Conn, fn func()) (uint32, error) {
+	p.mu.Lock()
+	p.next++
+	tok := p.next
+	p.fns[tok] = fn
+	p.mu.Unlock()
+	if err := p.ctl(conn, syscall.EPOLL_CTL_ADD, tok); err != nil {
+		p.forget(tok)
+		return 0, err
+	}
+	return tok, nil
+}
+
+// rearm waits for the next readability of conn.
+func (p *poller) rearm(conn net.Conn, tok uint32) error {
+	return p.ctl(conn, syscall.EPOLL_CTL_MOD, tok)
+}
+
+// remove unregisters conn (closing it does too; this is for the rest).
+func (p *poller) remove(conn net.Conn, tok uint32) {
+	p.forget(tok)
+	_ = p.ctl(conn, syscall.EPOLL_CTL_DEL, tok)
+}
+
+func (p *poller) forget(tok uint32) {
+	p.mu.Lock()
+	delete(p.fns, tok)
+	p.mu.Unlock()
+}
+
+func (p *poller) run() {
+	events := make([]syscall.EpollEvent, 256)
+	for {
+		n, err := syscall.EpollWait(p.epfd, events, -1)
+		if err != nil {
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			return // cannot happen for a valid epoll descriptor
+		}
+		p.mu.Lock()
+		for i := range n {
+			if fn := p.fns[uint32(events[i].Fd)]; fn != nil {
+				go fn()
+			}
+		}
+		p.mu.Unlock()
+	}
+}
+
+// pendingBytes reports how many bytes conn can read without blocking.
+func pendingBytes(conn net.Conn) int {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return 0
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var n int32
+	_ = rc.Control(func(fd uintptr) {
+		_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n)))
+		if errno != 0 {
+			n = 0
+		}
+	})
+	return int(n)
+}
