@@ -1,0 +1,109 @@
+//go:build linux
+
+package engineio_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/chatrooms/chatrooms/internal/engineio"
+)
+
+type echoHandler struct{}
+
+func (echoHandler) OnOpen(*engineio.Session) {}
+func (echoHandler) OnMessage(s *engineio.Session, data []byte, binary bool) {
+	if binary {
+		_ = s.Send(engineio.NewBinaryFrame(data))
+		return
+	}
+	_ = s.Send(engineio.NewMessageFrame(data))
+}
+func (echoHandler) OnClose(*engineio.Session, error) {}
+
+// Idle WebSocket sessions wait in the shared poller: they cost no
+// goroutine, yet each still answers as soon as data arrives, in order.
+func TestIdleWebSocketsHaveNoGoroutine(t *testing.T) {
+	srv := engineio.NewServer(engineio.Config{PingInterval: time.Minute, PingTimeout: time.Minute}, echoHandler{})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		hs.Close()
+	})
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/?EIO=4&transport=websocket"
+	const n = 200
+	runtime.GC()
+	before := runtime.NumGoroutine()
+	conns := make([]*wsClient, n)
+	for i := range conns {
+		conn, br, _, err := ws.Dial(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = conn.Close() })
+		c := &wsClient{conn: conn, rd: conn}
+		if br != nil { // frames that came with the handshake response
+			c.rd = io.MultiReader(br, conn)
+		}
+		if msg := c.read(t); !strings.HasPrefix(msg, "0{") {
+			t.Fatalf("open packet = %q", msg)
+		}
+		conns[i] = c
+	}
+	// Let the writers that sent the open packets finish.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine()-before > n/10 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if grown := runtime.NumGoroutine() - before; grown > n/10 {
+		t.Fatalf("%d idle websockets hold %d goroutines", n, grown)
+	}
+	for i, c := range conns {
+		for j := range 3 {
+			want := "4msg-" + string(rune('a'+j)) + "-" + strings.Repeat("x", i%7)
+			if err := wsutil.WriteClientText(c.conn, []byte(want)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for j := range 3 {
+			want := "4msg-" + string(rune('a'+j)) + "-" + strings.Repeat("x", i%7)
+			if got := c.read(t); got != want {
+				t.Fatalf("conn %d echo %d = %q, want %q", i, j, got, want)
+			}
+		}
+	}
+}
+
+// wsClient reads text frames, skipping pings.
+type wsClient struct {
+	conn net.Conn
+	rd   io.Reader
+}
+
+func (c *wsClient) read(t *testing.T) string {
+	t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		data, _, err := wsutil.ReadServerData(struct {
+			io.Reader
+			io.Writer
+		}{c.rd, c.conn})
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if string(data) != "2" {
+			return string(data)
+		}
+	}
+}
