@@ -183,11 +183,23 @@ func (s *Session) recycleLocked(q []*Frame) {
 	}
 }
 
+// bufsPool recycles the vectors writers gather frames into: writers come
+// and go with bursts, so a per-writer slice would be garbage each time.
+var bufsPool = sync.Pool{New: func() any { return new(net.Buffers) }}
+
 // writeLoop is the session's only websocket writer while s.writing is
 // true: it drains the whole queue with one vectored write per round.
 func (s *Session) writeLoop() {
 	defer s.srv.wg.Done()
-	var bufs net.Buffers
+	bp := bufsPool.Get().(*net.Buffers)
+	bufs := (*bp)[:0]
+	defer func() {
+		clear(bufs)
+		if cap(bufs) <= 1024 {
+			*bp = bufs[:0]
+			bufsPool.Put(bp)
+		}
+	}()
 	for {
 		s.mu.Lock()
 		conn := s.conn
