@@ -1,0 +1,307 @@
+package realtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/engineio"
+	"github.com/chatrooms/chatrooms/internal/realtime"
+	"github.com/chatrooms/chatrooms/internal/sioclient"
+	"github.com/chatrooms/chatrooms/internal/socketio"
+)
+
+// fakeService knows two users, each with a token, in rooms of a map.
+type fakeService struct {
+	mu           sync.Mutex
+	rooms        map[string]string // user id → room id
+	connected    map[string]int
+	sendErr      error
+	lastSwitched string
+}
+
+func newFake() *fakeService {
+	return &fakeService{rooms: map[string]string{"ua": "_default", "ub": "_default"}, connected: map[string]int{}}
+}
+
+var tokens = map[string]string{"tok-a": "ua", "tok-b": "ub"}
+
+func (f *fakeService) Authenticate(_ context.Context, token string) (chat.User, error) {
+	id, ok := tokens[token]
+	if !ok {
+		return chat.User{}, &chat.Error{Code: chat.CodeUnauthorized, Message: "no"}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return chat.User{ID: id, Name: id, CurrentRoom: &chat.RoomRef{ID: f.rooms[id]}}, nil
+}
+
+func (f *fakeService) Connected(_ context.Context, id string) error {
+	f.mu.Lock()
+	f.connected[id]++
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeService) Disconnected(_ context.Context, id string) error {
+	f.mu.Lock()
+	f.connected[id]--
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeService) SendMessage(_ context.Context, id, content string) (chat.Message, error) {
+	if f.sendErr != nil {
+		return chat.Message{}, f.sendErr
+	}
+	return chat.Message{ID: "m1", RoomID: "_default", Seq: 7, Content: content, Sender: &chat.User{ID: id}}, nil
+}
+
+func (f *fakeService) SwitchRoom(_ context.Context, id, room string) (chat.Room, error) {
+	if room == "nope" {
+		return chat.Room{}, &chat.Error{Code: chat.CodeRoomNotFound, Message: "no such room"}
+	}
+	f.mu.Lock()
+	f.lastSwitched = room
+	f.mu.Unlock()
+	return chat.Room{ID: room}, nil
+}
+
+func (f *fakeService) Typing(context.Context, string, bool) error { return nil }
+func (f *fakeService) Room(_ context.Context, id string) (chat.Room, error) {
+	return chat.Room{ID: id, Name: "Room " + id}, nil
+}
+func (f *fakeService) Users() []chat.User { return []chat.User{{ID: "ua"}, {ID: "ub"}} }
+func (f *fakeService) Rooms() []chat.Room { return []chat.Room{{ID: "_default"}} }
+
+func start(t *testing.T, svc *fakeService) (*realtime.Gateway, string) {
+	t.Helper()
+	sio := socketio.NewServer(socketio.Config{EngineIO: engineio.Config{PingInterval: time.Minute, PingTimeout: time.Minute}})
+	gw := realtime.New(realtime.Config{ListInterval: 200 * time.Millisecond}, svc, sio)
+	ctx, cancel := context.WithCancel(context.Background())
+	go gw.Run(ctx)
+	hs := httptest.NewServer(sio)
+	t.Cleanup(func() {
+		cancel()
+		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+		defer c()
+		_ = sio.Shutdown(sctx)
+		hs.Close()
+	})
+	return gw, hs.URL
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func dial(t *testing.T, url, token string) *sioclient.Client {
+	t.Helper()
+	c, err := sioclient.Dial(ctxT(t), url, sioclient.Options{Namespace: "/chat", Auth: map[string]string{"token": token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	for _, ev := range []string{"room_list_changed", "user_list_changed", "current_room_changed"} {
+		if _, err := c.Next(ctxT(t), ev); err != nil {
+			t.Fatalf("waiting for %s: %v", ev, err)
+		}
+	}
+	return c
+}
+
+func TestConnectRefusesBadToken(t *testing.T) {
+	_, url := start(t, newFake())
+	for _, auth := range []any{nil, map[string]string{"token": "nope"}, map[string]int{"token": 1}} {
+		_, err := sioclient.Dial(ctxT(t), url, sioclient.Options{Namespace: "/chat", Auth: auth})
+		var ce *sioclient.ConnectError
+		if !errors.As(err, &ce) || ce.Message != "invalid_token" {
+			t.Fatalf("auth %v: %v", auth, err)
+		}
+	}
+}
+
+func TestPresenceFollowsSockets(t *testing.T) {
+	svc := newFake()
+	_, url := start(t, svc)
+	c := dial(t, url, "tok-a")
+	svc.mu.Lock()
+	n := svc.connected["ua"]
+	svc.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("connected = %d", n)
+	}
+	_ = c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		svc.mu.Lock()
+		n = svc.connected["ua"]
+		svc.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("disconnection not recorded")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestAcks(t *testing.T) {
+	svc := newFake()
+	_, url := start(t, svc)
+	c := dial(t, url, "tok-a")
+	// "message" is the Message on success and the error text on failure.
+	type ack struct {
+		OK      bool            `json:"ok"`
+		Error   string          `json:"error"`
+		Raw     json.RawMessage `json:"message"`
+		Message chat.Message    `json:"-"`
+		Room    chat.Room       `json:"room"`
+	}
+	call := func(event string, payload any) ack {
+		t.Helper()
+		a, err := c.EmitWithAck(ctxT(t), event, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out ack
+		if err := a.Arg(0, &out); err != nil {
+			t.Fatal(err)
+		}
+		if out.OK && len(out.Raw) > 0 {
+			if err := json.Unmarshal(out.Raw, &out.Message); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return out
+	}
+	if got := call("send_message", map[string]string{"content": "hi"}); !got.OK || got.Message.Seq != 7 || got.Message.Content != "hi" {
+		t.Fatalf("send = %+v", got)
+	}
+	for _, bad := range []any{"hi", []int{1}, map[string]any{"content": 1}, map[string]any{"content": "x", "more": true}} {
+		if got := call("send_message", bad); got.Error != "invalid_request" {
+			t.Fatalf("send %v = %+v", bad, got)
+		}
+	}
+	if got := call("switch_room", map[string]string{"room_id": "nope"}); got.Error != "room_not_found" {
+		t.Fatalf("switch = %+v", got)
+	}
+	if got := call("switch_room", map[string]string{"room_id": "r1"}); !got.OK || got.Room.ID != "r1" {
+		t.Fatalf("switch = %+v", got)
+	}
+	svc.sendErr = chat.ErrUnavailable
+	if got := call("send_message", map[string]string{"content": "hi"}); got.Error != "unavailable" {
+		t.Fatalf("send while down = %+v", got)
+	}
+	svc.sendErr = errors.New("secret detail")
+	if got := call("send_message", map[string]string{"content": "hi"}); got.Error != "internal_error" {
+		t.Fatalf("send internal = %+v", got)
+	}
+}
+
+func TestRoomEventsFollowMembership(t *testing.T) {
+	gw, url := start(t, newFake())
+	a := dial(t, url, "tok-a")
+	b := dial(t, url, "tok-b")
+	// Both are in _default: a message reaches both.
+	gw.RoomEvent(&chat.Message{ID: "m1", RoomID: "_default", Type: chat.MessageText, Content: "x"})
+	for _, c := range []*sioclient.Client{a, b} {
+		if _, err := c.Next(ctxT(t), "chat_message"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A's join of r1 moves A's sockets there and tells A.
+	gw.RoomEvent(&chat.Message{ID: "m2", RoomID: "r1", Type: chat.MessageJoined, User: &chat.User{ID: "ua"}})
+	ev, err := a.Next(ctxT(t), "current_room_changed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var room chat.Room
+	if err := ev.Arg(0, &room); err != nil || room.ID != "r1" {
+		t.Fatalf("current room = %+v %v", room, err)
+	}
+	if ev, err := a.Next(ctxT(t), "chat_message"); err != nil {
+		t.Fatal(err)
+	} else {
+		var m chat.Message
+		if err := ev.Arg(0, &m); err != nil || m.ID != "m2" {
+			t.Fatalf("a got %+v %v, want its own join", m, err)
+		}
+	}
+	// _default now reaches B only; r1 reaches A only.
+	gw.RoomEvent(&chat.Message{ID: "m3", RoomID: "_default", Type: chat.MessageText})
+	gw.RoomEvent(&chat.Message{ID: "m4", RoomID: "r1", Type: chat.MessageText})
+	want := map[*sioclient.Client]string{a: "m4", b: "m3"}
+	for c, id := range want {
+		ev, err := c.Next(ctxT(t), "chat_message")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m chat.Message
+		if err := ev.Arg(0, &m); err != nil || m.ID != id {
+			t.Fatalf("got %+v, want %s", m, id)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := b.Next(ctx, "chat_message"); err == nil {
+		t.Fatal("b received a message of a room it is not in")
+	}
+}
+
+func TestTypingSkipsTheTypist(t *testing.T) {
+	gw, url := start(t, newFake())
+	a := dial(t, url, "tok-a")
+	b := dial(t, url, "tok-b")
+	gw.Typing("_default", chat.User{ID: "ua"}, true)
+	if _, err := b.Next(ctxT(t), "typing"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := a.Next(ctx, "typing"); err == nil {
+		t.Fatal("the typist got its own typing event")
+	}
+}
+
+func TestListsCoalesced(t *testing.T) {
+	gw, url := start(t, newFake())
+	a := dial(t, url, "tok-a")
+	for range 50 {
+		gw.UsersChanged()
+	}
+	if _, err := a.Next(ctxT(t), "user_list_changed"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
+	defer cancel()
+	n := 0
+	for {
+		if _, err := a.Next(ctx, "user_list_changed"); err != nil {
+			break
+		}
+		n++
+	}
+	if n > 1 {
+		t.Fatalf("50 changes gave %d extra lists", n)
+	}
+}
+
+func TestUserRemovedDisconnects(t *testing.T) {
+	gw, url := start(t, newFake())
+	a := dial(t, url, "tok-a")
+	gw.UserRemoved("ua")
+	select {
+	case <-a.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("socket of removed user still connected")
+	}
+}
