@@ -163,12 +163,7 @@ func (s *Session) probe(conn net.Conn, rd io.Reader) {
 			s.mu.Unlock()
 			_ = conn.SetReadDeadline(time.Time{})
 			fr.pong = s.sendControl
-			if _, direct := rd.(net.Conn); direct && fr.frag == nil {
-				if p := sharedPoller(); p != nil && s.armPoll(p, conn, &fr) {
-					return // this goroutine ends; the poller reads from now on
-				}
-			}
-			s.readFrames(conn, rd, &fr)
+			s.startReading(conn, rd, &fr) // this probe goroutine ends here
 			return
 		case p.Type == Noop:
 		default:
