@@ -1,4 +1,6 @@
 # ChatRooms build. `make run` and `make test` are the two entry points.
+# The web client (web/, Vite + React) is built into web/dist and embedded
+# in the server binary; `make web` needs Node.js >= 20 and npm.
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/chatrooms
@@ -6,14 +8,32 @@ FUZZTIME ?= 3s
 ADDR ?= :8080
 GOLANGCI_VERSION := v2.15.0
 
-.PHONY: all run run-protocol-test build test unit race interop fuzz bench lint fmt-check vet deps clean
+# Every file the client build reads (not its output or its dependencies).
+WEB_SRC = $(shell find web -path web/node_modules -prune -o -path web/dist -prune -o -type f ! -name '*.go' -print)
+# Go packages but the browser tests, which `test` runs on their own.
+GO_PKGS = $(shell $(GO) list ./... | grep -v '/e2e$$')
+
+.PHONY: all run run-protocol-test build web web-test e2e screenshots test unit race interop fuzz bench lint fmt-check vet deps clean
 
 all: build
 
-build:
+# The server binary, with the web client embedded.
+build: web
 	$(GO) build -o $(BIN) ./cmd/chatrooms
 
-# Starts the chat service on an embedded NATS server storing under ./data.
+# The web client, rebuilt when a file under web/ changed.
+web: web/dist/index.html
+
+web/dist/index.html: $(WEB_SRC) web/node_modules
+	npm run build --prefix web
+	@touch web/dist/.gitkeep
+
+web/node_modules: web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund
+	@touch $@
+
+# Starts the chat service on an embedded NATS server storing under ./data,
+# building the client and the binary first where they are missing or old.
 run: build
 	./$(BIN) --addr $(ADDR) --data-dir ./data
 
@@ -21,17 +41,38 @@ run: build
 run-protocol-test: build
 	./$(BIN) --protocol-test --addr 127.0.0.1:3000
 
-deps: test/interop/node_modules
+deps: test/interop/node_modules web/node_modules e2e/node_modules
 
 test/interop/node_modules: test/interop/package.json test/interop/package-lock.json
 	npm ci --prefix test/interop --no-audit --no-fund
 	@touch $@
 
+e2e/node_modules: e2e/package.json e2e/package-lock.json
+	npm ci --prefix e2e --no-audit --no-fund
+	@touch $@
+
 # All tests: formatting, vet, unit + integration + interop tests with the
-# race detector, then a short run of every fuzz target.
-test: fmt-check vet deps
-	$(GO) test -race -count=1 -timeout 15m ./...
+# race detector, a short run of every fuzz target, the web client's unit
+# tests, then the browser tests against the real binary.
+test: fmt-check vet deps web
+	$(GO) test -race -count=1 -timeout 15m $(GO_PKGS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+	$(MAKE) --no-print-directory web-test
+	$(MAKE) --no-print-directory e2e
+
+# The web client's unit tests (Vitest).
+web-test: web/node_modules
+	npm test --prefix web
+
+# Chromium (Debian's, at /usr/bin/chromium) against the binary with the
+# client embedded; see e2e/README.md. Runs alone: a browser competing with
+# the race-detector tests for two cores makes timing-bound waits flaky.
+e2e: web e2e/node_modules
+	$(GO) test -race -count=1 -timeout 15m -v ./e2e/
+
+# Runs the browser tests and keeps their screenshots in docs/screenshots.
+screenshots: web e2e/node_modules
+	E2E_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -timeout 15m ./e2e/
 
 unit:
 	$(GO) test -count=1 ./...
@@ -60,3 +101,4 @@ lint: vet
 
 clean:
 	rm -rf bin
+	find web/dist -mindepth 1 ! -name .gitkeep -delete
