@@ -17,18 +17,19 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 // Client error codes.
 const (
-	CodeInvalidUsername = "invalid_username"
-	CodeUsernameTaken   = "username_taken"
-	CodeInvalidRoom     = "invalid_room"
-	CodeRoomNameTaken   = "room_name_taken"
-	CodeRoomNotFound    = "room_not_found"
-	CodeInvalidMessage  = "invalid_message"
-	CodeUnauthorized    = "unauthorized"
-	CodeInvalidToken    = "invalid_token"
-	CodeRateLimited     = "rate_limited"
-	CodeUnavailable     = "unavailable"
-	CodeInvalidRequest  = "invalid_request"
-	CodeInternal        = "internal_error"
+	CodeInvalidUsername    = "invalid_username"
+	CodeUsernameTaken      = "username_taken"
+	CodeInvalidRoom        = "invalid_room"
+	CodeRoomNameTaken      = "room_name_taken"
+	CodeRoomNotFound       = "room_not_found"
+	CodeAttachmentNotFound = "attachment_not_found"
+	CodeInvalidMessage     = "invalid_message"
+	CodeUnauthorized       = "unauthorized"
+	CodeInvalidToken       = "invalid_token"
+	CodeRateLimited        = "rate_limited"
+	CodeUnavailable        = "unavailable"
+	CodeInvalidRequest     = "invalid_request"
+	CodeInternal           = "internal_error"
 )
 
 func clientErr(code, format string, args ...any) *Error {

@@ -5,16 +5,36 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
 
-// SendMessage appends a text message to the user's current room and
-// returns it with its sequence number; every member receives it.
-func (s *Service) SendMessage(ctx context.Context, userID, raw string) (Message, error) {
-	content, err := NormalizeMessage(raw)
-	if err != nil {
-		return Message{}, clientErr(CodeInvalidMessage, "message: %s", problem(err))
+// MessageInput is what a user sends: text, an image uploaded before, or
+// both.
+type MessageInput struct {
+	Content      string
+	AttachmentID string
+	Alt          string
+}
+
+// SendMessage appends a message to the user's current room and returns it
+// with its sequence number; every member receives it. An attachment must
+// have been uploaded by the same user and not have expired.
+func (s *Service) SendMessage(ctx context.Context, userID string, in MessageInput) (Message, error) {
+	var content string
+	if in.AttachmentID == "" || strings.TrimSpace(in.Content) != "" {
+		var err error
+		if content, err = NormalizeMessage(in.Content); err != nil {
+			return Message{}, clientErr(CodeInvalidMessage, "message: %s", problem(err))
+		}
+	}
+	var att *Attachment
+	if in.AttachmentID != "" {
+		var err error
+		if att, err = s.attachment(ctx, userID, in.AttachmentID, in.Alt); err != nil {
+			return Message{}, err
+		}
 	}
 	if !s.limits.allow(userID, s.cfg.Now()) {
 		return Message{}, clientErr(CodeRateLimited, "you are sending messages too fast")
@@ -31,7 +51,7 @@ func (s *Service) SendMessage(ctx context.Context, userID, raw string) (Message,
 	}
 	view := s.userView(u)
 	view.Online = true
-	ev := logEvent{Type: MessageText, ID: newID("m"), TS: s.now(), User: view, Content: content}
+	ev := logEvent{Type: MessageText, ID: newID("m"), TS: s.now(), User: view, Content: content, Attachment: att}
 	b, err := json.Marshal(&ev)
 	if err != nil {
 		return Message{}, fmt.Errorf("encode message: %w", err)
@@ -42,6 +62,31 @@ func (s *Service) SendMessage(ctx context.Context, userID, raw string) (Message,
 	}
 	s.stopTyping(ctx, userID)
 	return ev.message(u.Room, seq), nil
+}
+
+// attachment checks that the user may send attachment id and returns it
+// as messages carry it.
+func (s *Service) attachment(ctx context.Context, userID, id, rawAlt string) (*Attachment, error) {
+	notFound := clientErr(CodeAttachmentNotFound, "no such attachment, or it expired")
+	if s.files == nil || !validID(id) {
+		return nil, notFound
+	}
+	// The text alternative follows the rules of a room description: one
+	// line of printable text, at most RoomDescriptionMaxLen characters.
+	alt, err := NormalizeRoomDescription(rawAlt)
+	if err != nil {
+		return nil, clientErr(CodeInvalidMessage, "image description: %s", problem(err))
+	}
+	info, err := s.files.Lookup(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, notFound
+	case err != nil:
+		return nil, fmt.Errorf("look up attachment: %w", err)
+	case info.Owner != userID || !info.ExpiresAt.After(s.cfg.Now()):
+		return nil, notFound
+	}
+	return &Attachment{ID: info.ID, URL: info.URL, ThumbnailURL: info.ThumbnailURL, Width: info.Width, Height: info.Height, ContentType: info.ContentType, Alt: alt}, nil
 }
 
 // typingSignal is what nodes exchange about typing.

@@ -42,14 +42,26 @@ type Room struct {
 // Message is a room event as clients see it: a text message (type 0, with
 // Sender and Content) or a join/leave notice (types 1 and 2, with User).
 type Message struct {
-	ID        string `json:"id"`
-	RoomID    string `json:"room_id"`
-	Seq       uint64 `json:"seq"`
-	Type      int    `json:"type"`
-	Timestamp int64  `json:"timestamp"`
-	Sender    *User  `json:"sender,omitempty"`
-	User      *User  `json:"user,omitempty"`
-	Content   string `json:"content,omitempty"`
+	ID         string      `json:"id"`
+	RoomID     string      `json:"room_id"`
+	Seq        uint64      `json:"seq"`
+	Type       int         `json:"type"`
+	Timestamp  int64       `json:"timestamp"`
+	Sender     *User       `json:"sender,omitempty"`
+	User       *User       `json:"user,omitempty"`
+	Content    string      `json:"content,omitempty"`
+	Attachment *Attachment `json:"attachment,omitempty"`
+}
+
+// Attachment is an image carried by a text message.
+type Attachment struct {
+	ID           string `json:"id"`
+	URL          string `json:"url"`
+	ThumbnailURL string `json:"thumbnail_url"`
+	Width        int    `json:"width"`
+	Height       int    `json:"height"`
+	ContentType  string `json:"content_type"`
+	Alt          string `json:"alt,omitempty"`
 }
 
 // userRecord is the stored form of a user (bucket "users", key = id).
@@ -102,11 +114,12 @@ func (r *roomRecord) withoutMember(id string) []string {
 
 // logEvent is the stored form of a room event (room log).
 type logEvent struct {
-	Type    int    `json:"type"`
-	ID      string `json:"id"`
-	TS      int64  `json:"ts"`
-	User    User   `json:"user"`
-	Content string `json:"content,omitempty"`
+	Type       int         `json:"type"`
+	ID         string      `json:"id"`
+	TS         int64       `json:"ts"`
+	User       User        `json:"user"`
+	Content    string      `json:"content,omitempty"`
+	Attachment *Attachment `json:"attachment,omitempty"`
 }
 
 // message turns a stored event into the client form.
@@ -114,7 +127,7 @@ func (e *logEvent) message(room string, seq uint64) Message {
 	m := Message{ID: e.ID, RoomID: room, Seq: seq, Type: e.Type, Timestamp: e.TS}
 	u := e.User
 	if e.Type == MessageText {
-		m.Sender, m.Content = &u, e.Content
+		m.Sender, m.Content, m.Attachment = &u, e.Content, e.Attachment
 	} else {
 		m.User = &u
 	}

@@ -125,6 +125,7 @@ type Service struct {
 	nodes     KV
 	events    Log
 	sig       Signals
+	files     Files // nil: attachments are not accepted
 	listener  Listener
 
 	mu        sync.RWMutex
@@ -163,6 +164,9 @@ func New(cfg Config, st Stores, events Log, sig Signals) *Service {
 		limits:    rateLimits{rate: cfg.MessageRate, burst: float64(cfg.MessageBurst), m: make(map[string]*bucket)},
 	}
 }
+
+// UseFiles lets messages carry files known to f. Call before Start.
+func (s *Service) UseFiles(f Files) { s.files = f }
 
 // DefaultRoomID is where new users start.
 func (s *Service) DefaultRoomID() string { return s.cfg.PersistentRooms[0].ID }

@@ -73,3 +73,23 @@ type Signals interface {
 	// goroutine per subscription.
 	Subscribe(ctx context.Context, pattern string, fn func(subject string, data []byte)) error
 }
+
+// FileInfo describes an uploaded file.
+type FileInfo struct {
+	ID           string
+	Owner        string // user id of the uploader
+	URL          string
+	ThumbnailURL string
+	ContentType  string
+	Width        int
+	Height       int
+	ExpiresAt    time.Time
+}
+
+// Files looks up uploaded files (images attached to messages). Safe for
+// concurrent use.
+type Files interface {
+	// Lookup returns the file, or an error wrapping ErrNotFound when it is
+	// unknown or expired.
+	Lookup(ctx context.Context, id string) (FileInfo, error)
+}

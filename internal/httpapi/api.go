@@ -63,20 +63,21 @@ func (a *API) Register(mux *http.ServeMux) { a.routes(mux) }
 
 // statusOf maps client error codes to HTTP statuses.
 var statusOf = map[string]int{
-	chat.CodeInvalidUsername: http.StatusBadRequest,
-	chat.CodeUsernameTaken:   http.StatusConflict,
-	chat.CodeInvalidRoom:     http.StatusBadRequest,
-	chat.CodeRoomNameTaken:   http.StatusConflict,
-	chat.CodeRoomNotFound:    http.StatusNotFound,
-	chat.CodeInvalidMessage:  http.StatusBadRequest,
-	chat.CodeUnauthorized:    http.StatusUnauthorized,
-	chat.CodeInvalidToken:    http.StatusUnauthorized,
-	chat.CodeRateLimited:     http.StatusTooManyRequests,
-	chat.CodeUnavailable:     http.StatusServiceUnavailable,
-	chat.CodeInvalidRequest:  http.StatusBadRequest,
-	codeTooLarge:             http.StatusRequestEntityTooLarge,
-	codeNotFound:             http.StatusNotFound,
-	codeMethod:               http.StatusMethodNotAllowed,
+	chat.CodeInvalidUsername:    http.StatusBadRequest,
+	chat.CodeUsernameTaken:      http.StatusConflict,
+	chat.CodeInvalidRoom:        http.StatusBadRequest,
+	chat.CodeRoomNameTaken:      http.StatusConflict,
+	chat.CodeRoomNotFound:       http.StatusNotFound,
+	chat.CodeAttachmentNotFound: http.StatusNotFound,
+	chat.CodeInvalidMessage:     http.StatusBadRequest,
+	chat.CodeUnauthorized:       http.StatusUnauthorized,
+	chat.CodeInvalidToken:       http.StatusUnauthorized,
+	chat.CodeRateLimited:        http.StatusTooManyRequests,
+	chat.CodeUnavailable:        http.StatusServiceUnavailable,
+	chat.CodeInvalidRequest:     http.StatusBadRequest,
+	codeTooLarge:                http.StatusRequestEntityTooLarge,
+	codeNotFound:                http.StatusNotFound,
+	codeMethod:                  http.StatusMethodNotAllowed,
 }
 
 const (

@@ -22,7 +22,7 @@ type Service interface {
 	Authenticate(ctx context.Context, token string) (chat.User, error)
 	Connected(ctx context.Context, userID string) error
 	Disconnected(ctx context.Context, userID string) error
-	SendMessage(ctx context.Context, userID, content string) (chat.Message, error)
+	SendMessage(ctx context.Context, userID string, in chat.MessageInput) (chat.Message, error)
 	SwitchRoom(ctx context.Context, userID, roomID string) (chat.Room, error)
 	Typing(ctx context.Context, userID string, typing bool) error
 	Room(ctx context.Context, id string) (chat.Room, error)
@@ -221,7 +221,9 @@ func (g *Gateway) call(s *socketio.Socket) (context.Context, context.CancelFunc)
 
 func (g *Gateway) onSendMessage(s *socketio.Socket, e *socketio.Incoming) {
 	var req struct {
-		Content string `json:"content"`
+		Content      string `json:"content"`
+		AttachmentID string `json:"attachment_id"`
+		Alt          string `json:"alt"`
 	}
 	if err := payload(e, &req); err != nil {
 		g.reply(e, "", nil, err)
@@ -229,7 +231,7 @@ func (g *Gateway) onSendMessage(s *socketio.Socket, e *socketio.Incoming) {
 	}
 	ctx, cancel := g.call(s)
 	defer cancel()
-	m, err := g.svc.SendMessage(ctx, userOf(s), req.Content)
+	m, err := g.svc.SendMessage(ctx, userOf(s), chat.MessageInput{Content: req.Content, AttachmentID: req.AttachmentID, Alt: req.Alt})
 	g.reply(e, "message", m, err)
 }
 

@@ -55,11 +55,11 @@ func (f *fakeService) Disconnected(_ context.Context, id string) error {
 	return nil
 }
 
-func (f *fakeService) SendMessage(_ context.Context, id, content string) (chat.Message, error) {
+func (f *fakeService) SendMessage(_ context.Context, id string, in chat.MessageInput) (chat.Message, error) {
 	if f.sendErr != nil {
 		return chat.Message{}, f.sendErr
 	}
-	return chat.Message{ID: "m1", RoomID: "_default", Seq: 7, Content: content, Sender: &chat.User{ID: id}}, nil
+	return chat.Message{ID: "m1", RoomID: "_default", Seq: 7, Content: in.Content, Sender: &chat.User{ID: id}}, nil
 }
 
 func (f *fakeService) SwitchRoom(_ context.Context, id, room string) (chat.Room, error) {
