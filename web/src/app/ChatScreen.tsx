@@ -1,0 +1,167 @@
+import { MainContainer, Sidebar } from "@chatscope/chat-ui-kit-react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import type { Session } from "../features/auth/api/auth";
+import { ConversationPane } from "../features/messages/components/ConversationPane";
+import { useMessages } from "../features/messages/hooks/useMessages";
+import { useTypingNotifier } from "../features/messages/hooks/useTypingNotifier";
+import { useTypingUsers } from "../features/messages/hooks/useTypingUsers";
+import { useUnreadTitle } from "../features/messages/hooks/useUnreadTitle";
+import { createRoom } from "../features/rooms/api/rooms";
+import { RoomList } from "../features/rooms/components/RoomList";
+import { useRooms } from "../features/rooms/hooks/useRooms";
+import { InfoPanel } from "../features/users/components/InfoPanel";
+import { useConnectionState } from "../features/users/hooks/useConnectionState";
+import { useUsers } from "../features/users/hooks/useUsers";
+import type { ChatService, SessionEnd } from "../lib/socket";
+
+export interface ChatScreenProps {
+  session: Session;
+  service: ChatService;
+  onLogout(): Promise<void>;
+  onSessionEnd(reason: SessionEnd): void;
+}
+
+type Panel = "rooms" | "users" | null;
+
+const ROOMS_ID = "rooms-panel";
+const USERS_ID = "users-panel";
+
+/**
+ * The chat: rooms on the left, the conversation in the middle, you and the
+ * others on the right. On a phone the sidebars slide in over the middle.
+ */
+export function ChatScreen({ session, service, onLogout, onSessionEnd }: ChatScreenProps) {
+  const { token, user } = session;
+  const { rooms, currentRoom, switchRoom, switchError } = useRooms(service);
+  const users = useUsers(service);
+  const connection = useConnectionState(service);
+  const messages = useMessages(service, user.id);
+  const typingUsers = useTypingUsers(service, user.id, currentRoom?.id ?? null);
+  const notifier = useTypingNotifier(service, currentRoom?.id ?? null);
+  useUnreadTitle(service, user.id);
+
+  const me = useMemo(() => users.find((u) => u.id === user.id) ?? user, [users, user]);
+  const [panel, setPanel] = useState<Panel>(null);
+  const roomsToggle = useRef<HTMLButtonElement>(null);
+  const usersToggle = useRef<HTMLButtonElement>(null);
+  const loggingOut = useRef(false);
+
+  const onSessionEndRef = useRef(onSessionEnd);
+  useEffect(() => {
+    onSessionEndRef.current = onSessionEnd;
+  }, [onSessionEnd]);
+  useEffect(
+    () =>
+      service.onSessionEnd((reason) => {
+        // Our own logout makes the server disconnect us: that is expected.
+        if (!loggingOut.current) onSessionEndRef.current(reason);
+      }),
+    [service],
+  );
+
+  // Declared after every subscription above, so that none of the events
+  // the server sends on connect is missed.
+  useEffect(() => {
+    service.connect();
+    return () => service.disconnect();
+  }, [service]);
+
+  const closePanel = useCallback(() => {
+    if (panel === "rooms") roomsToggle.current?.focus();
+    if (panel === "users") usersToggle.current?.focus();
+    setPanel(null);
+  }, [panel]);
+
+  useEffect(() => {
+    if (!panel) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === "Escape") closePanel();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [panel, closePanel]);
+
+  const selectRoom = (roomId: string) => {
+    setPanel(null);
+    if (roomId !== currentRoom?.id) void switchRoom(roomId);
+  };
+
+  const send = (content: string) => {
+    notifier.stopped();
+    messages.send(content);
+  };
+
+  const logout = async () => {
+    loggingOut.current = true;
+    await onLogout();
+  };
+
+  const toggle = (which: Exclude<Panel, null>) => setPanel((open) => (open === which ? null : which));
+
+  return (
+    <div className={`app${panel ? ` app--${panel}-open` : ""}`}>
+      <MainContainer className="app__main">
+        <Sidebar position="left" scrollable={false} className="app__rooms">
+          <RoomList
+            id={ROOMS_ID}
+            rooms={rooms}
+            currentRoomId={currentRoom?.id ?? null}
+            onSelect={selectRoom}
+            createRoom={(name, description) => createRoom(token, name, description)}
+            switchError={switchError}
+          />
+        </Sidebar>
+        <ConversationPane
+          room={currentRoom}
+          me={me}
+          entries={messages.entries}
+          typingUsers={typingUsers}
+          onSend={send}
+          onRetry={messages.retry}
+          onDraftChange={notifier.changed}
+          headerStart={
+            <button
+              ref={roomsToggle}
+              type="button"
+              className="icon-button panel-toggle"
+              aria-expanded={panel === "rooms"}
+              aria-controls={ROOMS_ID}
+              onClick={() => toggle("rooms")}
+            >
+              <svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22">
+                <path d="M3 5h18v2H3zm0 6h18v2H3zm0 6h18v2H3z" />
+              </svg>
+              <span className="visually-hidden">Show rooms</span>
+            </button>
+          }
+          headerEnd={
+            <button
+              ref={usersToggle}
+              type="button"
+              className="icon-button panel-toggle"
+              aria-expanded={panel === "users"}
+              aria-controls={USERS_ID}
+              onClick={() => toggle("users")}
+            >
+              <svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22">
+                <path d="M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm0 2c-3.3 0-7 1.6-7 4v2h14v-2c0-2.4-3.7-4-7-4zm7.5-2a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7zm.5 2c-.5 0-1 0-1.5.1 1.5.9 2.5 2.2 2.5 3.9v2h5v-2c0-2.3-3.3-4-6-4z" />
+              </svg>
+              <span className="visually-hidden">Show users</span>
+            </button>
+          }
+        />
+        <Sidebar position="right" scrollable={false} className="app__info">
+          <InfoPanel
+            id={USERS_ID}
+            me={me}
+            users={users}
+            currentRoomId={currentRoom?.id ?? null}
+            connection={connection}
+            onLogout={() => void logout()}
+          />
+        </Sidebar>
+      </MainContainer>
+      {panel ? <div className="app__backdrop" aria-hidden="true" onClick={() => setPanel(null)} /> : null}
+    </div>
+  );
+}

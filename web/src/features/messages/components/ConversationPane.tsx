@@ -1,0 +1,226 @@
+import {
+  Avatar,
+  ChatContainer,
+  ConversationHeader,
+  Message,
+  MessageGroup,
+  MessageInput,
+  MessageList,
+  MessageSeparator,
+  TypingIndicator,
+} from "@chatscope/chat-ui-kit-react";
+import { useId, useMemo, useRef, type ReactNode } from "react";
+import { MessageType, type Room, type User } from "../../../types/events";
+import { useStickToBottom } from "../hooks/useStickToBottom";
+import type { Entry } from "../hooks/useMessages";
+import { typingText } from "../hooks/useTypingUsers";
+import { formatTime } from "../time";
+import { Composer } from "./Composer";
+import { MessageText } from "./MessageText";
+
+export interface ConversationPaneProps {
+  room: Room | null;
+  me: User;
+  entries: Entry[];
+  typingUsers: User[];
+  onSend(content: string): void;
+  onRetry(key: string): void;
+  onDraftChange?(draft: string): void;
+  /** Controls placed at the start and end of the header (the phone layout's toggles). */
+  headerStart?: ReactNode;
+  headerEnd?: ReactNode;
+}
+
+/** Consecutive messages of one sender, less than this apart, share a group. */
+const GROUP_GAP_MS = 5 * 60_000;
+
+type TextEntry = {
+  key: string;
+  content: string;
+  timestamp: number;
+  status?: "sending" | "failed";
+  error?: string;
+  retryable?: boolean;
+};
+
+type Item =
+  | { kind: "notice"; key: string; text: string }
+  | { kind: "group"; key: string; sender: User; own: boolean; messages: TextEntry[] };
+
+/** Turns the entries into notices and runs of messages by one sender. */
+export function groupEntries(entries: Entry[], me: User): Item[] {
+  const items: Item[] = [];
+  let group: Extract<Item, { kind: "group" }> | null = null;
+  for (const entry of entries) {
+    let sender: User;
+    let text: TextEntry;
+    if (entry.kind === "local") {
+      sender = me;
+      text = {
+        key: entry.key,
+        content: entry.content,
+        timestamp: entry.timestamp,
+        status: entry.status,
+        ...(entry.error !== undefined ? { error: entry.error, retryable: entry.retryable === true } : {}),
+      };
+    } else if (entry.message.type === MessageType.Text) {
+      sender = entry.message.sender;
+      text = { key: entry.key, content: entry.message.content, timestamp: entry.message.timestamp };
+    } else {
+      const m = entry.message;
+      const verb = m.type === MessageType.Joined ? "joined" : "left";
+      items.push({ kind: "notice", key: entry.key, text: `${m.user.name} has ${verb} the room at ${formatTime(m.timestamp)}` });
+      group = null;
+      continue;
+    }
+    const previous = group?.messages[group.messages.length - 1];
+    if (group && group.sender.id === sender.id && previous && text.timestamp - previous.timestamp < GROUP_GAP_MS) {
+      group.messages.push(text);
+    } else {
+      group = { kind: "group", key: entry.key, sender, own: sender.id === me.id, messages: [text] };
+      items.push(group);
+    }
+  }
+  return items;
+}
+
+function position(index: number, count: number): "single" | "first" | "normal" | "last" {
+  if (count === 1) return "single";
+  if (index === 0) return "first";
+  return index === count - 1 ? "last" : "normal";
+}
+
+/** The middle column: the room's header, the conversation, the composer. */
+export function ConversationPane({
+  room,
+  me,
+  entries,
+  typingUsers,
+  onSend,
+  onRetry,
+  onDraftChange,
+  headerStart,
+  headerEnd,
+}: ConversationPaneProps) {
+  const items = useMemo(() => groupEntries(entries, me), [entries, me]);
+  const labelPrefix = useId();
+  const paneRef = useRef<HTMLElement>(null);
+  const lastEntry = entries[entries.length - 1];
+  const { unseen, jumpToLatest } = useStickToBottom(paneRef, {
+    roomId: room?.id ?? null,
+    count: entries.length,
+    lastKey: lastEntry?.key ?? null,
+    lastIsLocal: lastEntry?.kind === "local",
+  });
+  const typing = typingText(typingUsers);
+
+  const send = (content: string) => {
+    onSend(content);
+    jumpToLatest("auto");
+  };
+
+  return (
+    <main aria-label="Conversation" className="conversation" ref={paneRef}>
+      <ChatContainer>
+        <ConversationHeader>
+          {headerStart ? <ConversationHeader.Back>{headerStart}</ConversationHeader.Back> : null}
+          {room ? <Avatar src={room.avatar_url} /> : null}
+          <ConversationHeader.Content>
+            <h2 className="cs-conversation-header__user-name conversation__title">{room?.name ?? "Connecting…"}</h2>
+            {room?.description ? (
+              <p className="cs-conversation-header__info conversation__description">{room.description}</p>
+            ) : null}
+          </ConversationHeader.Content>
+          {headerEnd ? <ConversationHeader.Actions>{headerEnd}</ConversationHeader.Actions> : null}
+        </ConversationHeader>
+        <MessageList
+          role="log"
+          aria-label="Messages"
+          className="conversation__log"
+          autoScrollToBottom={false}
+          autoScrollToBottomOnMount={true}
+          scrollBehavior="auto"
+          loading={false}
+          loadingMore={false}
+          typingIndicator={
+            <div className="conversation__overlay" aria-live="off">
+              {typing ? <TypingIndicator content={typing} /> : null}
+              {unseen > 0 ? (
+                <button type="button" className="jump" onClick={() => jumpToLatest("smooth")}>
+                  Jump to latest
+                  <span className="jump__count" aria-hidden="true">
+                    {unseen}
+                  </span>
+                </button>
+              ) : null}
+            </div>
+          }
+        >
+          <MessageSeparator className="conversation__start">Your conversation starts here</MessageSeparator>
+          {items.map((item) =>
+            item.kind === "notice" ? (
+              <MessageSeparator key={item.key} className="notice">
+                {item.text}
+              </MessageSeparator>
+            ) : (
+              <MessageGroup
+                key={item.key}
+                direction={item.own ? "outgoing" : "incoming"}
+                className={item.own ? "group group--own" : "group"}
+              >
+                {item.own ? null : <Avatar src={item.sender.avatar_url} size="sm" />}
+                <MessageGroup.Header>
+                  {item.own ? null : <span className="group__sender">{item.sender.name}</span>}
+                  <span className="group__time">{formatTime(item.messages[0]?.timestamp ?? 0)}</span>
+                </MessageGroup.Header>
+                <MessageGroup.Messages>
+                  {item.messages.map((m, i) => {
+                    const labelId = `${labelPrefix}-${m.key}`;
+                    return (
+                      <Message
+                        key={m.key}
+                        role="article"
+                        aria-labelledby={labelId}
+                        data-own={item.own ? "true" : undefined}
+                        data-status={m.status}
+                        className={m.status ? `message message--${m.status}` : "message"}
+                        model={{ direction: item.own ? "outgoing" : "incoming", position: position(i, item.messages.length) }}
+                      >
+                        <Message.CustomContent>
+                          <span id={labelId} className="visually-hidden">
+                            {item.sender.name} at {formatTime(m.timestamp)}
+                          </span>
+                          <MessageText text={m.content} />
+                        </Message.CustomContent>
+                        {m.status ? (
+                          <Message.Footer>
+                            {m.status === "sending" ? (
+                              <span className="message__state">Sending…</span>
+                            ) : (
+                              <span className="message__state message__state--failed">
+                                <span>Not sent: {m.error}</span>
+                                {m.retryable ? (
+                                  <>
+                                    {" "}
+                                    <button type="button" className="link-button" onClick={() => onRetry(m.key)}>
+                                      Retry
+                                    </button>
+                                  </>
+                                ) : null}
+                              </span>
+                            )}
+                          </Message.Footer>
+                        ) : null}
+                      </Message>
+                    );
+                  })}
+                </MessageGroup.Messages>
+              </MessageGroup>
+            ),
+          )}
+        </MessageList>
+        <Composer as={MessageInput} onSend={send} onDraftChange={onDraftChange} disabled={!room} />
+      </ChatContainer>
+    </main>
+  );
+}

@@ -1,0 +1,66 @@
+import { useEffect, useState } from "react";
+import type { ChatService } from "../../../lib/socket";
+import { MessageType, type User } from "../../../types/events";
+
+/** A start not refreshed for this long is over (the server's own expiry is 5 s). */
+export const TYPING_EXPIRY_MS = 6_000;
+
+/** The other people typing in the current room, in the order they started. */
+export function useTypingUsers(service: ChatService, meId: string, roomId: string | null): User[] {
+  const [typing, setTyping] = useState<User[]>([]);
+
+  useEffect(() => {
+    const timers = new Map<string, ReturnType<typeof setTimeout>>();
+    const stop = (userId: string) => {
+      const timer = timers.get(userId);
+      if (timer === undefined) return;
+      clearTimeout(timer);
+      timers.delete(userId);
+      setTyping((users) => users.filter((u) => u.id !== userId));
+    };
+    setTyping([]);
+
+    const offTyping = service.onTyping(({ user, typing: isTyping }) => {
+      if (user.id === meId) return;
+      if (!isTyping) {
+        stop(user.id);
+        return;
+      }
+      clearTimeout(timers.get(user.id));
+      timers.set(
+        user.id,
+        setTimeout(() => stop(user.id), TYPING_EXPIRY_MS),
+      );
+      setTyping((users) => (users.some((u) => u.id === user.id) ? users : [...users, user]));
+    });
+    // Someone whose message arrived has stopped typing it.
+    const offMessage = service.onChatMessage((message) => {
+      if (message.type === MessageType.Text) stop(message.sender.id);
+      else stop(message.user.id);
+    });
+    return () => {
+      offTyping();
+      offMessage();
+      for (const timer of timers.values()) clearTimeout(timer);
+    };
+  }, [service, meId, roomId]);
+
+  return typing;
+}
+
+/** "Anna is typing…", "Anna and Boris are typing…", … */
+export function typingText(users: User[]): string | null {
+  const names = users.map((u) => u.name);
+  switch (names.length) {
+    case 0:
+      return null;
+    case 1:
+      return `${names[0]} is typing…`;
+    case 2:
+      return `${names[0]} and ${names[1]} are typing…`;
+    case 3:
+      return `${names[0]}, ${names[1]} and ${names[2]} are typing…`;
+    default:
+      return `${names[0]}, ${names[1]} and ${names.length - 2} others are typing…`;
+  }
+}

@@ -1,0 +1,108 @@
+// The server contract of docs/protocol.md, as TypeScript types: the objects,
+// the error codes, and the Socket.IO events of namespace /chat.
+
+/** A room as a user's current_room names it. */
+export interface RoomRef {
+  id: string;
+  name: string;
+}
+
+/** A user; never carries the token. */
+export interface User {
+  id: string;
+  name: string;
+  avatar_url: string;
+  online: boolean;
+  current_room: RoomRef | null;
+  /** Unix milliseconds. */
+  created_at: number;
+}
+
+export interface Room {
+  id: string;
+  name: string;
+  description: string;
+  persistent: boolean;
+  avatar_url: string;
+  member_count: number;
+}
+
+export const MessageType = {
+  Text: 0,
+  Joined: 1,
+  Left: 2,
+} as const;
+
+interface MessageBase {
+  id: string;
+  room_id: string;
+  /** Increases within a room; gaps are normal. */
+  seq: number;
+  /** Unix milliseconds. */
+  timestamp: number;
+}
+
+export interface TextMessage extends MessageBase {
+  type: typeof MessageType.Text;
+  sender: User;
+  content: string;
+}
+
+export interface NoticeMessage extends MessageBase {
+  type: typeof MessageType.Joined | typeof MessageType.Left;
+  user: User;
+}
+
+export type Message = TextMessage | NoticeMessage;
+
+/** The stable error codes; unknown codes are still possible. */
+export type ErrorCode =
+  | "invalid_request"
+  | "invalid_username"
+  | "username_taken"
+  | "invalid_room"
+  | "room_name_taken"
+  | "room_not_found"
+  | "invalid_message"
+  | "unauthorized"
+  | "invalid_token"
+  | "too_large"
+  | "rate_limited"
+  | "unavailable"
+  | "not_found";
+
+/** Every error the server sends: a stable code and a message for people. */
+export interface ApiErrorBody {
+  error: ErrorCode | (string & {});
+  message: string;
+}
+
+/** An acknowledgement: {"ok": true, …} or an error. */
+export type Ack<T extends object = object> = ({ ok: true } & T) | ({ ok?: undefined } & ApiErrorBody);
+
+export interface TypingEvent {
+  user: User;
+  typing: boolean;
+}
+
+export interface ServerToClientEvents {
+  chat_message: (message: Message) => void;
+  current_room_changed: (room: Room) => void;
+  room_list_changed: (rooms: Room[]) => void;
+  user_list_changed: (users: User[]) => void;
+  typing: (event: TypingEvent) => void;
+}
+
+export interface ClientToServerEvents {
+  send_message: (payload: { content: string }, ack: (reply: Ack<{ message: Message }>) => void) => void;
+  switch_room: (payload: { room_id: string }, ack: (reply: Ack<{ room: Room }>) => void) => void;
+  typing: (payload: { typing: boolean }, ack: (reply: Ack) => void) => void;
+}
+
+/** The auth payload of the /chat namespace. */
+export interface ChatAuth {
+  token: string;
+}
+
+/** The connect_error message for a missing, invalid or expired token. */
+export const INVALID_TOKEN = "invalid_token";
