@@ -653,9 +653,10 @@ func TestMaxPayloadWebSocket(t *testing.T) {
 	t.Run("fragments", func(t *testing.T) {
 		c := open(t)
 		part := []byte(strings.Repeat("a", limit/2+10))
+		// The second fragment already passes the limit: the server may
+		// close before a third write could go out, so none is sent.
 		c.writeFrame(ws.NewFrame(ws.OpText, false, append([]byte("4"), part...)))
 		c.writeFrame(ws.NewFrame(ws.OpContinuation, false, part))
-		c.writeFrame(ws.NewFrame(ws.OpContinuation, true, part))
 		c.expectClosed(ws.StatusMessageTooBig)
 	})
 }
