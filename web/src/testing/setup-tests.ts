@@ -6,9 +6,9 @@ import { installStrictFetch, unhandledRequests } from "./strict-fetch";
 // No test may reach a real server: the socket is always a fake, and a real
 // io() call fails the test.
 vi.mock("socket.io-client", () => ({
-  io: () => {
+  io: vi.fn(() => {
     throw new Error("a test opened a real Socket.IO connection; pass a fake socket");
-  },
+  }),
 }));
 
 beforeEach(() => {

@@ -1,0 +1,139 @@
+import { act, render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import { TOKEN_KEY, USER_KEY } from "../features/auth/api/storage";
+import { FakeSocket } from "../testing/fake-socket";
+import { anna, defaultRoom, peter } from "../testing/fixtures";
+import { json, noContent, onRequest, recordedRequests } from "../testing/strict-fetch";
+import { App } from "./App";
+
+function renderApp() {
+  const sockets: { token: string; fake: FakeSocket }[] = [];
+  render(
+    <App
+      createSocket={(token) => {
+        const fake = new FakeSocket();
+        sockets.push({ token, fake });
+        return fake.asSocket();
+      }}
+    />,
+  );
+  const last = () => {
+    const s = sockets[sockets.length - 1];
+    if (!s) throw new Error("no socket was opened");
+    return s;
+  };
+  const serverConnects = () =>
+    act(() => {
+      const { fake } = last();
+      fake.serverConnect();
+      fake.serverEmit("room_list_changed", [defaultRoom]);
+      fake.serverEmit("user_list_changed", [peter, anna]);
+      fake.serverEmit("current_room_changed", defaultRoom);
+    });
+  return { sockets, last, serverConnects };
+}
+
+function storeSession(token = "stored-token") {
+  localStorage.setItem(TOKEN_KEY, token);
+  localStorage.setItem(USER_KEY, JSON.stringify(peter));
+}
+
+const nickname = () => screen.getByRole("textbox", { name: "Nickname" });
+const conversation = () => screen.queryByRole("main", { name: "Conversation" });
+
+describe("App", () => {
+  it("logs in, keeps the token, and connects with it", async () => {
+    onRequest("POST /api/users", () => json(201, { user: peter, token: "new-token" }));
+    const app = renderApp();
+    await userEvent.type(nickname(), "Peter{Enter}");
+    expect(await screen.findByRole("main", { name: "Conversation" })).toBeInTheDocument();
+    expect(recordedRequests()[0]?.body).toEqual({ username: "Peter" });
+    expect(localStorage.getItem(TOKEN_KEY)).toBe("new-token");
+    expect(app.last().token).toBe("new-token");
+    expect(app.last().fake.connect).toHaveBeenCalledOnce();
+    app.serverConnects();
+    expect(screen.getByRole("heading", { level: 2 })).toHaveTextContent("Default Room");
+    expect(screen.getByRole("complementary", { name: "Info" })).toHaveTextContent("You are logged in as Peter");
+  });
+
+  it("a stored token the server knows goes straight to the chat", async () => {
+    storeSession();
+    onRequest("GET /api/users/me", () => json(200, peter));
+    const app = renderApp();
+    expect(await screen.findByRole("main", { name: "Conversation" })).toBeInTheDocument();
+    expect(recordedRequests()[0]?.headers.get("Authorization")).toBe("Bearer stored-token");
+    expect(app.last().token).toBe("stored-token");
+  });
+
+  it("a stored token the server refuses goes back to login", async () => {
+    storeSession();
+    onRequest("GET /api/users/me", () => json(401, { error: "unauthorized", message: "invalid token" }));
+    renderApp();
+    expect(await screen.findByRole("textbox", { name: "Nickname" })).toBeInTheDocument();
+    expect(screen.getByRole("status")).toHaveTextContent("Your session has ended");
+    expect(localStorage.getItem(TOKEN_KEY)).toBeNull();
+  });
+
+  it("an unreachable server does not log out a stored session", async () => {
+    storeSession();
+    onRequest("GET /api/users/me", () => {
+      throw new TypeError("Failed to fetch");
+    });
+    renderApp();
+    expect(await screen.findByRole("main", { name: "Conversation" })).toBeInTheDocument();
+    expect(localStorage.getItem(TOKEN_KEY)).toBe("stored-token");
+  });
+
+  it("a socket refused for its token sends the user to login and forgets the token", async () => {
+    storeSession();
+    onRequest("GET /api/users/me", () => json(200, peter));
+    const app = renderApp();
+    await screen.findByRole("main", { name: "Conversation" });
+    act(() => app.last().fake.connectError("invalid_token"));
+    expect(await screen.findByRole("textbox", { name: "Nickname" })).toBeInTheDocument();
+    expect(localStorage.getItem(TOKEN_KEY)).toBeNull();
+    expect(conversation()).not.toBeInTheDocument();
+  });
+
+  it("a logout in another tab (server disconnect) logs this tab out", async () => {
+    storeSession();
+    onRequest("GET /api/users/me", () => json(200, peter));
+    const app = renderApp();
+    await screen.findByRole("main", { name: "Conversation" });
+    app.serverConnects();
+    act(() => app.last().fake.serverDisconnect("io server disconnect"));
+    expect(await screen.findByRole("textbox", { name: "Nickname" })).toBeInTheDocument();
+    expect(screen.getByRole("status")).toHaveTextContent("You have been logged out.");
+  });
+
+  it("Logout deletes the session on the server, disconnects and forgets the token", async () => {
+    storeSession();
+    onRequest("GET /api/users/me", () => json(200, peter));
+    onRequest("DELETE /api/users/me", () => noContent());
+    const app = renderApp();
+    await screen.findByRole("main", { name: "Conversation" });
+    app.serverConnects();
+    await userEvent.click(screen.getByRole("button", { name: "Logout" }));
+    expect(await screen.findByRole("textbox", { name: "Nickname" })).toBeInTheDocument();
+    const del = recordedRequests().find((r) => r.method === "DELETE");
+    expect(del?.headers.get("Authorization")).toBe("Bearer stored-token");
+    expect(app.last().fake.disconnect).toHaveBeenCalled();
+    expect(localStorage.getItem(TOKEN_KEY)).toBeNull();
+  });
+
+  it("follows a login and a logout in another tab", async () => {
+    renderApp();
+    expect(nickname()).toBeInTheDocument();
+    storeSession("other-tab-token");
+    act(() => {
+      window.dispatchEvent(new StorageEvent("storage", { key: TOKEN_KEY, newValue: "other-tab-token" }));
+    });
+    expect(await screen.findByRole("main", { name: "Conversation" })).toBeInTheDocument();
+    localStorage.clear();
+    act(() => {
+      window.dispatchEvent(new StorageEvent("storage", { key: TOKEN_KEY, newValue: null }));
+    });
+    expect(await screen.findByRole("textbox", { name: "Nickname" })).toBeInTheDocument();
+  });
+});

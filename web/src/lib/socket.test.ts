@@ -1,0 +1,151 @@
+import { io } from "socket.io-client";
+import { describe, expect, it, vi } from "vitest";
+import { FakeSocket } from "../testing/fake-socket";
+import { anna, defaultRoom, lobby, peter, textMessage } from "../testing/fixtures";
+import { TIMEOUT_ACK, createChatService, createChatSocket } from "./socket";
+
+function setup() {
+  const fake = new FakeSocket();
+  const service = createChatService(fake.asSocket());
+  return { fake, service };
+}
+
+describe("createChatSocket", () => {
+  it("opens namespace /chat on this origin with the token, not before connect()", () => {
+    const fake = new FakeSocket();
+    vi.mocked(io).mockReturnValueOnce(fake.asSocket());
+    expect(createChatSocket("secret")).toBe(fake);
+    expect(io).toHaveBeenCalledWith("/chat", { auth: { token: "secret" }, autoConnect: false });
+  });
+});
+
+describe("ChatService", () => {
+  it("passes each server event to its subscribers until they unsubscribe", () => {
+    const { fake, service } = setup();
+    const rooms = vi.fn();
+    const users = vi.fn();
+    const current = vi.fn();
+    const messages = vi.fn();
+    const typing = vi.fn();
+    const offs = [
+      service.onRoomList(rooms),
+      service.onUserList(users),
+      service.onCurrentRoom(current),
+      service.onChatMessage(messages),
+      service.onTyping(typing),
+    ];
+    const message = textMessage(anna, "hi");
+    fake.serverEmit("room_list_changed", [defaultRoom, lobby]);
+    fake.serverEmit("user_list_changed", [peter, anna]);
+    fake.serverEmit("current_room_changed", defaultRoom);
+    fake.serverEmit("chat_message", message);
+    fake.serverEmit("typing", { user: anna, typing: true });
+    expect(rooms).toHaveBeenCalledWith([defaultRoom, lobby]);
+    expect(users).toHaveBeenCalledWith([peter, anna]);
+    expect(current).toHaveBeenCalledWith(defaultRoom);
+    expect(messages).toHaveBeenCalledWith(message);
+    expect(typing).toHaveBeenCalledWith({ user: anna, typing: true });
+
+    for (const off of offs) off();
+    for (const event of ["room_list_changed", "user_list_changed", "current_room_changed", "chat_message", "typing"]) {
+      expect(fake.listenerCount(event)).toBe(0);
+    }
+    fake.serverEmit("chat_message", message);
+    expect(messages).toHaveBeenCalledTimes(1);
+  });
+
+  it("sendMessage resolves with the server's ack", async () => {
+    const { fake, service } = setup();
+    const reply = service.sendMessage("hello");
+    const [call] = fake.calls("send_message");
+    expect(call?.payload).toEqual({ content: "hello" });
+    const message = textMessage(peter, "hello");
+    call?.ack({ ok: true, message });
+    await expect(reply).resolves.toEqual({ ok: true, message });
+  });
+
+  it("sendMessage resolves with the server's error", async () => {
+    const { fake, service } = setup();
+    const reply = service.sendMessage("x");
+    fake.calls("send_message")[0]?.ack({ error: "rate_limited", message: "you are sending messages too fast" });
+    await expect(reply).resolves.toEqual({ error: "rate_limited", message: "you are sending messages too fast" });
+  });
+
+  it("a call without an answer resolves as a timeout error", async () => {
+    const { fake, service } = setup();
+    const reply = service.switchRoom("r1");
+    expect(fake.calls("switch_room")[0]?.payload).toEqual({ room_id: "r1" });
+    fake.calls("switch_room")[0]?.timeout();
+    await expect(reply).resolves.toEqual(TIMEOUT_ACK);
+  });
+
+  it("sends typing only while connected", () => {
+    const { fake, service } = setup();
+    service.typing(true);
+    expect(fake.calls("typing")).toHaveLength(0);
+    fake.serverConnect();
+    service.typing(true);
+    service.typing(false);
+    expect(fake.calls("typing").map((c) => c.payload)).toEqual([{ typing: true }, { typing: false }]);
+  });
+
+  it("follows the connection: connecting, connected, reconnecting, connected", () => {
+    const { fake, service } = setup();
+    const states: string[] = [];
+    service.onConnectionState((s) => states.push(s));
+    expect(service.connectionState).toBe("connecting");
+    service.connect();
+    expect(fake.connect).toHaveBeenCalledOnce();
+    fake.serverConnect();
+    fake.serverDisconnect("transport close");
+    fake.reconnectAttempt(1);
+    fake.connectError("xhr poll error");
+    fake.serverConnect();
+    expect(states).toEqual(["connected", "reconnecting", "connected"]);
+    expect(service.connectionState).toBe("connected");
+  });
+
+  it("disconnect() is final and reports disconnected", () => {
+    const { fake, service } = setup();
+    const states: string[] = [];
+    const ended = vi.fn();
+    service.onConnectionState((s) => states.push(s));
+    service.onSessionEnd(ended);
+    fake.serverConnect();
+    service.disconnect();
+    expect(fake.disconnect).toHaveBeenCalledOnce();
+    expect(states).toEqual(["connected", "disconnected"]);
+    expect(ended).not.toHaveBeenCalled();
+  });
+
+  it("a refused token ends the session", () => {
+    const { fake, service } = setup();
+    const ended = vi.fn();
+    service.onSessionEnd(ended);
+    fake.connectError("invalid_token");
+    expect(ended).toHaveBeenCalledWith("invalid_token");
+    expect(service.connectionState).toBe("disconnected");
+  });
+
+  it("a server-side disconnect (logout elsewhere) ends the session", () => {
+    const { fake, service } = setup();
+    const ended = vi.fn();
+    const off = service.onSessionEnd(ended);
+    fake.serverConnect();
+    fake.serverDisconnect("io server disconnect");
+    expect(ended).toHaveBeenCalledWith("logged_out");
+    off();
+    fake.serverDisconnect("io server disconnect");
+    expect(ended).toHaveBeenCalledOnce();
+  });
+
+  it("other connection errors do not end the session", () => {
+    const { fake, service } = setup();
+    const ended = vi.fn();
+    service.onSessionEnd(ended);
+    fake.active = true;
+    fake.connectError("websocket error");
+    expect(ended).not.toHaveBeenCalled();
+    expect(service.connectionState).toBe("reconnecting");
+  });
+});

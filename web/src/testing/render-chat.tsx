@@ -1,0 +1,49 @@
+import { act, render } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { vi } from "vitest";
+import { ChatScreen } from "../app/ChatScreen";
+import { createChatService } from "../lib/socket";
+import type { Room, ServerToClientEvents, User } from "../types/events";
+import { FakeSocket } from "./fake-socket";
+import { anna, defaultRoom, lobby, peter } from "./fixtures";
+
+export interface ChatHarness {
+  fake: FakeSocket;
+  user: ReturnType<typeof userEvent.setup>;
+  onLogout: ReturnType<typeof vi.fn>;
+  onSessionEnd: ReturnType<typeof vi.fn>;
+  /** The server accepts the connection and sends its initial state. */
+  connect(state?: { rooms?: Room[]; users?: User[]; room?: Room }): void;
+  /** The server emits an event (inside act). */
+  emit<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): void;
+  unmount(): void;
+}
+
+/** ChatScreen logged in as Peter, on a fake socket the test plays the server of. */
+export function renderChat(options: { me?: User; fakeTimers?: boolean } = {}): ChatHarness {
+  const me = options.me ?? peter;
+  const fake = new FakeSocket();
+  const service = createChatService(fake.asSocket());
+  const onLogout = vi.fn(async () => {});
+  const onSessionEnd = vi.fn();
+  const { unmount } = render(<ChatScreen session={{ token: "tok", user: me }} service={service} onLogout={onLogout} onSessionEnd={onSessionEnd} />);
+  const user = userEvent.setup(options.fakeTimers ? { advanceTimers: (ms) => vi.advanceTimersByTime(ms) } : {});
+  return {
+    fake,
+    user,
+    onLogout,
+    onSessionEnd,
+    unmount,
+    connect({ rooms = [defaultRoom, lobby], users = [me, anna], room = defaultRoom } = {}) {
+      act(() => {
+        fake.serverConnect();
+        fake.serverEmit("room_list_changed", rooms);
+        fake.serverEmit("user_list_changed", users);
+        fake.serverEmit("current_room_changed", room);
+      });
+    },
+    emit(event, ...args) {
+      act(() => fake.serverEmit(event, ...args));
+    },
+  };
+}
