@@ -27,6 +27,12 @@ const (
 	// BucketNodes holds node heartbeats; its entries expire after
 	// Options.NodeTTL unless refreshed.
 	BucketNodes = "nodes"
+	// BucketAttachMeta holds attachment metadata; its entries expire
+	// after Options.AttachmentRetention.
+	BucketAttachMeta = "attachmeta"
+	// ObjectStoreAttachments holds attachment bytes (images and
+	// thumbnails); objects expire after Options.AttachmentRetention.
+	ObjectStoreAttachments = "attachments"
 )
 
 // Stream and subject names.
@@ -45,6 +51,7 @@ const (
 	DefaultNodeTTL                = 15 * time.Second
 	DefaultRoomsMaxAge            = 24 * time.Hour
 	DefaultRoomsMaxMsgsPerSubject = 10_000
+	DefaultAttachmentRetention    = 12 * time.Hour
 	DefaultStartTimeout           = 30 * time.Second
 	DefaultRequestTimeout         = 5 * time.Second
 
@@ -94,6 +101,17 @@ type Options struct {
 	// oldest dropped first (default 10,000).
 	RoomsMaxMsgsPerSubject int64
 
+	// AttachmentRetention is how long attachment metadata is kept
+	// (default 12h, at least 1s); the objects are kept a little longer
+	// (a tenth of it, at most a minute), so that they never expire
+	// before the metadata that points to them. It should equal
+	// attachments.Config.Retention.
+	AttachmentRetention time.Duration
+	// AttachmentMaxBytes bounds the bytes the attachments object store
+	// holds (default 0: unbounded); past it, uploads fail with
+	// chat.ErrUnavailable until objects expire.
+	AttachmentMaxBytes int64
+
 	// StartTimeout bounds Start, on top of its context (default 30s).
 	StartTimeout time.Duration
 	// RequestTimeout bounds each storage request whose context has no
@@ -116,6 +134,8 @@ func (o Options) LogValue() slog.Value {
 		slog.Duration("node_ttl", o.NodeTTL),
 		slog.Duration("rooms_max_age", o.RoomsMaxAge),
 		slog.Int64("rooms_max_msgs_per_subject", o.RoomsMaxMsgsPerSubject),
+		slog.Duration("attachment_retention", o.AttachmentRetention),
+		slog.Int64("attachment_max_bytes", o.AttachmentMaxBytes),
 	)
 }
 
@@ -159,6 +179,15 @@ func (o Options) withDefaults() (Options, error) {
 	if o.RoomsMaxMsgsPerSubject < 1 {
 		return o, fmt.Errorf("cluster: RoomsMaxMsgsPerSubject %d is below 1", o.RoomsMaxMsgsPerSubject)
 	}
+	if o.AttachmentRetention == 0 {
+		o.AttachmentRetention = DefaultAttachmentRetention
+	}
+	if o.AttachmentRetention < time.Second {
+		return o, fmt.Errorf("cluster: AttachmentRetention %s is below 1s", o.AttachmentRetention)
+	}
+	if o.AttachmentMaxBytes < 0 {
+		return o, fmt.Errorf("cluster: AttachmentMaxBytes %d is negative", o.AttachmentMaxBytes)
+	}
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = DefaultStartTimeout
 	}
@@ -185,6 +214,8 @@ type Cluster struct {
 	closeErr   error
 
 	users, nicks, tokens, rooms, roomNames, nodes *KV
+	attachMeta                                    *KV
+	attachments                                   *Objects
 	roomLog                                       *Log
 	signals                                       *Signals
 }
@@ -347,6 +378,7 @@ func (c *Cluster) provision(ctx context.Context) error {
 		{&c.rooms, BucketRooms, "ChatRooms rooms by id", 0},
 		{&c.roomNames, BucketRoomNames, "ChatRooms room name claims", 0},
 		{&c.nodes, BucketNodes, "ChatRooms node heartbeats", o.NodeTTL},
+		{&c.attachMeta, BucketAttachMeta, "ChatRooms attachment metadata", o.AttachmentRetention},
 	}
 	for _, b := range buckets {
 		if _, err := c.js.CreateOrUpdateStream(ctx, kvStreamConfig(b.name, b.descr, b.ttl, o.Replicas)); err != nil {
@@ -377,9 +409,29 @@ func (c *Cluster) provision(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: create stream %s: %w", StreamRooms, storeErr(err))
 	}
+
+	_, err = c.js.CreateOrUpdateStream(ctx, objectStreamConfig(ObjectStoreAttachments,
+		"ChatRooms attachments", o.AttachmentRetention+blobGrace(o.AttachmentRetention), o.AttachmentMaxBytes, o.Replicas))
+	if err != nil {
+		return fmt.Errorf("cluster: create object store %s: %w", ObjectStoreAttachments, storeErr(err))
+	}
+	obs, err := c.js.ObjectStore(ctx, ObjectStoreAttachments)
+	if err != nil {
+		return fmt.Errorf("cluster: bind object store %s: %w", ObjectStoreAttachments, storeErr(err))
+	}
+	c.attachments = &Objects{c: c, obs: obs, bucket: ObjectStoreAttachments}
+
 	c.roomLog = &Log{c: c}
 	c.signals = &Signals{c: c}
 	return nil
+}
+
+// blobGrace is how much longer attachment objects are kept than their
+// metadata: the metadata, written after the objects, is what says an
+// attachment exists, so its objects must not expire first (a reader
+// would wait for chunks that are gone).
+func blobGrace(retention time.Duration) time.Duration {
+	return min(time.Minute, retention/10)
 }
 
 // kvStreamConfig is the stream behind a key-value bucket: what nats.go's
@@ -434,6 +486,14 @@ func (c *Cluster) RoomNames() *KV { return c.roomNames }
 // Nodes returns the node heartbeats bucket, whose entries expire after
 // Options.NodeTTL unless updated.
 func (c *Cluster) Nodes() *KV { return c.nodes }
+
+// AttachMeta returns the attachment metadata bucket, whose entries
+// expire after Options.AttachmentRetention.
+func (c *Cluster) AttachMeta() *KV { return c.attachMeta }
+
+// Attachments returns the attachments object store, whose objects
+// expire after Options.AttachmentRetention.
+func (c *Cluster) Attachments() *Objects { return c.attachments }
 
 // Log returns the room event log.
 func (c *Cluster) Log() *Log { return c.roomLog }

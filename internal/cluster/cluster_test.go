@@ -1,9 +1,11 @@
 package cluster_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -89,6 +91,8 @@ func TestStartOptionErrors(t *testing.T) {
 		{},
 		{DataDir: t.TempDir(), Replicas: 3},
 		{DataDir: t.TempDir(), NodeTTL: time.Millisecond},
+		{DataDir: t.TempDir(), AttachmentRetention: time.Millisecond},
+		{DataDir: t.TempDir(), AttachmentMaxBytes: -1},
 		{DataDir: t.TempDir(), ListenAddr: "nope"},
 		{NATSURL: "nats://127.0.0.1:1", ListenAddr: "127.0.0.1:-1"},
 	} {
@@ -306,6 +310,24 @@ func TestReplicatedCluster(t *testing.T) {
 		}
 		if _, err := cs[(i+1)%3].Tokens().Get(ctx, key); err != nil {
 			t.Fatalf("read after write through another node: %v", err)
+		}
+	}
+
+	// Objects written through one node are read through another at once.
+	for i := range 10 {
+		name := fmt.Sprintf("obj%d.image", i)
+		data := bytes.Repeat([]byte{byte(i)}, 200<<10)
+		if err := cs[i%3].Attachments().Put(ctx, name, bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+		r, err := cs[(i+1)%3].Attachments().Get(ctx, name)
+		if err != nil {
+			t.Fatalf("object read after write through another node: %v", err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("object read through another node: %d bytes, %v", len(got), err)
 		}
 	}
 

@@ -7,10 +7,16 @@
 // cluster (Options.NATSURL), reconnecting forever. It then creates or
 // updates, idempotently:
 //
-//   - the key-value buckets users, nicks, tokens, rooms, roomnames and
-//     nodes (whose entries expire after Options.NodeTTL), each a KV that
-//     implements chat.KV with compare-and-set on JetStream's
-//     expected-last-subject-sequence;
+//   - the key-value buckets users, nicks, tokens, rooms, roomnames,
+//     nodes (whose entries expire after Options.NodeTTL) and attachmeta
+//     (attachment metadata, expiring after Options.AttachmentRetention),
+//     each a KV that implements chat.KV with compare-and-set on
+//     JetStream's expected-last-subject-sequence;
+//   - the object store attachments (stream OBJ_attachments: images and
+//     thumbnails, expiring a tenth, at most a minute, after the
+//     metadata that points to them; at most Options.AttachmentMaxBytes),
+//     read and written through Objects,
+//     which implements attachments.Blobs;
 //   - the ROOMS stream on chat.room.> (file storage, limits retention:
 //     Options.RoomsMaxAge and Options.RoomsMaxMsgsPerSubject, oldest
 //     discarded, two-minute Nats-Msg-Id duplicate window), read and
@@ -19,8 +25,8 @@
 // Signals implements chat.Signals on core NATS subjects under chat.sig.,
 // which are not stored.
 //
-// Errors wrap chat's sentinels: jetstream.ErrKeyNotFound becomes
-// chat.ErrNotFound, ErrKeyExists chat.ErrExists, a "wrong last sequence"
+// Errors wrap chat's sentinels: jetstream.ErrKeyNotFound and
+// ErrObjectNotFound become chat.ErrNotFound, ErrKeyExists chat.ErrExists, a "wrong last sequence"
 // answer to Update or Delete chat.ErrConflict, and timeouts, missing
 // responders and a closed or reconnecting connection chat.ErrUnavailable.
 // Keys and room names are validated, never encoded: anything outside

@@ -1,0 +1,242 @@
+package attachments
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/chatrooms/chatrooms/internal/chat"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultRetention        = 12 * time.Hour
+	DefaultMaxSize          = 10 << 20
+	DefaultUploadsPerMinute = 10
+	DefaultUploadBurst      = 5
+	DefaultMaxConcurrent    = 2
+	DefaultTimeout          = 30 * time.Second
+)
+
+// Blobs stores the bytes of attachments by name (names are
+// [A-Za-z0-9_.-]). Objects expire by themselves after the retention
+// period. Implementations are safe for concurrent use; cluster.Objects is
+// the NATS JetStream one.
+type Blobs interface {
+	// Put stores everything r holds under name, replacing any object of
+	// that name.
+	Put(ctx context.Context, name string, r io.Reader) error
+	// Get opens the named object for reading; the caller closes it. A
+	// missing or expired object gives an error wrapping chat.ErrNotFound.
+	Get(ctx context.Context, name string) (io.ReadCloser, error)
+	// Delete removes the named object; deleting a missing one is not an
+	// error.
+	Delete(ctx context.Context, name string) error
+}
+
+// Authenticator resolves a bearer token to its user; chat.Service is one.
+// An unknown token gives a *chat.Error with chat.CodeUnauthorized.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (chat.User, error)
+}
+
+// Config configures a Service. The zero value of every field selects its
+// default.
+type Config struct {
+	// Retention is how long an attachment can be fetched after its upload
+	// (default 12h). The blob store and metadata bucket must expire
+	// entries no sooner (cluster.Options.AttachmentRetention).
+	Retention time.Duration
+	// MaxSize is the largest upload accepted, in bytes (default 10 MiB).
+	// A re-encoded image may be up to twice as large.
+	MaxSize int64
+	// UploadsPerMinute and UploadBurst size each user's token bucket for
+	// uploads on this node (default 10 a minute, burst 5).
+	UploadsPerMinute float64
+	UploadBurst      int
+	// MaxConcurrent bounds how many images this node decodes and encodes
+	// at once (default 2): the largest accepted image may take a few
+	// hundred MB while it is processed.
+	MaxConcurrent int
+	// Timeout bounds one request's storage calls (default 30s).
+	Timeout time.Duration
+	// Logger receives internal errors (default: discard).
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Retention <= 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.MaxSize <= 0 {
+		c.MaxSize = DefaultMaxSize
+	}
+	if c.UploadsPerMinute <= 0 {
+		c.UploadsPerMinute = DefaultUploadsPerMinute
+	}
+	if c.UploadBurst <= 0 {
+		c.UploadBurst = DefaultUploadBurst
+	}
+	if c.MaxConcurrent <= 0 {
+		c.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Info describes a stored attachment.
+type Info struct {
+	ID string
+	// Owner is the id of the user who uploaded it.
+	Owner string
+	// URL and ThumbnailURL are absolute paths on this service.
+	URL, ThumbnailURL string
+	// Width and Height are the image's, after EXIF orientation.
+	Width, Height int
+	// ContentType is what is served: image/png, image/jpeg or image/gif
+	// (a WebP is stored as PNG or JPEG).
+	ContentType string
+	// Size is the stored (re-encoded) size in bytes.
+	Size      int64
+	ExpiresAt time.Time
+}
+
+// record is an attachment's metadata, stored as JSON under its id.
+type record struct {
+	ID          string `json:"id"`
+	Owner       string `json:"owner"`
+	ContentType string `json:"content_type"`
+	Width       int    `json:"width"`
+	Height      int    `json:"height"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+	ThumbType   string `json:"thumb_type"`
+	ThumbWidth  int    `json:"thumb_width"`
+	ThumbHeight int    `json:"thumb_height"`
+	ThumbSize   int64  `json:"thumb_size"`
+	ThumbSHA256 string `json:"thumb_sha256"`
+	CreatedAt   int64  `json:"created_at"` // unix ms
+	ExpiresAt   int64  `json:"expires_at"` // unix ms
+}
+
+func (r *record) expires() time.Time { return time.UnixMilli(r.ExpiresAt) }
+
+func (r *record) info() Info {
+	return Info{
+		ID:           r.ID,
+		Owner:        r.Owner,
+		URL:          imageURL(r.ID),
+		ThumbnailURL: thumbnailURL(r.ID),
+		Width:        r.Width,
+		Height:       r.Height,
+		ContentType:  r.ContentType,
+		Size:         r.Size,
+		ExpiresAt:    r.expires(),
+	}
+}
+
+func imageURL(id string) string     { return "/api/attachments/" + id }
+func thumbnailURL(id string) string { return "/api/attachments/" + id + "/thumbnail" }
+
+// Blob names of an attachment's image and thumbnail.
+func imageBlob(id string) string { return id + ".image" }
+func thumbBlob(id string) string { return id + ".thumb" }
+
+// Service accepts, stores and serves image attachments. Safe for
+// concurrent use; make one with New.
+type Service struct {
+	cfg     Config
+	blobs   Blobs
+	meta    chat.KV
+	auth    Authenticator
+	log     *slog.Logger
+	limiter *limiter
+	sem     chan struct{} // one token per image being processed
+}
+
+// New returns a Service storing bytes in blobs and metadata in meta (a
+// bucket whose entries expire after the retention period, e.g.
+// cluster.Cluster.AttachMeta), authenticating uploads with auth.
+func New(cfg Config, blobs Blobs, meta chat.KV, auth Authenticator) *Service {
+	cfg = cfg.withDefaults()
+	return &Service{
+		cfg:     cfg,
+		blobs:   blobs,
+		meta:    meta,
+		auth:    auth,
+		log:     cfg.Logger,
+		limiter: newLimiter(cfg.UploadsPerMinute/60, cfg.UploadBurst),
+		sem:     make(chan struct{}, cfg.MaxConcurrent),
+	}
+}
+
+// idLen is the length of an attachment id: "a" and 32 hex digits.
+const idLen = 33
+
+// newID returns 128 random bits as an attachment id.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "a" + hex.EncodeToString(b[:])
+}
+
+// validID accepts exactly the ids newID makes.
+func validID(id string) bool {
+	if len(id) != idLen || id[0] != 'a' {
+		return false
+	}
+	for i := 1; i < len(id); i++ {
+		c := id[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Lookup returns the attachment id if it exists and has not expired;
+// otherwise an error wrapping ErrNotFound (storage outages wrap
+// chat.ErrUnavailable). The chat service uses it to check that an
+// attachment sent with a message was uploaded by the sender and is
+// still there.
+func (s *Service) Lookup(ctx context.Context, id string) (Info, error) {
+	r, err := s.record(ctx, id)
+	if err != nil {
+		return Info{}, err
+	}
+	return r.info(), nil
+}
+
+// record reads an attachment's metadata, treating an expired one as
+// missing even if the store has not dropped it yet.
+func (s *Service) record(ctx context.Context, id string) (*record, error) {
+	if !validID(id) {
+		return nil, fmt.Errorf("attachment %q: %w", id, ErrNotFound)
+	}
+	e, err := s.meta.Get(ctx, id)
+	if errors.Is(err, chat.ErrNotFound) {
+		return nil, fmt.Errorf("attachment %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("attachment %q: %w", id, err)
+	}
+	var r record
+	if err := json.Unmarshal(e.Value, &r); err != nil {
+		return nil, fmt.Errorf("attachment %q: decode metadata: %w", id, err)
+	}
+	if !time.Now().Before(r.expires()) {
+		return nil, fmt.Errorf("attachment %q: expired: %w", id, ErrNotFound)
+	}
+	return &r, nil
+}

@@ -1,0 +1,420 @@
+package attachments
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chatrooms/chatrooms/internal/chat"
+)
+
+const (
+	// multipartOverhead is what the request body may hold besides the
+	// file: boundaries, part headers, a few small fields.
+	multipartOverhead = 64 << 10
+	// maxParts is how many multipart parts are read looking for the
+	// field "file"; nothing after that part is read at all.
+	maxParts = 4
+	// maxReopens bounds how often one download re-reads its object for
+	// a Range request that goes backwards.
+	maxReopens = 4
+)
+
+// Register mounts the attachment routes on mux:
+//
+//	POST /api/attachments                 upload (bearer token; multipart field "file")
+//	GET  /api/attachments/{id}            the image
+//	GET  /api/attachments/{id}/thumbnail  its thumbnail
+func (s *Service) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/attachments", s.upload)
+	mux.HandleFunc("GET /api/attachments/{id}", func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, false) })
+	mux.HandleFunc("GET /api/attachments/{id}/thumbnail", func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, true) })
+}
+
+// uploadResponse is the body of a 201 answer to an upload.
+type uploadResponse struct {
+	ID           string `json:"id"`
+	URL          string `json:"url"`
+	ThumbnailURL string `json:"thumbnail_url"`
+	ContentType  string `json:"content_type"`
+	Width        int    `json:"width"`
+	Height       int    `json:"height"`
+	Size         int64  `json:"size"`
+	ExpiresAt    int64  `json:"expires_at"` // unix ms
+}
+
+func (s *Service) upload(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+	defer cancel()
+	u, err := s.authenticate(ctx, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if ok, wait := s.limiter.allow(u.ID, time.Now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		s.fail(w, r, &chat.Error{Code: chat.CodeRateLimited, Message: "too many uploads, try again later"})
+		return
+	}
+	data, err := s.readFile(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.process(ctx, data)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if int64(len(p.image.data)) > 2*s.cfg.MaxSize {
+		s.fail(w, r, &chat.Error{Code: CodeTooLarge, Message: "the image would take too much space once re-encoded"})
+		return
+	}
+	info, err := s.store(ctx, u.ID, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", info.URL)
+	writeJSON(w, http.StatusCreated, uploadResponse{
+		ID:           info.ID,
+		URL:          info.URL,
+		ThumbnailURL: info.ThumbnailURL,
+		ContentType:  info.ContentType,
+		Width:        info.Width,
+		Height:       info.Height,
+		Size:         info.Size,
+		ExpiresAt:    info.ExpiresAt.UnixMilli(),
+	})
+}
+
+// authenticate resolves the request's "Authorization: Bearer" token.
+func (s *Service) authenticate(ctx context.Context, r *http.Request) (chat.User, error) {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return chat.User{}, &chat.Error{Code: chat.CodeUnauthorized, Message: "missing or invalid token"}
+	}
+	return s.auth.Authenticate(ctx, token)
+}
+
+// readFile returns the content of the first multipart part named "file",
+// reading at most MaxSize plus multipartOverhead bytes of body and at
+// most maxParts parts. The part's file name and declared type are
+// ignored.
+func (s *Service) readFile(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, &chat.Error{Code: chat.CodeInvalidRequest, Message: `expected a multipart/form-data body with a "file" field`}
+	}
+	limit := s.cfg.MaxSize + multipartOverhead
+	tooLarge := &chat.Error{Code: CodeTooLarge, Message: fmt.Sprintf("the file is larger than %d bytes", s.cfg.MaxSize)}
+	if r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	readErr := func(err error) error {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return tooLarge
+		}
+		return &chat.Error{Code: chat.CodeInvalidRequest, Message: "the multipart body is malformed or incomplete"}
+	}
+	mr := multipart.NewReader(http.MaxBytesReader(w, r.Body, limit), params["boundary"])
+	for range maxParts {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, &chat.Error{Code: chat.CodeInvalidRequest, Message: `the body has no "file" field`}
+		}
+		if err != nil {
+			return nil, readErr(err)
+		}
+		if part.FormName() != "file" {
+			continue // NextPart skips the rest of it
+		}
+		var buf bytes.Buffer
+		if r.ContentLength > 0 {
+			buf.Grow(int(min(r.ContentLength, s.cfg.MaxSize+1)))
+		}
+		if _, err := buf.ReadFrom(io.LimitReader(part, s.cfg.MaxSize+1)); err != nil {
+			return nil, readErr(err)
+		}
+		if int64(buf.Len()) > s.cfg.MaxSize {
+			return nil, tooLarge
+		}
+		if buf.Len() == 0 {
+			return nil, &chat.Error{Code: chat.CodeInvalidRequest, Message: "the file is empty"}
+		}
+		return buf.Bytes(), nil
+	}
+	return nil, &chat.Error{Code: chat.CodeInvalidRequest, Message: fmt.Sprintf(`no "file" field within the first %d parts`, maxParts)}
+}
+
+// process runs process(data) once a processing slot is free.
+func (s *Service) process(ctx context.Context, data []byte) (processed, error) {
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return processed{}, &chat.Error{Code: chat.CodeUnavailable, Message: "the server is busy, try again"}
+	}
+	defer func() { <-s.sem }()
+	return process(data)
+}
+
+// store saves the image, its thumbnail, then the metadata that makes
+// them visible; on failure it deletes what it stored.
+func (s *Service) store(ctx context.Context, owner string, p processed) (Info, error) {
+	now := time.Now()
+	id := newID()
+	sum := sha256.Sum256(p.image.data)
+	tsum := sha256.Sum256(p.thumb.data)
+	rec := record{
+		ID:          id,
+		Owner:       owner,
+		ContentType: p.image.contentType,
+		Width:       p.image.width,
+		Height:      p.image.height,
+		Size:        int64(len(p.image.data)),
+		SHA256:      hex.EncodeToString(sum[:]),
+		ThumbType:   p.thumb.contentType,
+		ThumbWidth:  p.thumb.width,
+		ThumbHeight: p.thumb.height,
+		ThumbSize:   int64(len(p.thumb.data)),
+		ThumbSHA256: hex.EncodeToString(tsum[:]),
+		// The blobs are written after this instant, so the store drops
+		// them no sooner than ExpiresAt.
+		CreatedAt: now.UnixMilli(),
+		ExpiresAt: now.Add(s.cfg.Retention).UnixMilli(),
+	}
+	value, err := json.Marshal(&rec)
+	if err != nil {
+		return Info{}, fmt.Errorf("encode metadata: %w", err)
+	}
+	if err := s.blobs.Put(ctx, imageBlob(id), bytes.NewReader(p.image.data)); err != nil {
+		s.discard(ctx, id)
+		return Info{}, fmt.Errorf("store attachment %s: %w", id, err)
+	}
+	if err := s.blobs.Put(ctx, thumbBlob(id), bytes.NewReader(p.thumb.data)); err != nil {
+		s.discard(ctx, id)
+		return Info{}, fmt.Errorf("store thumbnail of %s: %w", id, err)
+	}
+	if _, err := s.meta.Create(ctx, id, value); err != nil {
+		s.discard(ctx, id)
+		return Info{}, fmt.Errorf("store metadata of %s: %w", id, err)
+	}
+	return rec.info(), nil
+}
+
+// discard deletes the blobs of an upload that failed; they would expire
+// anyway.
+func (s *Service) discard(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for _, name := range []string{imageBlob(id), thumbBlob(id)} {
+		if err := s.blobs.Delete(ctx, name); err != nil {
+			s.log.Warn("delete blob of a failed upload", "name", name, "err", err)
+		}
+	}
+}
+
+// serve answers GET and HEAD for an image or its thumbnail, with Range
+// and conditional requests, and headers that keep the bytes inert: the
+// exact type, nosniff, a sandboxing CSP, same-origin only.
+func (s *Service) serve(w http.ResponseWriter, r *http.Request, thumb bool) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+	defer cancel()
+	rec, err := s.record(ctx, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	name, ct, size, sum, file := imageBlob(rec.ID), rec.ContentType, rec.Size, rec.SHA256, "attachment-"+rec.ID
+	if thumb {
+		name, ct, size, sum, file = thumbBlob(rec.ID), rec.ThumbType, rec.ThumbSize, rec.ThumbSHA256, file+"-thumbnail"
+	}
+	etag := `"` + sum[:min(len(sum), 32)] + `"`
+	left := max(0, int64(time.Until(rec.expires())/time.Second))
+	h := w.Header()
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", fmt.Sprintf("private, max-age=%d, immutable", left))
+	if etagMatch(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified) // without reading the object
+		return
+	}
+	rs := &blobReader{ctx: ctx, blobs: s.blobs, name: name, size: size}
+	if r.Method != http.MethodHead {
+		// Opened here, not on the first Read, so that a missing object
+		// still gets a 404 rather than a truncated 200.
+		body, err := s.blobs.Get(ctx, name)
+		if err != nil {
+			h.Del("ETag")
+			if errors.Is(err, chat.ErrNotFound) {
+				err = fmt.Errorf("attachment %s: blob %s: %w", rec.ID, name, ErrNotFound)
+			}
+			s.fail(w, r, err)
+			return
+		}
+		rs.r = body
+	}
+	defer rs.Close()
+	h.Set("Content-Type", ct)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Content-Disposition", `inline; filename="`+file+"."+extension(ct)+`"`)
+	http.ServeContent(w, r, "", time.UnixMilli(rec.CreatedAt), rs)
+}
+
+// etagMatch reports whether an If-None-Match header value matches etag
+// (weak comparison, as RFC 9110 asks for If-None-Match).
+func etagMatch(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// blobReader is an io.ReadSeeker over a stored object of known size for
+// http.ServeContent: seeking only records the offset; reading skips
+// forward on the open object, or reopens it (at most maxReopens times)
+// to go back. Nothing is buffered beyond what Read is given.
+type blobReader struct {
+	ctx   context.Context
+	blobs Blobs
+	name  string
+	size  int64
+
+	off     int64         // logical offset
+	r       io.ReadCloser // the open object, nil once closed
+	pos     int64         // offset of r
+	reopens int
+}
+
+func (b *blobReader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += b.off
+	case io.SeekEnd:
+		offset += b.size
+	default:
+		return 0, errors.New("blob: invalid whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("blob: negative offset")
+	}
+	b.off = offset
+	return offset, nil
+}
+
+func (b *blobReader) Read(p []byte) (int, error) {
+	if b.off >= b.size {
+		return 0, io.EOF
+	}
+	if b.r == nil || b.pos > b.off {
+		if b.reopens >= maxReopens {
+			return 0, errors.New("blob: too many backward seeks")
+		}
+		b.reopens++
+		b.Close()
+		r, err := b.blobs.Get(b.ctx, b.name)
+		if err != nil {
+			return 0, err
+		}
+		b.r, b.pos = r, 0
+	}
+	if b.pos < b.off {
+		n, err := io.CopyN(io.Discard, b.r, b.off-b.pos)
+		b.pos += n
+		if err != nil {
+			return 0, noEOF(err)
+		}
+	}
+	if rest := b.size - b.off; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := b.r.Read(p)
+	b.off += int64(n)
+	b.pos += int64(n)
+	if err == io.EOF && b.off < b.size {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// noEOF turns an early end of the object into io.ErrUnexpectedEOF.
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// Close closes the open object, if any.
+func (b *blobReader) Close() error {
+	if b.r == nil {
+		return nil
+	}
+	err := b.r.Close()
+	b.r = nil
+	return err
+}
+
+// statusOf maps client error codes to HTTP statuses.
+var statusOf = map[string]int{
+	CodeTooLarge:            http.StatusRequestEntityTooLarge,
+	CodeUnsupportedType:     http.StatusUnsupportedMediaType,
+	CodeInvalidImage:        http.StatusUnprocessableEntity,
+	CodeNotFound:            http.StatusNotFound,
+	chat.CodeUnauthorized:   http.StatusUnauthorized,
+	chat.CodeInvalidToken:   http.StatusUnauthorized,
+	chat.CodeRateLimited:    http.StatusTooManyRequests,
+	chat.CodeInvalidRequest: http.StatusBadRequest,
+	chat.CodeUnavailable:    http.StatusServiceUnavailable,
+}
+
+// fail answers with the client-visible form of err; internal errors are
+// logged, never shown.
+func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ce *chat.Error
+	if errors.Is(err, ErrNotFound) {
+		ce = &chat.Error{Code: CodeNotFound, Message: "no such attachment, or it has expired"}
+	} else {
+		ce = chat.AsError(err)
+	}
+	status, ok := statusOf[ce.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if status >= 500 {
+		s.log.ErrorContext(r.Context(), "attachment request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, ce)
+}
+
+// writeJSON writes v as a JSON answer that is never cached or sniffed.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"internal_error","message":"something went wrong"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}

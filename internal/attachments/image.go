@@ -1,0 +1,329 @@
+package attachments
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+
+	"golang.org/x/image/draw"
+	"golang.org/x/image/webp"
+
+	"github.com/chatrooms/chatrooms/internal/chat"
+)
+
+// Limits on the images accepted, checked from the headers before any
+// pixel is decoded.
+const (
+	// MaxSide is the largest width or height accepted, in pixels.
+	MaxSide = 8000
+	// MaxPixels is the largest width × height accepted.
+	MaxPixels = 50_000_000
+	// MaxGIFFrames is the most frames an animated GIF may have.
+	MaxGIFFrames = 1000
+	// MaxGIFPixels bounds the summed area of a GIF's frames: decoding
+	// keeps every frame in memory, one byte per pixel.
+	MaxGIFPixels = 100_000_000
+	// ThumbnailSide is the longest side of a thumbnail, in pixels.
+	// Smaller images are not upscaled.
+	ThumbnailSide = 320
+
+	// maxJPEGScans bounds the scans of a JPEG: a progressive file with
+	// thousands of tiny scans would make the decoder walk every block
+	// that many times. Ordinary progressive files have about ten.
+	maxJPEGScans = 100
+
+	jpegQuality      = 85
+	thumbJPEGQuality = 80
+)
+
+// Content types of what is stored.
+const (
+	typePNG  = "image/png"
+	typeJPEG = "image/jpeg"
+	typeGIF  = "image/gif"
+)
+
+// extension returns the file name extension for a stored content type.
+func extension(contentType string) string {
+	switch contentType {
+	case typePNG:
+		return "png"
+	case typeJPEG:
+		return "jpg"
+	case typeGIF:
+		return "gif"
+	}
+	return "bin"
+}
+
+// encoded is one re-encoded image.
+type encoded struct {
+	contentType   string
+	data          []byte
+	width, height int
+}
+
+// processed is what an upload becomes: the re-encoded image and its
+// thumbnail.
+type processed struct {
+	image, thumb encoded
+}
+
+func unsupportedType(msg string) *chat.Error {
+	return &chat.Error{Code: CodeUnsupportedType, Message: msg}
+}
+
+func invalidImage(format string, args ...any) *chat.Error {
+	return &chat.Error{Code: CodeInvalidImage, Message: fmt.Sprintf(format, args...)}
+}
+
+// process recognises data by its bytes, checks its dimensions from the
+// header, decodes it, applies a JPEG's EXIF orientation, re-encodes it
+// (so that no metadata and no trailing bytes survive) and makes a
+// thumbnail. Client problems are *chat.Error with CodeUnsupportedType or
+// CodeInvalidImage; any other error is internal. Safe for concurrent
+// use; the caller bounds how many run at once (each may need a few
+// hundred MB for the largest images).
+func process(data []byte) (processed, error) {
+	f, err := sniff(data)
+	if err != nil {
+		return processed{}, unsupportedType("only PNG, JPEG, GIF and WebP images are accepted: " + err.Error())
+	}
+	cfg, err := decodeConfig(f, data)
+	if err != nil {
+		return processed{}, invalidImage("the %s header cannot be read", f)
+	}
+	if err := checkDimensions(cfg.Width, cfg.Height); err != nil {
+		return processed{}, err
+	}
+	switch f {
+	case formatPNG:
+		return processPNG(data)
+	case formatJPEG:
+		return processJPEG(data)
+	case formatGIF:
+		return processGIF(data)
+	default:
+		return processWebP(data)
+	}
+}
+
+// decodeConfig reads only the header of an image of format f.
+func decodeConfig(f format, data []byte) (image.Config, error) {
+	r := bytes.NewReader(data)
+	switch f {
+	case formatPNG:
+		return png.DecodeConfig(r)
+	case formatJPEG:
+		return jpeg.DecodeConfig(r)
+	case formatGIF:
+		return gif.DecodeConfig(r)
+	case formatWebP:
+		return webp.DecodeConfig(r)
+	}
+	return image.Config{}, errUnsupported
+}
+
+// checkDimensions enforces MaxSide and MaxPixels.
+func checkDimensions(w, h int) error {
+	if w <= 0 || h <= 0 {
+		return invalidImage("the image has no pixels")
+	}
+	if w > MaxSide || h > MaxSide || int64(w)*int64(h) > MaxPixels {
+		return invalidImage("the image is %d×%d pixels; at most %d pixels a side and %d megapixels are accepted",
+			w, h, MaxSide, MaxPixels/1_000_000)
+	}
+	return nil
+}
+
+func processPNG(data []byte) (processed, error) {
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		return processed{}, invalidImage("the PNG cannot be decoded (damaged or truncated)")
+	}
+	return finish(img, typePNG)
+}
+
+func processJPEG(data []byte) (processed, error) {
+	if n := bytes.Count(data, []byte{0xFF, 0xDA}); n > maxJPEGScans {
+		return processed{}, invalidImage("the JPEG has more than %d scans", maxJPEGScans)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		return processed{}, invalidImage("the JPEG cannot be decoded (damaged or truncated)")
+	}
+	return finish(orient(img, jpegOrientation(data)), typeJPEG)
+}
+
+// processWebP decodes a still WebP. There is no WebP encoder in Go's
+// standard library or x/image, so it is stored as JPEG when it was lossy
+// and is opaque, and as PNG otherwise (lossless or with alpha).
+func processWebP(data []byte) (processed, error) {
+	img, err := webp.Decode(bytes.NewReader(data))
+	if err != nil {
+		return processed{}, invalidImage("the WebP cannot be decoded (damaged, truncated or unsupported)")
+	}
+	ct := typePNG
+	switch m := img.(type) {
+	case *image.YCbCr:
+		ct = typeJPEG
+	case *image.NYCbCrA:
+		if m.Opaque() {
+			ct = typeJPEG
+		}
+	}
+	return finish(img, ct)
+}
+
+// finish encodes a still image as contentType and makes its thumbnail.
+func finish(img image.Image, contentType string) (processed, error) {
+	var p processed
+	var buf bytes.Buffer
+	var err error
+	switch contentType {
+	case typeJPEG:
+		err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: jpegQuality})
+	default:
+		err = (&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(&buf, img)
+	}
+	if err != nil {
+		return p, fmt.Errorf("encode %s: %w", contentType, err)
+	}
+	b := img.Bounds()
+	p.image = encoded{contentType: contentType, data: buf.Bytes(), width: b.Dx(), height: b.Dy()}
+	p.thumb, err = thumbnail(img, b)
+	return p, err
+}
+
+// processGIF re-encodes every frame with its delay and disposal, the
+// loop count and the background colour; application extensions other
+// than the loop count, comments and trailing bytes are dropped.
+func processGIF(data []byte) (processed, error) {
+	if _, err := scanGIF(data, MaxGIFFrames, MaxGIFPixels); err != nil {
+		if errors.Is(err, errGIFTruncated) {
+			return processed{}, invalidImage("the GIF is truncated")
+		}
+		return processed{}, invalidImage("the GIF is refused: %v", err)
+	}
+	g, err := gif.DecodeAll(bytes.NewReader(data))
+	if err != nil || len(g.Image) == 0 {
+		return processed{}, invalidImage("the GIF cannot be decoded (damaged or truncated)")
+	}
+	var buf bytes.Buffer
+	if err := gif.EncodeAll(&buf, g); err != nil {
+		return processed{}, fmt.Errorf("encode gif: %w", err)
+	}
+	var p processed
+	p.image = encoded{contentType: typeGIF, data: buf.Bytes(), width: g.Config.Width, height: g.Config.Height}
+	p.thumb, err = thumbnail(g.Image[0], image.Rect(0, 0, g.Config.Width, g.Config.Height))
+	return p, err
+}
+
+// thumbSize fits w×h within ThumbnailSide×ThumbnailSide, keeping the
+// aspect ratio and never enlarging.
+func thumbSize(w, h int) (int, int) {
+	if w <= ThumbnailSide && h <= ThumbnailSide {
+		return w, h
+	}
+	if w >= h {
+		return ThumbnailSide, max(1, (h*ThumbnailSide+w/2)/w)
+	}
+	return max(1, (w*ThumbnailSide+h/2)/h), ThumbnailSide
+}
+
+// thumbnail draws src, which covers its bounds within the canvas
+// rectangle (a GIF's first frame may cover only part of the screen),
+// scaled into at most ThumbnailSide a side with Catmull-Rom
+// resampling. It is a JPEG when every pixel is opaque, a PNG otherwise.
+func thumbnail(src image.Image, canvas image.Rectangle) (encoded, error) {
+	cw, ch := canvas.Dx(), canvas.Dy()
+	tw, th := thumbSize(cw, ch)
+	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
+	sb := src.Bounds()
+	// Where src lands in the thumbnail.
+	dr := image.Rect(
+		(sb.Min.X-canvas.Min.X)*tw/cw, (sb.Min.Y-canvas.Min.Y)*th/ch,
+		(sb.Max.X-canvas.Min.X)*tw/cw, (sb.Max.Y-canvas.Min.Y)*th/ch)
+	if tw == cw && th == ch {
+		draw.Draw(dst, dr, src, sb.Min, draw.Src)
+	} else {
+		draw.CatmullRom.Scale(dst, dr, src, sb, draw.Src, nil)
+	}
+	var buf bytes.Buffer
+	ct := typePNG
+	var err error
+	if dst.Opaque() {
+		ct = typeJPEG
+		err = jpeg.Encode(&buf, dst, &jpeg.Options{Quality: thumbJPEGQuality})
+	} else {
+		err = (&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(&buf, dst)
+	}
+	if err != nil {
+		return encoded{}, fmt.Errorf("encode thumbnail: %w", err)
+	}
+	return encoded{contentType: ct, data: buf.Bytes(), width: tw, height: th}, nil
+}
+
+// orientation is how a stored pixel grid maps onto the displayed one:
+// displayed (x, y) shows stored (ax·x + bx·y + cx, ay·x + by·y + cy),
+// where the c terms are 0 or the stored width or height minus one.
+type orientation struct {
+	ax, bx, ay, by int
+	cxW, cyH       bool // cx = w-1 (else 0), cy = h-1 (else 0)
+	swap           bool // the displayed image is h×w
+}
+
+// orientations are EXIF orientations 1 to 8 (TIFF 6.0, tag 0x0112).
+var orientations = [9]orientation{
+	1: {ax: 1, by: 1},
+	2: {ax: -1, by: 1, cxW: true},                         // mirrored
+	3: {ax: -1, by: -1, cxW: true, cyH: true},             // rotated 180°
+	4: {ax: 1, by: -1, cyH: true},                         // flipped vertically
+	5: {bx: 1, ay: 1, swap: true},                         // transposed
+	6: {bx: 1, ay: -1, cyH: true, swap: true},             // rotate 90° clockwise to show
+	7: {bx: -1, ay: -1, cxW: true, cyH: true, swap: true}, // transversed
+	8: {bx: -1, ay: 1, cxW: true, swap: true},             // rotate 90° counter-clockwise to show
+}
+
+// orient returns img as it is meant to be displayed under EXIF
+// orientation o (1, or out of range: img itself).
+func orient(img image.Image, o int) image.Image {
+	if o <= 1 || o > 8 {
+		return img
+	}
+	t := orientations[o]
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	src, ok := img.(*image.RGBA)
+	if !ok || b.Min != (image.Point{}) {
+		src = image.NewRGBA(image.Rect(0, 0, w, h))
+		draw.Draw(src, src.Bounds(), img, b.Min, draw.Src)
+	}
+	dw, dh := w, h
+	if t.swap {
+		dw, dh = h, w
+	}
+	cx, cy := 0, 0
+	if t.cxW {
+		cx = w - 1
+	}
+	if t.cyH {
+		cy = h - 1
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	step := t.ay*src.Stride + 4*t.ax // source offset change per displayed x
+	for y := range dh {
+		sx, sy := t.bx*y+cx, t.by*y+cy
+		s := sy*src.Stride + 4*sx
+		row := dst.Pix[y*dst.Stride : y*dst.Stride+4*dw]
+		for x := 0; x < len(row); x += 4 {
+			copy(row[x:x+4], src.Pix[s:s+4])
+			s += step
+		}
+	}
+	return dst
+}

@@ -1,0 +1,125 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/chatrooms/chatrooms/internal/attachments"
+	"github.com/chatrooms/chatrooms/internal/chat"
+)
+
+var _ attachments.Blobs = (*Objects)(nil)
+
+// Objects is a JetStream object store bucket seen as an
+// attachments.Blobs: objects are chunked into 128 KiB messages and
+// expire a little more than Options.AttachmentRetention after they were
+// written (see AttachMeta). Safe for
+// concurrent use; get it from Cluster.Attachments, not as a zero value.
+type Objects struct {
+	c      *Cluster
+	obs    jetstream.ObjectStore
+	bucket string
+}
+
+// objectStreamConfig is the stream behind an object store bucket: what
+// nats.go's CreateObjectStore makes, except that replicated buckets turn
+// direct gets off, as for the KV buckets (an object written through one
+// node must be readable through another right away), and that ttl (when
+// set) also bounds the duplicate window, which may not exceed it.
+func objectStreamConfig(bucket, descr string, ttl time.Duration, maxBytes int64, replicas int) jetstream.StreamConfig {
+	dup := 2 * time.Minute
+	if ttl > 0 {
+		dup = min(dup, ttl)
+	}
+	if maxBytes <= 0 {
+		maxBytes = -1
+	}
+	return jetstream.StreamConfig{
+		Name:         "OBJ_" + bucket,
+		Description:  descr,
+		Subjects:     []string{"$O." + bucket + ".C.>", "$O." + bucket + ".M.>"},
+		MaxAge:       ttl,
+		MaxBytes:     maxBytes,
+		MaxMsgs:      -1,
+		MaxMsgSize:   -1,
+		MaxConsumers: -1,
+		Storage:      jetstream.FileStorage,
+		Replicas:     replicas,
+		Discard:      jetstream.DiscardNew,
+		AllowRollup:  true,
+		AllowDirect:  replicas == 1,
+		Duplicates:   dup,
+	}
+}
+
+// Bucket returns the object store's name.
+func (o *Objects) Bucket() string { return o.bucket }
+
+func (o *Objects) checkName(op, name string) error {
+	if !validKey(name) {
+		return fmt.Errorf("%s: %s %q: %w: want 1..%d bytes of [A-Za-z0-9_=.-] without empty dot-separated parts",
+			o.bucket, op, name, ErrInvalidKey, maxKeyLen)
+	}
+	return nil
+}
+
+// Put stores everything r holds as the object name, replacing any
+// object of that name once it is completely stored.
+func (o *Objects) Put(ctx context.Context, name string, r io.Reader) error {
+	if err := o.checkName("put", name); err != nil {
+		return err
+	}
+	if _, err := o.obs.Put(ctx, jetstream.ObjectMeta{Name: name}, r); err != nil {
+		return fmt.Errorf("%s: put %q: %w", o.bucket, name, storeErr(err))
+	}
+	return nil
+}
+
+// Get opens the object name; the caller must Close it. Reading streams
+// the chunks and checks the SHA-256 digest at the end. A missing,
+// deleted or expired object gives an error wrapping chat.ErrNotFound.
+func (o *Objects) Get(ctx context.Context, name string) (io.ReadCloser, error) {
+	if err := o.checkName("get", name); err != nil {
+		return nil, err
+	}
+	res, err := o.obs.Get(ctx, name)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrObjectNotFound) {
+			return nil, fmt.Errorf("%s: get %q: %w", o.bucket, name, chat.ErrNotFound)
+		}
+		return nil, fmt.Errorf("%s: get %q: %w", o.bucket, name, storeErr(err))
+	}
+	return &objectReader{res: res, bucket: o.bucket, name: name}, nil
+}
+
+// Delete removes the object name; a missing one is not an error.
+func (o *Objects) Delete(ctx context.Context, name string) error {
+	if err := o.checkName("delete", name); err != nil {
+		return err
+	}
+	if err := o.obs.Delete(ctx, name); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+		return fmt.Errorf("%s: delete %q: %w", o.bucket, name, storeErr(err))
+	}
+	return nil
+}
+
+// objectReader maps the errors of an object being read as storeErr does.
+type objectReader struct {
+	res          jetstream.ObjectResult
+	bucket, name string
+}
+
+func (r *objectReader) Read(p []byte) (int, error) {
+	n, err := r.res.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%s: read %q: %w", r.bucket, r.name, storeErr(err))
+	}
+	return n, err
+}
+
+func (r *objectReader) Close() error { return r.res.Close() }
