@@ -118,9 +118,9 @@ export const messageWithText = (page, text) => messageLog(page).getByRole('artic
 export const notice = (page, who, what) =>
   messageLog(page).getByText(new RegExp(`\\b${escapeRe(who)} has ${what} the room at \\d{2}:\\d{2}`)).first();
 
-/** The Active users entry of name. */
+/** The Active users entry of name: the item with an element whose whole text is the name. */
 export const userEntry = (page, name) =>
-  activeUsers(page).getByRole('listitem').filter({ hasText: new RegExp(`\\b${escapeRe(name)}\\b`) });
+  activeUsers(page).getByRole('listitem').filter({ has: page.getByText(name, { exact: true }) });
 
 /** Sends text with Enter and waits until it is in the sender's own log, marked as own. */
 export async function send(user, text) {
