@@ -33,8 +33,8 @@ const (
 	cacheRevalid   = "no-cache"
 )
 
-// Config configures a Handler. The zero value serves nothing useful: FS is
-// required.
+// Config configures a Handler. With a zero Config the handler has no
+// files: pages get the "not built" 503 and everything else a 404.
 type Config struct {
 	// FS holds the built client: index.html at its root, hashed files
 	// under assets/. It must not change once New has read it.
