@@ -41,18 +41,24 @@ function storeSession(token = "stored-token") {
 
 const nickname = () => screen.getByRole("textbox", { name: "Nickname" });
 const conversation = () => screen.queryByRole("main", { name: "Conversation" });
+/** The chat screen is up (its conversation shows once the server put us in a room). */
+const chatScreen = () => screen.findByRole("navigation", { name: "Rooms" });
 
 describe("App", () => {
   it("logs in, keeps the token, and connects with it", async () => {
     onRequest("POST /api/users", () => json(201, { user: peter, token: "new-token" }));
     const app = renderApp();
     await userEvent.type(nickname(), "Peter{Enter}");
-    expect(await screen.findByRole("main", { name: "Conversation" })).toBeInTheDocument();
+    await chatScreen();
+    // No conversation until the server has put this connection in a room.
+    expect(conversation()).not.toBeInTheDocument();
+    expect(screen.getByText("Connecting…", { selector: ".conversation__waiting" })).toBeInTheDocument();
     expect(recordedRequests()[0]?.body).toEqual({ username: "Peter" });
     expect(localStorage.getItem(TOKEN_KEY)).toBe("new-token");
     expect(app.last().token).toBe("new-token");
     expect(app.last().fake.connect).toHaveBeenCalledOnce();
     app.serverConnects();
+    expect(conversation()).toBeInTheDocument();
     expect(screen.getByRole("heading", { level: 2 })).toHaveTextContent("Default Room");
     expect(screen.getByRole("complementary", { name: "Info" })).toHaveTextContent("You are logged in as Peter");
   });
@@ -61,7 +67,7 @@ describe("App", () => {
     storeSession();
     onRequest("GET /api/users/me", () => json(200, peter));
     const app = renderApp();
-    expect(await screen.findByRole("main", { name: "Conversation" })).toBeInTheDocument();
+    await chatScreen();
     expect(recordedRequests()[0]?.headers.get("Authorization")).toBe("Bearer stored-token");
     expect(app.last().token).toBe("stored-token");
   });
@@ -81,7 +87,7 @@ describe("App", () => {
       throw new TypeError("Failed to fetch");
     });
     renderApp();
-    expect(await screen.findByRole("main", { name: "Conversation" })).toBeInTheDocument();
+    await chatScreen();
     expect(localStorage.getItem(TOKEN_KEY)).toBe("stored-token");
   });
 
@@ -89,7 +95,7 @@ describe("App", () => {
     storeSession();
     onRequest("GET /api/users/me", () => json(200, peter));
     const app = renderApp();
-    await screen.findByRole("main", { name: "Conversation" });
+    await chatScreen();
     act(() => app.last().fake.connectError("invalid_token"));
     expect(await screen.findByRole("textbox", { name: "Nickname" })).toBeInTheDocument();
     expect(localStorage.getItem(TOKEN_KEY)).toBeNull();
@@ -100,7 +106,7 @@ describe("App", () => {
     storeSession();
     onRequest("GET /api/users/me", () => json(200, peter));
     const app = renderApp();
-    await screen.findByRole("main", { name: "Conversation" });
+    await chatScreen();
     app.serverConnects();
     act(() => app.last().fake.serverDisconnect("io server disconnect"));
     expect(await screen.findByRole("textbox", { name: "Nickname" })).toBeInTheDocument();
@@ -112,7 +118,7 @@ describe("App", () => {
     onRequest("GET /api/users/me", () => json(200, peter));
     onRequest("DELETE /api/users/me", () => noContent());
     const app = renderApp();
-    await screen.findByRole("main", { name: "Conversation" });
+    await chatScreen();
     app.serverConnects();
     await userEvent.click(screen.getByRole("button", { name: "Logout" }));
     expect(await screen.findByRole("textbox", { name: "Nickname" })).toBeInTheDocument();
@@ -129,7 +135,7 @@ describe("App", () => {
     act(() => {
       window.dispatchEvent(new StorageEvent("storage", { key: TOKEN_KEY, newValue: "other-tab-token" }));
     });
-    expect(await screen.findByRole("main", { name: "Conversation" })).toBeInTheDocument();
+    await chatScreen();
     localStorage.clear();
     act(() => {
       window.dispatchEvent(new StorageEvent("storage", { key: TOKEN_KEY, newValue: null }));

@@ -111,45 +111,55 @@ export function ChatScreen({ session, service, onLogout, onSessionEnd }: ChatScr
             switchError={switchError}
           />
         </Sidebar>
-        <ConversationPane
-          room={currentRoom}
-          me={me}
-          entries={messages.entries}
-          typingUsers={typingUsers}
-          onSend={send}
-          onRetry={messages.retry}
-          onDraftChange={notifier.changed}
-          headerStart={
-            <button
-              ref={roomsToggle}
-              type="button"
-              className="icon-button panel-toggle"
-              aria-expanded={panel === "rooms"}
-              aria-controls={ROOMS_ID}
-              onClick={() => toggle("rooms")}
-            >
-              <svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22">
-                <path d="M3 5h18v2H3zm0 6h18v2H3zm0 6h18v2H3z" />
-              </svg>
-              <span className="visually-hidden">Show rooms</span>
-            </button>
-          }
-          headerEnd={
-            <button
-              ref={usersToggle}
-              type="button"
-              className="icon-button panel-toggle"
-              aria-expanded={panel === "users"}
-              aria-controls={USERS_ID}
-              onClick={() => toggle("users")}
-            >
-              <svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22">
-                <path d="M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm0 2c-3.3 0-7 1.6-7 4v2h14v-2c0-2.4-3.7-4-7-4zm7.5-2a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7zm.5 2c-.5 0-1 0-1.5.1 1.5.9 2.5 2.2 2.5 3.9v2h5v-2c0-2.3-3.3-4-6-4z" />
-              </svg>
-              <span className="visually-hidden">Show users</span>
-            </button>
-          }
-        />
+        {currentRoom ? (
+          <ConversationPane
+            room={currentRoom}
+            me={me}
+            entries={messages.entries}
+            typingUsers={typingUsers}
+            onSend={send}
+            onRetry={messages.retry}
+            onDraftChange={notifier.changed}
+            headerStart={
+              <button
+                ref={roomsToggle}
+                type="button"
+                className="icon-button panel-toggle"
+                aria-expanded={panel === "rooms"}
+                aria-controls={ROOMS_ID}
+                onClick={() => toggle("rooms")}
+              >
+                <svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22">
+                  <path d="M3 5h18v2H3zm0 6h18v2H3zm0 6h18v2H3z" />
+                </svg>
+                <span className="visually-hidden">Show rooms</span>
+              </button>
+            }
+            headerEnd={
+              <button
+                ref={usersToggle}
+                type="button"
+                className="icon-button panel-toggle"
+                aria-expanded={panel === "users"}
+                aria-controls={USERS_ID}
+                onClick={() => toggle("users")}
+              >
+                <svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22">
+                  <path d="M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm0 2c-3.3 0-7 1.6-7 4v2h14v-2c0-2.4-3.7-4-7-4zm7.5-2a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7zm.5 2c-.5 0-1 0-1.5.1 1.5.9 2.5 2.2 2.5 3.9v2h5v-2c0-2.3-3.3-4-6-4z" />
+                </svg>
+                <span className="visually-hidden">Show users</span>
+              </button>
+            }
+          />
+        ) : (
+          // Until the server has put this connection in a room, messages
+          // sent to the room would not reach us: show no conversation yet.
+          <div className="conversation conversation--waiting">
+            <p role="status" className="conversation__waiting">
+              {connection === "reconnecting" ? "Reconnecting…" : "Connecting…"}
+            </p>
+          </div>
+        )}
         <Sidebar position="right" scrollable={false} className="app__info">
           <InfoPanel
             id={USERS_ID}

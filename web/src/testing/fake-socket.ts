@@ -11,7 +11,7 @@ export interface Emitted {
   event: keyof ClientToServerEvents;
   payload: unknown;
   /** Answers the call as the server would. */
-  ack(reply: Ack<object>): void;
+  ack(reply: Ack<Record<string, unknown>>): void;
   /** Lets the call time out. */
   timeout(): void;
 }
@@ -54,7 +54,7 @@ export class FakeSocket {
     return this;
   }
 
-  emit(event: keyof ClientToServerEvents, payload: unknown, callback?: (reply: Ack<object>) => void): this {
+  emit(event: keyof ClientToServerEvents, payload: unknown, callback?: (reply: Ack<Record<string, unknown>>) => void): this {
     this.record(event, payload, (err, reply) => {
       if (!err && reply) callback?.(reply);
     });
@@ -63,7 +63,7 @@ export class FakeSocket {
 
   timeout(_ms: number) {
     return {
-      emit: (event: keyof ClientToServerEvents, payload: unknown, callback: (err: Error | null, reply?: Ack<object>) => void) => {
+      emit: (event: keyof ClientToServerEvents, payload: unknown, callback: (err: Error | null, reply?: Ack<Record<string, unknown>>) => void) => {
         this.record(event, payload, callback);
       },
     };
@@ -117,7 +117,7 @@ export class FakeSocket {
   private record(
     event: keyof ClientToServerEvents,
     payload: unknown,
-    callback: (err: Error | null, reply?: Ack<object>) => void,
+    callback: (err: Error | null, reply?: Ack<Record<string, unknown>>) => void,
   ) {
     this.emitted.push({
       event,
