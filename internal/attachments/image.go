@@ -81,23 +81,16 @@ func invalidImage(format string, args ...any) *chat.Error {
 	return &chat.Error{Code: CodeInvalidImage, Message: fmt.Sprintf(format, args...)}
 }
 
-// process recognises data by its bytes, checks its dimensions from the
-// header, decodes it, applies a JPEG's EXIF orientation, re-encodes it
-// (so that no metadata and no trailing bytes survive) and makes a
-// thumbnail. Client problems are *chat.Error with CodeUnsupportedType or
+// process recognises data by its bytes, checks it with inspect,
+// decodes it, applies a JPEG's EXIF orientation, re-encodes it (so that
+// no metadata and no trailing bytes survive) and makes a thumbnail.
+// Client problems are *chat.Error with CodeUnsupportedType or
 // CodeInvalidImage; any other error is internal. Safe for concurrent
-// use; the caller bounds how many run at once (each may need a few
-// hundred MB for the largest images).
+// use; the caller bounds how many run at once (the largest images need
+// a few hundred MB each while they are processed).
 func process(data []byte) (processed, error) {
-	f, err := sniff(data)
+	f, _, err := inspect(data)
 	if err != nil {
-		return processed{}, unsupportedType("only PNG, JPEG, GIF and WebP images are accepted: " + err.Error())
-	}
-	cfg, err := decodeConfig(f, data)
-	if err != nil {
-		return processed{}, invalidImage("the %s header cannot be read", f)
-	}
-	if err := checkDimensions(cfg.Width, cfg.Height); err != nil {
 		return processed{}, err
 	}
 	switch f {
@@ -110,6 +103,39 @@ func process(data []byte) (processed, error) {
 	default:
 		return processWebP(data)
 	}
+}
+
+// inspect is everything process checks before decoding a pixel: the
+// format by its leading bytes, the dimensions from the header
+// (image.DecodeConfig) against MaxSide and MaxPixels, a GIF's frames
+// against MaxGIFFrames and MaxGIFPixels, and a JPEG's scan count. What
+// it allocates does not depend on the dimensions an input claims.
+func inspect(data []byte) (format, image.Config, error) {
+	f, err := sniff(data)
+	if err != nil {
+		return f, image.Config{}, unsupportedType("only PNG, JPEG, GIF and WebP images are accepted: " + err.Error())
+	}
+	cfg, err := decodeConfig(f, data)
+	if err != nil {
+		return f, cfg, invalidImage("the %s header cannot be read", f)
+	}
+	if err := checkDimensions(cfg.Width, cfg.Height); err != nil {
+		return f, cfg, err
+	}
+	switch f {
+	case formatJPEG:
+		if jpegScans(data, maxJPEGScans) > maxJPEGScans {
+			return f, cfg, invalidImage("the JPEG has more than %d scans", maxJPEGScans)
+		}
+	case formatGIF:
+		if _, err := scanGIF(data, MaxGIFFrames, MaxGIFPixels); err != nil {
+			if errors.Is(err, errGIFTruncated) {
+				return f, cfg, invalidImage("the GIF is truncated")
+			}
+			return f, cfg, invalidImage("the GIF is refused: %v", err)
+		}
+	}
+	return f, cfg, nil
 }
 
 // decodeConfig reads only the header of an image of format f.
@@ -149,9 +175,6 @@ func processPNG(data []byte) (processed, error) {
 }
 
 func processJPEG(data []byte) (processed, error) {
-	if n := bytes.Count(data, []byte{0xFF, 0xDA}); n > maxJPEGScans {
-		return processed{}, invalidImage("the JPEG has more than %d scans", maxJPEGScans)
-	}
 	img, err := jpeg.Decode(bytes.NewReader(data))
 	if err != nil {
 		return processed{}, invalidImage("the JPEG cannot be decoded (damaged or truncated)")
@@ -203,12 +226,6 @@ func finish(img image.Image, contentType string) (processed, error) {
 // loop count and the background colour; application extensions other
 // than the loop count, comments and trailing bytes are dropped.
 func processGIF(data []byte) (processed, error) {
-	if _, err := scanGIF(data, MaxGIFFrames, MaxGIFPixels); err != nil {
-		if errors.Is(err, errGIFTruncated) {
-			return processed{}, invalidImage("the GIF is truncated")
-		}
-		return processed{}, invalidImage("the GIF is refused: %v", err)
-	}
 	g, err := gif.DecodeAll(bytes.NewReader(data))
 	if err != nil || len(g.Image) == 0 {
 		return processed{}, invalidImage("the GIF cannot be decoded (damaged or truncated)")

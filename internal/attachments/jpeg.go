@@ -102,3 +102,48 @@ func tiffOrientation(b []byte) int {
 	}
 	return 0
 }
+
+// jpegScans counts the scans (SOS markers) of a JPEG up to its first
+// EOI, walking the marker segments and, between them, the entropy-coded
+// data, where a 0xFF byte is followed by 0x00 (stuffing), a restart
+// marker or a real marker. Trailing data after EOI is not looked at. It
+// stops counting past limit and returns what it counted when the data
+// ends early; the decoder reports that.
+func jpegScans(data []byte, limit int) int {
+	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+		return 0
+	}
+	scans := 0
+	i := 2
+	for i < len(data) && scans <= limit {
+		if data[i] != 0xFF {
+			i++ // entropy-coded data (or garbage the decoder will refuse)
+			continue
+		}
+		for i < len(data) && data[i] == 0xFF {
+			i++
+		}
+		if i >= len(data) {
+			break
+		}
+		marker := data[i]
+		i++
+		switch {
+		case marker == 0x00 || marker == 0x01 || marker >= 0xD0 && marker <= 0xD8:
+			continue // stuffed 0xFF, TEM, RSTn, SOI: no length
+		case marker == 0xD9:
+			return scans
+		case marker == 0xDA:
+			scans++
+		}
+		if len(data)-i < 2 {
+			break
+		}
+		n := int(binary.BigEndian.Uint16(data[i:]))
+		if n < 2 {
+			break
+		}
+		i += n
+	}
+	return scans
+}
