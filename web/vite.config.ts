@@ -7,7 +7,7 @@ import { keepGitkeep } from "./build/keep-gitkeep.ts";
 // The Go server the dev server forwards /api and /socket.io to.
 const devTarget = process.env.CHATROOMS_DEV_TARGET ?? "http://127.0.0.1:8080";
 
-// The policy the Go server sends with the app (see README in web/): the
+// The strictest policy the built app runs under (web/README.md): the
 // preview server sends it too, so `npm run preview` shows CSP violations.
 const contentSecurityPolicy = [
   "default-src 'self'",

@@ -29,11 +29,13 @@ describe("ChatScreen", () => {
     await chat.user.click(rooms);
     expect(rooms).toHaveAttribute("aria-expanded", "true");
     expect(app).toHaveClass("app--rooms-open");
+    expect(screen.getByRole("button", { name: /^Default Room/ })).toHaveFocus();
     await chat.user.keyboard("{Escape}");
     expect(rooms).toHaveAttribute("aria-expanded", "false");
     expect(rooms).toHaveFocus();
     await chat.user.click(users);
     expect(app).toHaveClass("app--users-open");
+    expect(screen.getByRole("button", { name: "Logout" })).toHaveFocus();
     await chat.user.click(users);
     expect(app).not.toHaveClass("app--users-open");
   });

@@ -72,6 +72,15 @@ export function ChatScreen({ session, service, onLogout, onSessionEnd }: ChatScr
     setPanel(null);
   }, [panel]);
 
+  // An opened drawer takes the focus: the current room, or the first control.
+  useEffect(() => {
+    if (!panel) return;
+    const drawer = document.getElementById(panel === "rooms" ? ROOMS_ID : USERS_ID);
+    const target =
+      drawer?.querySelector<HTMLElement>('[aria-current="true"]') ?? drawer?.querySelector<HTMLElement>("button");
+    target?.focus();
+  }, [panel]);
+
   useEffect(() => {
     if (!panel) return;
     const onKey = (event: KeyboardEvent) => {
