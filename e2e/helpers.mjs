@@ -48,8 +48,8 @@ export async function launchBrowser() {
 /**
  * A person using the app: one browser context (own storage, so own
  * session), one page. `dialogs` records every alert/confirm/prompt the
- * page opened (there should never be one) and `pageErrors` every uncaught
- * exception.
+ * page opened (there should never be one), `pageErrors` every uncaught
+ * exception and `cspViolations` what the Content-Security-Policy blocked.
  */
 export async function openUser(browser, { viewport = DESKTOP, phone = false } = {}) {
   const context = await browser.newContext({
@@ -59,12 +59,17 @@ export async function openUser(browser, { viewport = DESKTOP, phone = false } = 
   context.setDefaultTimeout(TIMEOUT);
   context.setDefaultNavigationTimeout(TIMEOUT);
   const page = await context.newPage();
-  const user = { context, page, dialogs: [], pageErrors: [], name: '' };
+  const user = { context, page, dialogs: [], pageErrors: [], cspViolations: [], name: '' };
   page.on('dialog', (d) => {
     user.dialogs.push(`${d.type()}: ${d.message()}`);
     d.dismiss().catch(() => {});
   });
   page.on('pageerror', (e) => user.pageErrors.push(String(e)));
+  // The server's Content-Security-Policy is in force: Chromium reports
+  // what it blocks on the console.
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) user.cspViolations.push(m.text());
+  });
   await page.goto(BASE_URL);
   return user;
 }
@@ -274,11 +279,13 @@ export async function closeAll(...users) {
   await Promise.all(users.filter(Boolean).map((u) => u.context.close().catch(() => {})));
 }
 
-/** Fails if a page opened a dialog or threw an uncaught exception. */
+/** Fails if a page opened a dialog, threw an uncaught exception or broke the CSP. */
 export function checkClean(...users) {
   for (const u of users) {
-    if (u.dialogs.length) throw new Error(`${u.name || 'a user'}'s page opened dialogs: ${u.dialogs.join('; ')}`);
-    if (u.pageErrors.length) throw new Error(`${u.name || 'a user'}'s page threw: ${u.pageErrors.join('; ')}`);
+    const who = u.name || 'a user';
+    if (u.dialogs.length) throw new Error(`${who}'s page opened dialogs: ${u.dialogs.join('; ')}`);
+    if (u.pageErrors.length) throw new Error(`${who}'s page threw: ${u.pageErrors.join('; ')}`);
+    if (u.cspViolations.length) throw new Error(`${who}'s page broke the Content-Security-Policy: ${u.cspViolations.join('; ')}`);
   }
 }
 
