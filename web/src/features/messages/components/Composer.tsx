@@ -1,4 +1,4 @@
-import { useId, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useEffect, useId, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 
 export interface ComposerProps {
   onSend(content: string): void;
@@ -19,6 +19,13 @@ export function Composer({ onSend, onDraftChange, disabled = false }: ComposerPr
   const [draft, setDraft] = useState("");
   const textarea = useRef<HTMLTextAreaElement>(null);
   const id = useId();
+
+  // Ready to type on a desktop; a phone's keyboard opens only when asked for.
+  useEffect(() => {
+    if (typeof window.matchMedia === "function" && window.matchMedia("(pointer: fine)").matches) {
+      textarea.current?.focus();
+    }
+  }, []);
 
   // Grow with the text up to a limit, then scroll.
   useLayoutEffect(() => {

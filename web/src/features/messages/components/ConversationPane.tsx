@@ -183,6 +183,7 @@ export function ConversationPane({
                         aria-labelledby={labelId}
                         data-own={item.own ? "true" : undefined}
                         data-status={m.status}
+                        title={formatTime(m.timestamp)}
                         className={m.status ? `message message--${m.status}` : "message"}
                         model={{ direction: item.own ? "outgoing" : "incoming", position: position(i, item.messages.length) }}
                       >
