@@ -19,9 +19,10 @@
 //   - WebP, which no Go package encodes, becomes JPEG when it was lossy
 //     and is opaque, PNG otherwise; the content type says which.
 //
-// A thumbnail of at most ThumbnailSide pixels on its longer side
-// (Catmull-Rom, never upscaled; a GIF's first frame) is stored as JPEG
-// when opaque, PNG otherwise.
+// A thumbnail of at most ThumbnailSide pixels on its longer side (a box
+// shrink by an integer factor for large reductions, then Catmull-Rom;
+// never upscaled; a GIF's first frame) is stored as JPEG when opaque,
+// PNG otherwise.
 //
 // The bytes go to a Blobs store (cluster.Objects: the JetStream object
 // store "attachments") under "<id>.image" and "<id>.thumb"; the metadata

@@ -201,24 +201,28 @@ func (s *Service) store(ctx context.Context, owner string, p processed) (Info, e
 		return Info{}, fmt.Errorf("encode metadata: %w", err)
 	}
 	if err := s.blobs.Put(ctx, imageBlob(id), bytes.NewReader(p.image.data)); err != nil {
-		s.discard(ctx, id)
+		s.discard(ctx, id, err)
 		return Info{}, fmt.Errorf("store attachment %s: %w", id, err)
 	}
 	if err := s.blobs.Put(ctx, thumbBlob(id), bytes.NewReader(p.thumb.data)); err != nil {
-		s.discard(ctx, id)
+		s.discard(ctx, id, err)
 		return Info{}, fmt.Errorf("store thumbnail of %s: %w", id, err)
 	}
 	if _, err := s.meta.Create(ctx, id, value); err != nil {
-		s.discard(ctx, id)
+		s.discard(ctx, id, err)
 		return Info{}, fmt.Errorf("store metadata of %s: %w", id, err)
 	}
 	return rec.info(), nil
 }
 
-// discard deletes the blobs of an upload that failed; they would expire
-// anyway.
-func (s *Service) discard(ctx context.Context, id string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+// discard deletes the blobs of an upload that failed after err; they
+// would expire anyway, so nothing is tried when the store is
+// unreachable.
+func (s *Service) discard(ctx context.Context, id string, err error) {
+	if errors.Is(err, chat.ErrUnavailable) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	for _, name := range []string{imageBlob(id), thumbBlob(id)} {
 		if err := s.blobs.Delete(ctx, name); err != nil {

@@ -254,8 +254,13 @@ func thumbSize(w, h int) (int, int) {
 
 // thumbnail draws src, which covers its bounds within the canvas
 // rectangle (a GIF's first frame may cover only part of the screen),
-// scaled into at most ThumbnailSide a side with Catmull-Rom
-// resampling. It is a JPEG when every pixel is opaque, a PNG otherwise.
+// scaled into at most ThumbnailSide a side: a reduction by 4 or more is
+// first shrunk by an integer factor with a box filter (as libvips'
+// shrink does before its reduce), then resampled with Catmull-Rom, so
+// the kernel never spans more than about two source pixels per output
+// pixel (a 2000×1500 photo: 105 ms and 16 MB with Catmull-Rom alone, a
+// fraction with the shrink). It is a JPEG when every pixel is opaque, a
+// PNG otherwise.
 func thumbnail(src image.Image, canvas image.Rectangle) (encoded, error) {
 	cw, ch := canvas.Dx(), canvas.Dy()
 	tw, th := thumbSize(cw, ch)
@@ -265,9 +270,15 @@ func thumbnail(src image.Image, canvas image.Rectangle) (encoded, error) {
 	dr := image.Rect(
 		(sb.Min.X-canvas.Min.X)*tw/cw, (sb.Min.Y-canvas.Min.Y)*th/ch,
 		(sb.Max.X-canvas.Min.X)*tw/cw, (sb.Max.Y-canvas.Min.Y)*th/ch)
-	if tw == cw && th == ch {
+	switch {
+	case dr.Empty():
+	case tw == cw && th == ch:
 		draw.Draw(dst, dr, src, sb.Min, draw.Src)
-	} else {
+	default:
+		if k := min(sb.Dx()/dr.Dx(), sb.Dy()/dr.Dy()) / 2; k >= 2 {
+			src = shrink(src, k)
+			sb = src.Bounds()
+		}
 		draw.CatmullRom.Scale(dst, dr, src, sb, draw.Src, nil)
 	}
 	var buf bytes.Buffer
@@ -283,6 +294,47 @@ func thumbnail(src image.Image, canvas image.Rectangle) (encoded, error) {
 		return encoded{}, fmt.Errorf("encode thumbnail: %w", err)
 	}
 	return encoded{contentType: ct, data: buf.Bytes(), width: tw, height: th}, nil
+}
+
+// shrink reduces src by the factor k in both directions, each output
+// pixel the average of a k×k block (premultiplied, so transparency
+// averages right; the blocks of the last row and column may be
+// partial). It converts k rows at a time, so it needs little memory
+// beyond its result whatever src's type.
+func shrink(src image.Image, k int) *image.RGBA {
+	b := src.Bounds()
+	bw, bh := b.Dx(), b.Dy()
+	w, h := (bw+k-1)/k, (bh+k-1)/k
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	strip := image.NewRGBA(image.Rect(0, 0, bw, k))
+	sums := make([]uint32, 4*w)
+	for oy := range h {
+		y0 := b.Min.Y + oy*k
+		rows := min(k, b.Max.Y-y0)
+		draw.Draw(strip, image.Rect(0, 0, bw, rows), src, image.Pt(b.Min.X, y0), draw.Src)
+		clear(sums)
+		for r := range rows {
+			row := strip.Pix[r*strip.Stride : r*strip.Stride+4*bw]
+			for ox := range w {
+				s := sums[4*ox : 4*ox+4 : 4*ox+4]
+				block := row[4*ox*k : 4*min(ox*k+k, bw)]
+				for i := 0; i+3 < len(block); i += 4 {
+					s[0] += uint32(block[i])
+					s[1] += uint32(block[i+1])
+					s[2] += uint32(block[i+2])
+					s[3] += uint32(block[i+3])
+				}
+			}
+		}
+		out := dst.Pix[oy*dst.Stride : oy*dst.Stride+4*w]
+		for ox := range w {
+			n := uint32(rows * min(k, bw-ox*k))
+			for c := range 4 {
+				out[4*ox+c] = uint8((sums[4*ox+c] + n/2) / n)
+			}
+		}
+	}
+	return dst
 }
 
 // orientation is how a stored pixel grid maps onto the displayed one:

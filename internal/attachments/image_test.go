@@ -290,8 +290,8 @@ func TestThumbnails(t *testing.T) {
 		alpha          bool
 		thumbW, thumbH int
 	}{
-		{2000, 1500, false, 320, 240},
-		{1500, 2000, false, 240, 320},
+		{1280, 960, false, 320, 240}, // shrunk by 2, then resampled
+		{960, 1280, false, 240, 320},
 		{100, 3000, false, 11, 320},
 		{3000, 5, false, 320, 1},
 		{321, 321, false, 320, 320},
@@ -301,7 +301,12 @@ func TestThumbnails(t *testing.T) {
 		{400, 300, true, 320, 240},
 	}
 	for _, tt := range tests {
-		p := mustProcess(t, EncodePNG(t, Picture(tt.w, tt.h, tt.alpha)))
+		src := Picture(tt.w, tt.h, tt.alpha)
+		data := EncodeJPEG(t, src) // faster to make than PNG
+		if tt.alpha {
+			data = EncodePNG(t, src)
+		}
+		p := mustProcess(t, data)
 		if p.thumb.width != tt.thumbW || p.thumb.height != tt.thumbH {
 			t.Errorf("%dx%d: thumbnail %dx%d, want %dx%d", tt.w, tt.h, p.thumb.width, p.thumb.height, tt.thumbW, tt.thumbH)
 		}
@@ -533,5 +538,68 @@ func BenchmarkInspect(b *testing.B) {
 		if _, _, err := inspect(src); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestShrink(t *testing.T) {
+	// A 10×7 source with partial blocks on the right and at the bottom,
+	// and alpha: each output pixel is the rounded mean of its block's
+	// premultiplied pixels.
+	src := image.NewNRGBA(image.Rect(3, 2, 13, 9))
+	for y := 2; y < 9; y++ {
+		for x := 3; x < 13; x++ {
+			src.SetNRGBA(x, y, color.NRGBA{R: uint8(x * 20), G: uint8(y * 30), B: uint8(x * y), A: uint8(128 + x*9)})
+		}
+	}
+	const k = 3
+	got := shrink(src, k)
+	if got.Rect != image.Rect(0, 0, 4, 3) {
+		t.Fatalf("bounds %v", got.Rect)
+	}
+	for oy := range 3 {
+		for ox := range 4 {
+			var sum [4]int
+			n := 0
+			for y := 2 + oy*k; y < min(2+oy*k+k, 9); y++ {
+				for x := 3 + ox*k; x < min(3+ox*k+k, 13); x++ {
+					c := color.RGBAModel.Convert(src.At(x, y)).(color.RGBA)
+					sum[0] += int(c.R)
+					sum[1] += int(c.G)
+					sum[2] += int(c.B)
+					sum[3] += int(c.A)
+					n++
+				}
+			}
+			want := color.RGBA{uint8((sum[0] + n/2) / n), uint8((sum[1] + n/2) / n), uint8((sum[2] + n/2) / n), uint8((sum[3] + n/2) / n)}
+			if c := got.RGBAAt(ox, oy); c != want {
+				t.Errorf("(%d,%d) = %v, want %v", ox, oy, c, want)
+			}
+		}
+	}
+}
+
+func TestGIFThumbnailOfPartialFirstFrame(t *testing.T) {
+	// A 1000×800 screen whose first frame covers only its top-right
+	// quarter: the thumbnail shows it there, the rest transparent.
+	pal := color.Palette{color.NRGBA{A: 255}, red}
+	frame := image.NewPaletted(image.Rect(500, 0, 1000, 400), pal)
+	for i := range frame.Pix {
+		frame.Pix[i] = 1
+	}
+	var b bytes.Buffer
+	g := &gif.GIF{Image: []*image.Paletted{frame}, Delay: []int{0}, Config: image.Config{ColorModel: pal, Width: 1000, Height: 800}}
+	if err := gif.EncodeAll(&b, g); err != nil {
+		t.Fatal(err)
+	}
+	p := mustProcess(t, b.Bytes())
+	if p.thumb.contentType != typePNG || p.thumb.width != 320 || p.thumb.height != 256 {
+		t.Fatalf("thumbnail %s %dx%d", p.thumb.contentType, p.thumb.width, p.thumb.height)
+	}
+	m := decodeAs(t, p.thumb)
+	if c := colorName(m.At(300, 20)); c != "red" {
+		t.Errorf("inside the frame: %s", c)
+	}
+	if _, _, _, a := m.At(20, 200).RGBA(); a != 0 {
+		t.Errorf("outside the frame: alpha %d", a)
 	}
 }
