@@ -3,18 +3,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  SCENARIO_TIMEOUT, checkClean, closeAll, conversation, count, launchBrowser, login, loginAs,
+  HOOK, SCENARIO_TIMEOUT, checkClean, closeAll, conversation, count, launchBrowser, login, loginAs,
   messageBy, messageLog, messageWithText, notice, openUser, screenshot, send, text, visible, roomHeading,
 } from './helpers.mjs';
 
 let browser;
-before(async () => { browser = await launchBrowser(); });
-after(async () => { await browser?.close(); });
+before(async () => { browser = await launchBrowser(); }, HOOK);
+after(async () => { await browser?.close(); }, HOOK);
 
 test('two users log in with different nicknames and chat both ways', { timeout: SCENARIO_TIMEOUT }, async (t) => {
   const anna = await openUser(browser);
   let boris;
-  t.after(() => closeAll(anna, boris));
+  t.after(() => closeAll(anna, boris), HOOK);
 
   await screenshot(anna.page, 'login.png');
   await login(anna, 'Anna');
@@ -50,7 +50,7 @@ test('a user who joins later does not see earlier messages', { timeout: SCENARIO
   const clara = await loginAs(browser, 'Clara');
   const dmitri = await loginAs(browser, 'Dmitri');
   let emil;
-  t.after(() => closeAll(clara, dmitri, emil));
+  t.after(() => closeAll(clara, dmitri, emil), HOOK);
 
   await send(clara, 'Before Emil: first');
   await send(dmitri, 'Before Emil: second');
@@ -69,7 +69,7 @@ test('a user who joins later does not see earlier messages', { timeout: SCENARIO
 test('a message that looks like HTML is shown as text and runs nothing', { timeout: SCENARIO_TIMEOUT }, async (t) => {
   const felix = await loginAs(browser, 'Felix');
   const greta = await loginAs(browser, 'Greta');
-  t.after(() => closeAll(felix, greta));
+  t.after(() => closeAll(felix, greta), HOOK);
   const payload = '<img src=x onerror=alert(1)>';
 
   await send(felix, payload);

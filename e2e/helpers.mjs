@@ -19,6 +19,8 @@ const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || '';
 export const TIMEOUT = 10_000;
 /** Bound of one scenario (node:test `timeout`), in ms. */
 export const SCENARIO_TIMEOUT = 120_000;
+/** Bound of a before/after hook (launching or closing a browser or contexts), in ms. */
+export const HOOK = { timeout: 60_000 };
 
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 375, height: 812 };

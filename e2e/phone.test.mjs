@@ -2,18 +2,18 @@
 // rooms" / "Show users", switching rooms works. Takes the phone screenshots.
 import { after, before, test } from 'node:test';
 import {
-  PHONE, SCENARIO_TIMEOUT, checkClean, closeAll, conversation, expectShown, infoAside, launchBrowser,
+  HOOK, PHONE, SCENARIO_TIMEOUT, checkClean, closeAll, conversation, expectShown, infoAside, launchBrowser,
   loginAs, messageBy, roomButton, roomHeading, roomsNav, screenshot, shown, send, text, userEntry, visible,
 } from './helpers.mjs';
 
 let browser;
-before(async () => { browser = await launchBrowser(); });
-after(async () => { await browser?.close(); });
+before(async () => { browser = await launchBrowser(); }, HOOK);
+after(async () => { await browser?.close(); }, HOOK);
 
 test('the phone layout hides the sidebars and switching rooms works', { timeout: SCENARIO_TIMEOUT }, async (t) => {
   const desk = await loginAs(browser, 'Theo');
   const phone = await loginAs(browser, 'Ulla', { viewport: PHONE, phone: true });
-  t.after(() => closeAll(desk, phone));
+  t.after(() => closeAll(desk, phone), HOOK);
   const { page } = phone;
 
   await expectShown(page, roomsNav(page), false, 'Rooms nav on a phone');

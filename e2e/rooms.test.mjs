@@ -2,18 +2,18 @@
 // and the Active users list with rooms and statuses.
 import { after, before, test } from 'node:test';
 import {
-  SCENARIO_TIMEOUT, checkClean, closeAll, conversation, count, createRoom, launchBrowser, loginAs,
+  HOOK, SCENARIO_TIMEOUT, checkClean, closeAll, conversation, count, createRoom, launchBrowser, loginAs,
   notice, roomButton, send, messageBy, switchRoom, text, userEntry, visible, hidden, roomHeading,
 } from './helpers.mjs';
 
 let browser;
-before(async () => { browser = await launchBrowser(); });
-after(async () => { await browser?.close(); });
+before(async () => { browser = await launchBrowser(); }, HOOK);
+after(async () => { await browser?.close(); }, HOOK);
 
 test('a room is created, joined by another, and deleted when both leave', { timeout: SCENARIO_TIMEOUT }, async (t) => {
   const hanna = await loginAs(browser, 'Hanna');
   const igor = await loginAs(browser, 'Igor');
-  t.after(() => closeAll(hanna, igor));
+  t.after(() => closeAll(hanna, igor), HOOK);
 
   // A taken room name is refused inside the dialog.
   await hanna.page.getByRole('button', { name: 'Add new room', exact: true }).click();
@@ -55,7 +55,7 @@ test('the user list shows the right rooms and statuses', { timeout: SCENARIO_TIM
   const karl = await loginAs(browser, 'Karl');
   const lena = await loginAs(browser, 'Lena');
   const mats = await loginAs(browser, 'Mats');
-  t.after(() => closeAll(jana, karl, lena, mats));
+  t.after(() => closeAll(jana, karl, lena, mats), HOOK);
 
   await createRoom(lena.page, 'Book club', 'This month: Dune');
   await mats.context.close(); // Mats's connection drops: offline within the grace period

@@ -3,18 +3,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  SCENARIO_TIMEOUT, checkClean, closeAll, conversation, count, launchBrowser, login, loginAs, messageBy,
+  HOOK, SCENARIO_TIMEOUT, checkClean, closeAll, conversation, count, launchBrowser, login, loginAs, messageBy,
   nicknameError, notice, openUser, roomHeading, send, submitNickname, switchRoom, text, visible, hidden,
 } from './helpers.mjs';
 
 let browser;
-before(async () => { browser = await launchBrowser(); });
-after(async () => { await browser?.close(); });
+before(async () => { browser = await launchBrowser(); }, HOOK);
+after(async () => { await browser?.close(); }, HOOK);
 
 test('a taken nickname gives the error', { timeout: SCENARIO_TIMEOUT }, async (t) => {
   const nora = await loginAs(browser, 'Nora');
   const other = await openUser(browser);
-  t.after(() => closeAll(nora, other));
+  t.after(() => closeAll(nora, other), HOOK);
   const alert = other.page.getByRole('alert');
 
   for (const name of ['Nora', 'NORA', 'Nоra' /* Cyrillic о */]) {
@@ -34,7 +34,7 @@ test('a taken nickname gives the error', { timeout: SCENARIO_TIMEOUT }, async (t
 test('a reload keeps the session', { timeout: SCENARIO_TIMEOUT }, async (t) => {
   const paula = await loginAs(browser, 'Paula');
   const quentin = await loginAs(browser, 'Quentin');
-  t.after(() => closeAll(paula, quentin));
+  t.after(() => closeAll(paula, quentin), HOOK);
   await switchRoom(paula.page, 'Testing');
   await switchRoom(quentin.page, 'Testing');
   await send(paula, 'Before the reload');
@@ -56,7 +56,7 @@ test('logout frees the nickname', { timeout: SCENARIO_TIMEOUT }, async (t) => {
   const rosa = await loginAs(browser, 'Rosa');
   const witness = await loginAs(browser, 'Stefan');
   let again;
-  t.after(() => closeAll(rosa, witness, again));
+  t.after(() => closeAll(rosa, witness, again), HOOK);
 
   await rosa.page.getByRole('button', { name: 'Logout', exact: true }).click();
   await visible(rosa.page.getByRole('textbox', { name: 'Nickname', exact: true }), 'login form after logout');
