@@ -22,6 +22,7 @@ const (
 	DefaultUploadBurst      = 5
 	DefaultMaxConcurrent    = 2
 	DefaultTimeout          = 30 * time.Second
+	DefaultServeMemory      = 256 << 20
 )
 
 // Blobs stores the bytes of attachments by name (names are
@@ -64,7 +65,12 @@ type Config struct {
 	// at once (default 2): the largest accepted image may take a few
 	// hundred MB while it is processed.
 	MaxConcurrent int
-	// Timeout bounds one request's storage calls (default 30s).
+	// ServeMemory bounds the bytes of images this node holds in memory
+	// for downloads in progress (default 256 MiB); past it, downloads
+	// wait, then fail with 503 when Timeout is over.
+	ServeMemory int64
+	// Timeout bounds one request's storage calls and waits (default
+	// 30s); it does not bound sending the answer.
 	Timeout time.Duration
 	// Logger receives internal errors (default: discard).
 	Logger *slog.Logger
@@ -88,6 +94,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout
+	}
+	if c.ServeMemory <= 0 {
+		c.ServeMemory = DefaultServeMemory
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -163,6 +172,8 @@ type Service struct {
 	log     *slog.Logger
 	limiter *limiter
 	sem     chan struct{} // one token per image being processed
+
+	serveMemory *budget // bytes held for downloads
 }
 
 // New returns a Service storing bytes in blobs and metadata in meta (a
@@ -178,6 +189,8 @@ func New(cfg Config, blobs Blobs, meta chat.KV, auth Authenticator) *Service {
 		log:     cfg.Logger,
 		limiter: newLimiter(cfg.UploadsPerMinute/60, cfg.UploadBurst),
 		sem:     make(chan struct{}, cfg.MaxConcurrent),
+
+		serveMemory: newBudget(cfg.ServeMemory),
 	}
 }
 

@@ -33,7 +33,9 @@
 //
 // GET /api/attachments/{id} and /api/attachments/{id}/thumbnail serve
 // the bytes with http.ServeContent (Range, ETag from the content's
-// SHA-256, conditional requests), streaming from the store, with the
+// SHA-256, conditional requests; an If-None-Match hit reads nothing),
+// read whole from the store first (at most Config.ServeMemory bytes in
+// flight, so a slow client never holds a NATS consumer), with the
 // exact content type, nosniff, "Content-Security-Policy: default-src
 // 'none'; sandbox", "Cross-Origin-Resource-Policy: same-origin", a
 // generated file name, and "Cache-Control: private, max-age=<seconds

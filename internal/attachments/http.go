@@ -27,9 +27,6 @@ const (
 	// maxParts is how many multipart parts are read looking for the
 	// field "file"; nothing after that part is read at all.
 	maxParts = 4
-	// maxReopens bounds how often one download re-reads its object for
-	// a Range request that goes backwards.
-	maxReopens = 4
 )
 
 // Register mounts the attachment routes on mux:
@@ -234,6 +231,11 @@ func (s *Service) discard(ctx context.Context, id string, err error) {
 // serve answers GET and HEAD for an image or its thumbnail, with Range
 // and conditional requests, and headers that keep the bytes inert: the
 // exact type, nosniff, a sandboxing CSP, same-origin only.
+//
+// The object is read whole from the store before anything is sent, so
+// that a missing object is still a 404 and a slow client never holds a
+// NATS consumer open; Config.ServeMemory bounds the bytes held so for
+// downloads in progress.
 func (s *Service) serve(w http.ResponseWriter, r *http.Request, thumb bool) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
 	defer cancel()
@@ -255,29 +257,56 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, thumb bool) {
 		w.WriteHeader(http.StatusNotModified) // without reading the object
 		return
 	}
-	rs := &blobReader{ctx: ctx, blobs: s.blobs, name: name, size: size}
+	var content io.ReadSeeker = io.NewSectionReader(noReads{}, 0, size) // HEAD needs only the size
 	if r.Method != http.MethodHead {
-		// Opened here, not on the first Read, so that a missing object
-		// still gets a 404 rather than a truncated 200.
-		body, err := s.blobs.Get(ctx, name)
+		if err := s.serveMemory.acquire(ctx, size); err != nil {
+			h.Del("ETag")
+			s.fail(w, r, &chat.Error{Code: chat.CodeUnavailable, Message: "the server is busy, try again"})
+			return
+		}
+		defer s.serveMemory.release(size)
+		data, err := s.readBlob(ctx, name, size)
 		if err != nil {
 			h.Del("ETag")
 			if errors.Is(err, chat.ErrNotFound) {
-				err = fmt.Errorf("attachment %s: blob %s: %w", rec.ID, name, ErrNotFound)
+				err = fmt.Errorf("attachment %s: %w", rec.ID, ErrNotFound)
 			}
 			s.fail(w, r, err)
 			return
 		}
-		rs.r = body
+		content = bytes.NewReader(data)
 	}
-	defer rs.Close()
 	h.Set("Content-Type", ct)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	h.Set("Content-Disposition", `inline; filename="`+file+"."+extension(ct)+`"`)
-	http.ServeContent(w, r, "", time.UnixMilli(rec.CreatedAt), rs)
+	http.ServeContent(w, r, "", time.UnixMilli(rec.CreatedAt), content)
 }
+
+// readBlob reads a whole object that should hold size bytes (the store
+// checks its digest at the end).
+func (s *Service) readBlob(ctx context.Context, name string, size int64) ([]byte, error) {
+	body, err := s.blobs.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	if _, err := buf.ReadFrom(io.LimitReader(body, size+1)); err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if int64(buf.Len()) != size {
+		return nil, fmt.Errorf("read %s: %d bytes, want %d", name, buf.Len(), size)
+	}
+	return buf.Bytes(), nil
+}
+
+// noReads is the content of a HEAD answer, which http.ServeContent
+// measures but never reads.
+type noReads struct{}
+
+func (noReads) ReadAt([]byte, int64) (int, error) { return 0, errors.New("HEAD content read") }
 
 // etagMatch reports whether an If-None-Match header value matches etag
 // (weak comparison, as RFC 9110 asks for If-None-Match).
@@ -289,92 +318,6 @@ func etagMatch(header, etag string) bool {
 		}
 	}
 	return false
-}
-
-// blobReader is an io.ReadSeeker over a stored object of known size for
-// http.ServeContent: seeking only records the offset; reading skips
-// forward on the open object, or reopens it (at most maxReopens times)
-// to go back. Nothing is buffered beyond what Read is given.
-type blobReader struct {
-	ctx   context.Context
-	blobs Blobs
-	name  string
-	size  int64
-
-	off     int64         // logical offset
-	r       io.ReadCloser // the open object, nil once closed
-	pos     int64         // offset of r
-	reopens int
-}
-
-func (b *blobReader) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += b.off
-	case io.SeekEnd:
-		offset += b.size
-	default:
-		return 0, errors.New("blob: invalid whence")
-	}
-	if offset < 0 {
-		return 0, errors.New("blob: negative offset")
-	}
-	b.off = offset
-	return offset, nil
-}
-
-func (b *blobReader) Read(p []byte) (int, error) {
-	if b.off >= b.size {
-		return 0, io.EOF
-	}
-	if b.r == nil || b.pos > b.off {
-		if b.reopens >= maxReopens {
-			return 0, errors.New("blob: too many backward seeks")
-		}
-		b.reopens++
-		b.Close()
-		r, err := b.blobs.Get(b.ctx, b.name)
-		if err != nil {
-			return 0, err
-		}
-		b.r, b.pos = r, 0
-	}
-	if b.pos < b.off {
-		n, err := io.CopyN(io.Discard, b.r, b.off-b.pos)
-		b.pos += n
-		if err != nil {
-			return 0, noEOF(err)
-		}
-	}
-	if rest := b.size - b.off; int64(len(p)) > rest {
-		p = p[:rest]
-	}
-	n, err := b.r.Read(p)
-	b.off += int64(n)
-	b.pos += int64(n)
-	if err == io.EOF && b.off < b.size {
-		err = io.ErrUnexpectedEOF
-	}
-	return n, err
-}
-
-// noEOF turns an early end of the object into io.ErrUnexpectedEOF.
-func noEOF(err error) error {
-	if errors.Is(err, io.EOF) {
-		return io.ErrUnexpectedEOF
-	}
-	return err
-}
-
-// Close closes the open object, if any.
-func (b *blobReader) Close() error {
-	if b.r == nil {
-		return nil
-	}
-	err := b.r.Close()
-	b.r = nil
-	return err
 }
 
 // statusOf maps client error codes to HTTP statuses.

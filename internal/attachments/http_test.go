@@ -804,3 +804,26 @@ func TestConcurrentUploads(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+func TestServeMemoryBound(t *testing.T) {
+	// A budget smaller than one image: downloads go one at a time, and
+	// all complete.
+	n := start(t, attachments.Config{ServeMemory: 1})
+	u := n.mustUpload(t, "alice", attachments.EncodePNG(t, attachments.Picture(300, 200, false)))
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			resp, err := http.Get(n.url + u.URL)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusOK || err != nil || int64(len(b)) != u.Size {
+				t.Errorf("GET: %d, %d bytes, %v", resp.StatusCode, len(b), err)
+			}
+		})
+	}
+	wg.Wait()
+}
