@@ -827,3 +827,11 @@ func TestServeMemoryBound(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestReencodedTooLarge(t *testing.T) {
+	// A 4,882-byte lossy WebP becomes an 18 KB JPEG: over twice a 5,000
+	// byte limit.
+	n := start(t, attachments.Config{MaxSize: 5000})
+	expectError(t, n.upload(t, "tok-alice", filePart("a.webp", attachments.ReadTestdata(t, "photo.lossy.exif.webp"))),
+		http.StatusRequestEntityTooLarge, attachments.CodeTooLarge)
+}
