@@ -759,7 +759,7 @@ func TestStoreUnavailable(t *testing.T) {
 		defer ccancel()
 		_ = cl.Close(cctx)
 	})
-	n := newNode(t, cl, attachments.Config{Timeout: 2 * time.Second})
+	n := newNode(t, cl, attachments.Config{Timeout: time.Second})
 	img := attachments.EncodePNG(t, attachments.Picture(16, 16, false))
 	u := n.mustUpload(t, "alice", img)
 	stop()
