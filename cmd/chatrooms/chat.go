@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/attachments"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/cluster"
 	"github.com/chatrooms/chatrooms/internal/config"
@@ -50,6 +51,8 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		Name:       nodeID,
 		Logger:     log.With("component", "nats"),
 		NodeTTL:    nodeTTL,
+
+		AttachmentRetention: cfg.AttachmentRetention,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start nats: %w", err)
@@ -67,6 +70,13 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		RoomNames: cl.RoomNames(),
 		Nodes:     cl.Nodes(),
 	}, cl.Log(), cl.Signals())
+
+	files := attachments.New(attachments.Config{
+		Retention: cfg.AttachmentRetention,
+		MaxSize:   cfg.AttachmentMaxSize,
+		Logger:    log.With("component", "attachments"),
+	}, cl.Attachments(), cl.AttachMeta(), svc)
+	svc.UseFiles(fileLookup{files})
 
 	sio := socketio.NewServer(socketio.Config{
 		EngineIO: engineio.Config{
@@ -90,6 +100,7 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	go gw.Run(svcCtx)
 
 	httpapi.New(httpapi.Config{Logger: log.With("component", "http")}, svc).Register(mux)
+	files.Register(mux)
 	mux.Handle("/socket.io/", sio)
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -120,6 +131,20 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	}
 	return sio, closeChat, nil
 }
+
+// fileLookup shows the attachments service to the chat service.
+type fileLookup struct{ s *attachments.Service }
+
+func (f fileLookup) Lookup(ctx context.Context, id string) (chat.FileInfo, error) {
+	in, err := f.s.Lookup(ctx, id)
+	if err != nil {
+		return chat.FileInfo{}, err // wraps chat.ErrNotFound when unknown or expired
+	}
+	return chat.FileInfo{ID: in.ID, Owner: in.Owner, URL: in.URL, ThumbnailURL: in.ThumbnailURL,
+		ContentType: in.ContentType, Width: in.Width, Height: in.Height, ExpiresAt: in.ExpiresAt}, nil
+}
+
+var _ chat.Files = fileLookup{}
 
 func newNodeID() string {
 	var b [6]byte

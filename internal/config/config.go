@@ -52,6 +52,11 @@ type Config struct {
 	// address (e.g. 127.0.0.1:4222); empty accepts none.
 	NATSListen string
 
+	// AttachmentRetention is how long uploaded images are kept (default 12h).
+	AttachmentRetention time.Duration
+	// AttachmentMaxSize is the largest upload in bytes (default 10 MiB).
+	AttachmentMaxSize int64
+
 	// ProtocolTest starts the protocol test-mode server (echo handlers on
 	// /engine.io/ and /socket.io/) instead of the chat service.
 	ProtocolTest bool
@@ -79,6 +84,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string, output io
 	fs.StringVar(&c.RoomsFile, "rooms-file", "", "JSON file of persistent rooms [{id,name,description}] (env CHATROOMS_ROOMS_FILE)")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "external NATS URLs, comma-separated; empty embeds a server (env CHATROOMS_NATS_URL)")
 	fs.StringVar(&c.NATSListen, "nats-listen", "", "let NATS clients connect to the embedded server at this address (env CHATROOMS_NATS_LISTEN)")
+	fs.DurationVar(&c.AttachmentRetention, "attachment-retention", 12*time.Hour, "how long uploaded images are kept (env CHATROOMS_ATTACHMENT_RETENTION)")
+	fs.Int64Var(&c.AttachmentMaxSize, "attachment-max-size", 10<<20, "largest image upload in bytes (env CHATROOMS_ATTACHMENT_MAX_SIZE)")
 	fs.BoolVar(&c.ProtocolTest, "protocol-test", false, "serve the protocol test-mode echo server instead of the chat service (env CHATROOMS_PROTOCOL_TEST)")
 
 	if err := fs.Parse(args); err != nil {
@@ -173,6 +180,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Grace < time.Second {
 		errs = append(errs, fmt.Errorf("presence-grace %v: want at least 1s", c.Grace))
+	}
+	if c.AttachmentRetention < time.Second {
+		errs = append(errs, fmt.Errorf("attachment-retention %v: want at least 1s", c.AttachmentRetention))
+	}
+	if c.AttachmentMaxSize < 1024 || c.AttachmentMaxSize > 100<<20 {
+		errs = append(errs, fmt.Errorf("attachment-max-size %d: want 1 KiB to 100 MiB", c.AttachmentMaxSize))
 	}
 	if c.WriteQueueBytes < c.MaxPayload {
 		errs = append(errs, fmt.Errorf("write-queue-bytes %d must be at least max-payload %d", c.WriteQueueBytes, c.MaxPayload))
