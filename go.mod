@@ -24,3 +24,5 @@ require (
 	golang.org/x/text v0.44.0
 	golang.org/x/time v0.16.0 // indirect
 )
+
+tool github.com/nats-io/nats-server/v2
