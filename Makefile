@@ -21,10 +21,12 @@ all: build
 build: web
 	$(GO) build -o $(BIN) ./cmd/chatrooms
 
-# The web client, rebuilt when a file under web/ changed.
+# The web client, rebuilt when a file under web/ changed. node_modules is
+# order-only: tools touch it (vitest's cache) without changing what is
+# built, and a new lock file is in WEB_SRC anyway.
 web: web/dist/index.html
 
-web/dist/index.html: $(WEB_SRC) web/node_modules
+web/dist/index.html: $(WEB_SRC) | web/node_modules
 	npm run build --prefix web
 	@touch web/dist/.gitkeep
 
