@@ -42,15 +42,40 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 			return nil, nil, fmt.Errorf("rooms file %s: %w", cfg.RoomsFile, err)
 		}
 	}
-	nodeID := newNodeID()
+	name := cfg.NodeName
+	if name == "" {
+		name = newNodeName()
+	}
+	// The presence identity is new on every start, so a restarted node
+	// never claims the sessions its previous life left behind.
+	nodeID := name + "-" + newNodeName()
 	log = log.With("node", nodeID)
+	var sio *socketio.Server // set below; NATS callbacks may come first
+	var sioReady = make(chan struct{})
 	cl, err := cluster.Start(ctx, cluster.Options{
 		DataDir:    cfg.DataDir,
 		NATSURL:    cfg.NATSURL,
 		ListenAddr: cfg.NATSListen,
 		Name:       nodeID,
-		Logger:     log.With("component", "nats"),
-		NodeTTL:    nodeTTL,
+		Replicas:   cfg.NATSReplicas,
+
+		CredentialsFile: cfg.NATSCreds,
+		RootCAFile:      cfg.NATSCA,
+		OnConnection: func(connected bool) {
+			if connected {
+				return
+			}
+			select {
+			case <-sioReady:
+				// Clients reconnect, through the load balancer to a node
+				// that still reaches NATS; readyz says unready meanwhile.
+				log.Warn("lost NATS: closing every client connection")
+				sio.EngineIO().CloseAll(engineio.ErrBackendUnavailable)
+			default:
+			}
+		},
+		Logger:  log.With("component", "nats"),
+		NodeTTL: nodeTTL,
 
 		AttachmentRetention: cfg.AttachmentRetention,
 	})
@@ -78,17 +103,19 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	}, cl.Attachments(), cl.AttachMeta(), svc)
 	svc.UseFiles(fileLookup{files})
 
-	sio := socketio.NewServer(socketio.Config{
+	sio = socketio.NewServer(socketio.Config{
 		EngineIO: engineio.Config{
 			PingInterval:   cfg.PingInterval,
 			PingTimeout:    cfg.PingTimeout,
 			MaxPayload:     cfg.MaxPayload,
 			WriteQueue:     cfg.WriteQueueBytes,
 			AllowedOrigins: cfg.AllowedOrigins,
+			SIDPrefix:      name + ".",
 			Logger:         log.With("component", "engineio"),
 		},
 		Logger: log.With("component", "socketio"),
 	})
+	close(sioReady)
 	gw := realtime.New(realtime.Config{Logger: log.With("component", "realtime")}, svc, sio)
 
 	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
@@ -146,8 +173,9 @@ func (f fileLookup) Lookup(ctx context.Context, id string) (chat.FileInfo, error
 
 var _ chat.Files = fileLookup{}
 
-func newNodeID() string {
-	var b [6]byte
+// newNodeName returns a random name for a node started without one.
+func newNodeName() string {
+	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return "n" + hex.EncodeToString(b[:])
 }

@@ -83,6 +83,11 @@ type Options struct {
 	// (default: discard).
 	Logger *slog.Logger
 
+	// OnConnection, if set, is told when the NATS connection is lost
+	// (false) and when it is back (true). It runs on the connection's
+	// callback goroutine and must not block.
+	OnConnection func(connected bool)
+
 	// CredentialsFile is a NATS user credentials (JWT + nkey seed) file,
 	// for NATSURL.
 	CredentialsFile string
@@ -274,12 +279,18 @@ func (c *Cluster) connect(ctx context.Context) error {
 				return
 			}
 			c.log.Warn("nats disconnected", "error", err)
+			if f := c.opts.OnConnection; f != nil {
+				f(false)
+			}
 		}),
 		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
 			c.log.Debug("nats connect attempt failed", "error", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			c.log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted())
+			if f := c.opts.OnConnection; f != nil {
+				f(true)
+			}
 		}),
 		nats.ClosedHandler(func(*nats.Conn) {
 			c.closeConn.Do(func() { close(c.connClosed) })

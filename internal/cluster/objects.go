@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -87,15 +88,43 @@ func (o *Objects) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err := o.checkName("get", name); err != nil {
 		return nil, err
 	}
-	res, err := o.obs.Get(ctx, name)
-	if err != nil {
-		if errors.Is(err, jetstream.ErrObjectNotFound) {
-			return nil, fmt.Errorf("%s: get %q: %w", o.bucket, name, chat.ErrNotFound)
+	// On a replicated store the ordered consumer that reads the chunks may
+	// be served by a replica still catching up on a write made through
+	// another node; it then ends early and the digest check fails. The
+	// object is whole on the leader, so read it again, a bounded number
+	// of times. Objects are at most a few tens of MiB; callers read them
+	// whole anyway.
+	var last error
+	for attempt := range getAttempts {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("%s: get %q: %w", o.bucket, name, storeErr(ctx.Err()))
+			case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
+			}
 		}
-		return nil, fmt.Errorf("%s: get %q: %w", o.bucket, name, storeErr(err))
+		res, err := o.obs.Get(ctx, name)
+		if err != nil {
+			if errors.Is(err, jetstream.ErrObjectNotFound) {
+				return nil, fmt.Errorf("%s: get %q: %w", o.bucket, name, chat.ErrNotFound)
+			}
+			return nil, fmt.Errorf("%s: get %q: %w", o.bucket, name, storeErr(err))
+		}
+		data, err := io.ReadAll(res)
+		_ = res.Close()
+		if err == nil {
+			return io.NopCloser(bytes.NewReader(data)), nil
+		}
+		if !errors.Is(err, jetstream.ErrDigestMismatch) {
+			return nil, fmt.Errorf("%s: read %q: %w", o.bucket, name, storeErr(err))
+		}
+		last = err
 	}
-	return &objectReader{res: res, bucket: o.bucket, name: name}, nil
+	return nil, fmt.Errorf("%s: read %q: %w: %w", o.bucket, name, chat.ErrUnavailable, last)
 }
+
+// getAttempts bounds the reads of one object (see Get).
+const getAttempts = 5
 
 // Delete removes the object name; a missing one is not an error.
 func (o *Objects) Delete(ctx context.Context, name string) error {
@@ -107,19 +136,3 @@ func (o *Objects) Delete(ctx context.Context, name string) error {
 	}
 	return nil
 }
-
-// objectReader maps the errors of an object being read as storeErr does.
-type objectReader struct {
-	res          jetstream.ObjectResult
-	bucket, name string
-}
-
-func (r *objectReader) Read(p []byte) (int, error) {
-	n, err := r.res.Read(p)
-	if err != nil && err != io.EOF {
-		err = fmt.Errorf("%s: read %q: %w", r.bucket, r.name, storeErr(err))
-	}
-	return n, err
-}
-
-func (r *objectReader) Close() error { return r.res.Close() }

@@ -48,6 +48,16 @@ type Config struct {
 	// NATSURL selects an external NATS cluster (comma-separated URLs);
 	// empty embeds a NATS server storing under DataDir.
 	NATSURL string
+	// NATSReplicas is the replication factor of every bucket and stream
+	// (default 1; 3 on a 3-server NATS cluster).
+	NATSReplicas int
+	// NATSCreds and NATSCA are a NATS credentials file and a PEM file of
+	// CAs to verify the NATS servers' TLS certificates, for NATSURL.
+	NATSCreds string
+	NATSCA    string
+	// NodeName is the node's stable name; Engine.IO session ids start
+	// with it, so a load balancer can route a session to its node.
+	NodeName string
 	// NATSListen makes the embedded NATS server accept clients on this
 	// address (e.g. 127.0.0.1:4222); empty accepts none.
 	NATSListen string
@@ -83,6 +93,10 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string, output io
 	fs.DurationVar(&c.Grace, "presence-grace", 60*time.Second, "how long a disconnected user keeps nickname and room (env CHATROOMS_PRESENCE_GRACE)")
 	fs.StringVar(&c.RoomsFile, "rooms-file", "", "JSON file of persistent rooms [{id,name,description}] (env CHATROOMS_ROOMS_FILE)")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "external NATS URLs, comma-separated; empty embeds a server (env CHATROOMS_NATS_URL)")
+	fs.IntVar(&c.NATSReplicas, "nats-replicas", 1, "replication factor of the NATS streams and buckets (env CHATROOMS_NATS_REPLICAS)")
+	fs.StringVar(&c.NATSCreds, "nats-creds", "", "NATS user credentials file (env CHATROOMS_NATS_CREDS)")
+	fs.StringVar(&c.NATSCA, "nats-ca", "", "PEM file of CAs for the NATS servers' TLS certificates (env CHATROOMS_NATS_CA)")
+	fs.StringVar(&c.NodeName, "node-name", "", "stable node name, [a-z0-9-] up to 16; session ids start with it (default: random) (env CHATROOMS_NODE_NAME)")
 	fs.StringVar(&c.NATSListen, "nats-listen", "", "let NATS clients connect to the embedded server at this address (env CHATROOMS_NATS_LISTEN)")
 	fs.DurationVar(&c.AttachmentRetention, "attachment-retention", 12*time.Hour, "how long uploaded images are kept (env CHATROOMS_ATTACHMENT_RETENTION)")
 	fs.Int64Var(&c.AttachmentMaxSize, "attachment-max-size", 10<<20, "largest image upload in bytes (env CHATROOMS_ATTACHMENT_MAX_SIZE)")
@@ -181,6 +195,18 @@ func (c *Config) Validate() error {
 	if c.Grace < time.Second {
 		errs = append(errs, fmt.Errorf("presence-grace %v: want at least 1s", c.Grace))
 	}
+	if c.NATSReplicas < 1 || c.NATSReplicas > 5 {
+		errs = append(errs, fmt.Errorf("nats-replicas %d: want 1 to 5", c.NATSReplicas))
+	}
+	if c.NATSURL == "" && c.NATSReplicas > 1 {
+		errs = append(errs, errors.New("nats-replicas above 1 needs --nats-url (an external NATS cluster)"))
+	}
+	if (c.NATSCreds != "" || c.NATSCA != "") && c.NATSURL == "" {
+		errs = append(errs, errors.New("nats-creds and nats-ca apply to --nats-url only"))
+	}
+	if c.NodeName != "" && !validNodeName(c.NodeName) {
+		errs = append(errs, fmt.Errorf("node-name %q: want 1 to 16 of [a-z0-9-]", c.NodeName))
+	}
 	if c.AttachmentRetention < time.Second {
 		errs = append(errs, fmt.Errorf("attachment-retention %v: want at least 1s", c.AttachmentRetention))
 	}
@@ -196,4 +222,16 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func validNodeName(s string) bool {
+	if len(s) == 0 || len(s) > 16 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -22,6 +22,9 @@ var (
 	ErrDuplicatePoll = errors.New("engineio: overlapping polling requests")
 	// ErrClosedByServer: the application closed the session.
 	ErrClosedByServer = errors.New("engineio: closed by server")
+	// ErrBackendUnavailable: the node lost what it needs to serve (its
+	// NATS connection); the client should reconnect, elsewhere if it can.
+	ErrBackendUnavailable = errors.New("engineio: backend unavailable")
 	// ErrSessionClosed is returned by Session.Send after the session closed.
 	ErrSessionClosed = errors.New("engineio: session closed")
 )

@@ -316,6 +316,12 @@ func writePayload(w http.ResponseWriter, body []byte) {
 	_, _ = w.Write(body)
 }
 
+// CloseAll closes every open session with reason, letting queued frames
+// drain; new sessions are still accepted.
+func (srv *Server) CloseAll(reason error) {
+	srv.each(func(s *Session) { s.close(reason, true) })
+}
+
 // Shutdown closes every session with ErrServerShutdown, refuses new ones,
 // and waits until all sessions are closed and their goroutines have ended,
 // or ctx ends; then the remaining connections are closed at once and

@@ -330,6 +330,8 @@ func closeFrameFor(reason error) *Frame {
 		code, text = ws.StatusProtocolError, "parse error"
 	case ErrTooLarge:
 		code, text = ws.StatusMessageTooBig, "message too big"
+	case ErrBackendUnavailable:
+		code, text = ws.StatusCode(1013), "backend unavailable, reconnect" // 1013 Try Again Later (IANA registry)
 	}
 	body := ws.NewCloseFrameBody(code, text)
 	h := ws.Header{Fin: true, OpCode: ws.OpClose, Length: int64(len(body))}

@@ -173,6 +173,8 @@ func closeReason(err error) string {
 		return ReasonPingTimeout
 	case errors.Is(err, engineio.ErrServerShutdown):
 		return ReasonServerShutdown
+	case errors.Is(err, engineio.ErrBackendUnavailable):
+		return ReasonBackendUnavailable
 	case errors.Is(err, engineio.ErrParse), errors.Is(err, engineio.ErrTooLarge):
 		return ReasonParseError
 	case errors.Is(err, engineio.ErrSlowConsumer):
@@ -185,17 +187,18 @@ func closeReason(err error) string {
 
 // Disconnect reasons passed to disconnect handlers.
 const (
-	ReasonTransportClose   = "transport close"
-	ReasonTransportError   = "transport error"
-	ReasonPingTimeout      = "ping timeout"
-	ReasonParseError       = "parse error"
-	ReasonServerShutdown   = "server shutting down"
-	ReasonSlowConsumer     = "slow consumer"
-	ReasonForcedClose      = "forced close"
-	ReasonClientNamespace  = "client namespace disconnect"
-	ReasonServerNamespace  = "server namespace disconnect"
-	ReasonForcedServerNsp  = "forced server close"
-	reasonConnectionFailed = "connect refused"
+	ReasonTransportClose     = "transport close"
+	ReasonTransportError     = "transport error"
+	ReasonPingTimeout        = "ping timeout"
+	ReasonParseError         = "parse error"
+	ReasonServerShutdown     = "server shutting down"
+	ReasonBackendUnavailable = "backend unavailable"
+	ReasonSlowConsumer       = "slow consumer"
+	ReasonForcedClose        = "forced close"
+	ReasonClientNamespace    = "client namespace disconnect"
+	ReasonServerNamespace    = "server namespace disconnect"
+	ReasonForcedServerNsp    = "forced server close"
+	reasonConnectionFailed   = "connect refused"
 )
 
 // dispatch handles one complete packet on the session's message goroutine.
