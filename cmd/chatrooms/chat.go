@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/attachments"
@@ -26,6 +27,10 @@ import (
 // nodeTTL is how long a node that stopped beating counts as alive; its
 // users go offline within this time of its death.
 const nodeTTL = 6 * time.Second
+
+// natsLossGrace is how long a node may be cut off from NATS (e.g. while
+// failing over to another server) before it closes its clients.
+const natsLossGrace = 3 * time.Second
 
 // startChat wires the chat service: NATS (embedded or external), the
 // service, the Socket.IO gateway and the HTTP API on mux. The returned
@@ -50,8 +55,12 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	// never claims the sessions its previous life left behind.
 	nodeID := name + "-" + newNodeName()
 	log = log.With("node", nodeID)
-	var sio *socketio.Server // set below; NATS callbacks may come first
-	var sioReady = make(chan struct{})
+	var (
+		sio       *socketio.Server // set below; NATS callbacks may come first
+		sioReady  = make(chan struct{})
+		lossMu    sync.Mutex
+		lossTimer *time.Timer
+	)
 	cl, err := cluster.Start(ctx, cluster.Options{
 		DataDir:    cfg.DataDir,
 		NATSURL:    cfg.NATSURL,
@@ -62,17 +71,28 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		CredentialsFile: cfg.NATSCreds,
 		RootCAFile:      cfg.NATSCA,
 		OnConnection: func(connected bool) {
+			// A failover to another NATS server takes a moment and is
+			// harmless; a node still cut off after natsLossGrace closes
+			// every client connection, so clients reconnect through the
+			// load balancer to a node that reaches NATS (readyz says
+			// unready meanwhile).
+			lossMu.Lock()
+			defer lossMu.Unlock()
+			if lossTimer != nil {
+				lossTimer.Stop()
+				lossTimer = nil
+			}
 			if connected {
 				return
 			}
-			select {
-			case <-sioReady:
-				// Clients reconnect, through the load balancer to a node
-				// that still reaches NATS; readyz says unready meanwhile.
-				log.Warn("lost NATS: closing every client connection")
-				sio.EngineIO().CloseAll(engineio.ErrBackendUnavailable)
-			default:
-			}
+			lossTimer = time.AfterFunc(natsLossGrace, func() {
+				select {
+				case <-sioReady:
+					log.Warn("NATS unreachable: closing every client connection", "after", natsLossGrace)
+					sio.EngineIO().CloseAll(engineio.ErrBackendUnavailable)
+				default:
+				}
+			})
 		},
 		Logger:  log.With("component", "nats"),
 		NodeTTL: nodeTTL,
