@@ -1,0 +1,308 @@
+//go:build unix
+
+package cluster_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// nodeNames are the chat nodes' --node-name values, as in
+// deploy/compose.yaml: Engine.IO session ids start with "a.", "b.", "c.".
+var nodeNames = []string{"a", "b", "c"}
+
+// topoOptions configures a topology. Zero fields take the defaults shown.
+type topoOptions struct {
+	// Grace is the nodes' --presence-grace (default 3s).
+	Grace time.Duration
+	// NoNginx leaves the load balancer out.
+	NoNginx bool
+}
+
+// topology is the deployed system on loopback ports: three NATS servers,
+// three chat nodes and nginx. Every field is fixed at start, so that a
+// stopped process can be started again where the others expect it.
+type topology struct {
+	t     *testing.T
+	dir   string
+	opts  topoOptions
+	nats  []*natsServer
+	nodes []*chatNode
+	lb    *nginx
+	http  *http.Client
+}
+
+// startTopology starts the NATS cluster, the chat nodes and nginx, and
+// waits until each is ready: JetStream has a meta leader seen by all
+// three servers, every node's /readyz answers 200, nginx proxies.
+func startTopology(t *testing.T, opts topoOptions) *topology {
+	t.Helper()
+	if opts.Grace == 0 {
+		opts.Grace = 3 * time.Second
+	}
+	natsBin, chatBin := binaries(t)
+	tp := &topology{
+		t:    t,
+		dir:  t.TempDir(),
+		opts: opts,
+		http: &http.Client{Timeout: 10 * time.Second},
+	}
+	ports := freePorts(t, 3*3+3+1) // per NATS server client, route, monitor; per node HTTP; nginx
+	for i := range 3 {
+		tp.nats = append(tp.nats, &natsServer{
+			bin:      natsBin,
+			name:     fmt.Sprintf("nats-%d", i+1),
+			port:     ports[3*i],
+			route:    ports[3*i+1],
+			monitor:  ports[3*i+2],
+			storeDir: filepath.Join(tp.dir, fmt.Sprintf("nats-%d", i+1)),
+		})
+	}
+	for _, s := range tp.nats {
+		s.routes = tp.routeURLs()
+	}
+	for i, name := range nodeNames {
+		tp.nodes = append(tp.nodes, &chatNode{
+			bin:     chatBin,
+			name:    name,
+			port:    ports[9+i],
+			dataDir: filepath.Join(tp.dir, "node-"+name),
+		})
+	}
+	for _, s := range tp.nats {
+		s.start(t)
+	}
+	tp.waitNATS(startTimeout)
+	for _, n := range tp.nodes {
+		n.start(t, tp)
+	}
+	for _, n := range tp.nodes {
+		tp.waitReady(n, startTimeout)
+	}
+	if !opts.NoNginx {
+		tp.lb = &nginx{port: ports[12], prefix: filepath.Join(tp.dir, "nginx")}
+		tp.lb.start(t, tp)
+	}
+	return tp
+}
+
+// routeURLs is the --routes value every NATS server gets: all three.
+func (tp *topology) routeURLs() string {
+	var urls []string
+	for _, s := range tp.nats {
+		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", s.route))
+	}
+	return strings.Join(urls, ",")
+}
+
+// natsURLs is the --nats-url value every node gets: all three servers.
+func (tp *topology) natsURLs() string {
+	var urls []string
+	for _, s := range tp.nats {
+		urls = append(urls, s.clientURL())
+	}
+	return strings.Join(urls, ",")
+}
+
+// node returns the chat node called name.
+func (tp *topology) node(name string) *chatNode {
+	for _, n := range tp.nodes {
+		if n.name == name {
+			return n
+		}
+	}
+	tp.t.Fatalf("no node %q", name)
+	return nil
+}
+
+// natsServer is one nats-server process of the cluster.
+type natsServer struct {
+	bin, name            string
+	port, route, monitor int
+	storeDir, routes     string
+	p                    *proc
+}
+
+func (s *natsServer) clientURL() string { return fmt.Sprintf("nats://127.0.0.1:%d", s.port) }
+
+// start runs nats-server with the flags deploy/compose.yaml gives it, on
+// loopback ports.
+func (s *natsServer) start(t *testing.T) {
+	t.Helper()
+	cmd := exec.Command(s.bin,
+		"--name", s.name,
+		"--addr", "127.0.0.1",
+		"--port", strconv.Itoa(s.port),
+		"--http_port", strconv.Itoa(s.monitor),
+		"--jetstream",
+		"--store_dir", s.storeDir,
+		"--cluster_name", "chatrooms",
+		"--cluster", fmt.Sprintf("nats://127.0.0.1:%d", s.route),
+		"--routes", s.routes,
+	)
+	s.p = startProc(t, s.name, cmd)
+}
+
+// jsz is the part of a server's /jsz answer the harness reads.
+type jsz struct {
+	Meta *struct {
+		Leader string `json:"leader"`
+		Size   int    `json:"cluster_size"`
+	} `json:"meta_cluster"`
+}
+
+// metaLeader returns the JetStream meta leader as this server sees it.
+func (s *natsServer) metaLeader(c *http.Client) (string, error) {
+	res, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/jsz", s.monitor))
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var j jsz
+	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&j); err != nil {
+		return "", fmt.Errorf("%s /jsz: %w", s.name, err)
+	}
+	if j.Meta == nil || j.Meta.Leader == "" {
+		return "", fmt.Errorf("%s: no meta leader", s.name)
+	}
+	if j.Meta.Size != 3 {
+		return "", fmt.Errorf("%s: meta cluster size %d, want 3", s.name, j.Meta.Size)
+	}
+	return j.Meta.Leader, nil
+}
+
+// healthy reports whether the server's /healthz says JetStream is
+// current (streams caught up).
+func (s *natsServer) healthy(c *http.Client) error {
+	res, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", s.monitor))
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s /healthz: %d %s", s.name, res.StatusCode, body)
+	}
+	return nil
+}
+
+// waitNATS waits until every running server agrees on one JetStream meta
+// leader in a cluster of three and reports itself healthy.
+func (tp *topology) waitNATS(d time.Duration) {
+	tp.t.Helper()
+	c := &http.Client{Timeout: time.Second}
+	waitFor(tp.t, d, "JetStream meta leader", func() error {
+		leader := ""
+		for _, s := range tp.nats {
+			if s.p == nil || s.p.exited() {
+				continue
+			}
+			l, err := s.metaLeader(c)
+			if err != nil {
+				return err
+			}
+			if leader != "" && l != leader {
+				return fmt.Errorf("servers disagree on the meta leader: %s, %s", leader, l)
+			}
+			leader = l
+			if err := s.healthy(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// chatNode is one chatrooms process.
+type chatNode struct {
+	bin, name, dataDir string
+	port               int
+	p                  *proc
+	id                 string // presence identity of the current run, from its log
+}
+
+func (n *chatNode) url() string { return fmt.Sprintf("http://127.0.0.1:%d", n.port) }
+
+// listeningRE matches the "listening" log line; nodeIDRE the node=
+// attribute every line of the chat service carries.
+var (
+	listeningRE = regexp.MustCompile(`msg=listening.*\baddr=(\S+)`)
+	nodeIDRE    = regexp.MustCompile(`\bnode=(\S+)`)
+)
+
+// start runs the node on its fixed port with every NATS server's URL and
+// replication factor 3, as deploy/compose.yaml does.
+func (n *chatNode) start(t *testing.T, tp *topology) {
+	t.Helper()
+	cmd := exec.Command(n.bin,
+		"--addr", fmt.Sprintf("127.0.0.1:%d", n.port),
+		"--data-dir", n.dataDir,
+		"--node-name", n.name,
+		"--nats-url", tp.natsURLs(),
+		"--nats-replicas", "3",
+		"--presence-grace", tp.opts.Grace.String(),
+		"--shutdown-grace", "5s",
+		"--log-level", "info",
+	)
+	cmd.Env = cleanEnv()
+	n.p = startProc(t, "node "+n.name, cmd)
+	m := n.p.waitLine(t, listeningRE, startTimeout)
+	if want := fmt.Sprintf("127.0.0.1:%d", n.port); m[1] != want {
+		t.Fatalf("node %s listens on %s, want %s", n.name, m[1], want)
+	}
+	if id := n.p.log.find(nodeIDRE); id != nil {
+		n.id = id[1]
+	}
+}
+
+// cleanEnv is the test's environment without CHATROOMS_* variables, so
+// that only the flags configure a node.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CHATROOMS_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// readyz returns the status of the node's GET /readyz.
+func (tp *topology) readyz(n *chatNode) (int, error) {
+	c := &http.Client{Timeout: 3 * time.Second}
+	res, err := c.Get(n.url() + "/readyz")
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode, nil
+}
+
+// waitReady waits until the node's /readyz answers 200.
+func (tp *topology) waitReady(n *chatNode, d time.Duration) {
+	tp.t.Helper()
+	waitFor(tp.t, d, "node "+n.name+" ready", func() error {
+		if n.p.exited() {
+			tp.t.Fatalf("node %s exited: %v\n%s", n.name, n.p.err, tail(n.p.log.String(), 6000))
+		}
+		code, err := tp.readyz(n)
+		if err != nil {
+			return err
+		}
+		if code != http.StatusOK {
+			return fmt.Errorf("/readyz %d", code)
+		}
+		return nil
+	})
+}
