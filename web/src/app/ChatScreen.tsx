@@ -1,5 +1,7 @@
 import { MainContainer, Sidebar } from "@chatscope/chat-ui-kit-react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { uploadAttachment } from "../features/attachments/api/upload";
+import type { ReadyAttachment, Uploader } from "../features/attachments/hooks/useAttachmentDraft";
 import type { Session } from "../features/auth/api/auth";
 import { ConversationPane } from "../features/messages/components/ConversationPane";
 import { useMessages } from "../features/messages/hooks/useMessages";
@@ -95,10 +97,20 @@ export function ChatScreen({ session, service, onLogout, onSessionEnd }: ChatScr
     if (roomId !== currentRoom?.id) void switchRoom(roomId);
   };
 
-  const send = (content: string) => {
+  const send = (content: string, attachment?: ReadyAttachment) => {
     notifier.stopped();
-    messages.send(content);
+    messages.send(content, attachment);
   };
+
+  // An upload refused for the token ends the session like any other 401.
+  const upload = useCallback<Uploader>(
+    async (file, options) => {
+      const result = await uploadAttachment(token, file, options);
+      if (!result.ok && result.status === 401) onSessionEndRef.current("invalid_token");
+      return result;
+    },
+    [token],
+  );
 
   const logout = async () => {
     loggingOut.current = true;
@@ -127,6 +139,7 @@ export function ChatScreen({ session, service, onLogout, onSessionEnd }: ChatScr
             entries={messages.entries}
             typingUsers={typingUsers}
             onSend={send}
+            uploadAttachment={upload}
             onRetry={messages.retry}
             onDraftChange={notifier.changed}
             headerStart={

@@ -64,6 +64,18 @@ describe("ChatService", () => {
     await expect(reply).resolves.toEqual({ ok: true, message });
   });
 
+  it("sendMessage sends an image's id and description, with or without text", () => {
+    const { fake, service } = setup();
+    void service.sendMessage("look", { id: "a1", alt: "my cat" });
+    void service.sendMessage("", { id: "a2" });
+    void service.sendMessage("", { id: "a3", alt: "" });
+    expect(fake.calls("send_message").map((c) => c.payload)).toEqual([
+      { content: "look", attachment_id: "a1", alt: "my cat" },
+      { attachment_id: "a2" },
+      { attachment_id: "a3" },
+    ]);
+  });
+
   it("sendMessage resolves with the server's error", async () => {
     const { fake, service } = setup();
     const reply = service.sendMessage("x");

@@ -9,6 +9,7 @@ import {
   type ClientToServerEvents,
   type Message,
   type Room,
+  type SendMessagePayload,
   type ServerToClientEvents,
   type TypingEvent,
   type User,
@@ -32,13 +33,22 @@ export type SessionEnd = "invalid_token" | "logged_out";
 
 export type Unsubscribe = () => void;
 
+/** An uploaded image to send with a message, and its description. */
+export interface OutgoingAttachment {
+  id: string;
+  alt?: string;
+}
+
 export interface ChatService {
   /** Connects (again); the server then sends rooms, users and the current room. */
   connect(): void;
   /** Disconnects for good; the state becomes "disconnected". */
   disconnect(): void;
-  /** Resolves with the server's ack, or a "timeout" error when none came. */
-  sendMessage(content: string): Promise<Ack<{ message: Message }>>;
+  /**
+   * Resolves with the server's ack, or a "timeout" error when none came.
+   * With an attachment the content may be empty.
+   */
+  sendMessage(content: string, attachment?: OutgoingAttachment): Promise<Ack<{ message: Message }>>;
   switchRoom(roomId: string): Promise<Ack<{ room: Room }>>;
   /** Tells the room's other members; dropped while offline. */
   typing(typing: boolean): void;
@@ -124,8 +134,15 @@ export function createChatService(socket: ChatSocket, options: ChatServiceOption
       socket.disconnect();
       setState("disconnected");
     },
-    sendMessage(content) {
-      return call<{ message: Message }>((cb) => socket.timeout(ackTimeoutMs).emit("send_message", { content }, cb));
+    sendMessage(content, attachment) {
+      const payload: SendMessagePayload = attachment
+        ? {
+            ...(content !== "" ? { content } : {}),
+            attachment_id: attachment.id,
+            ...(attachment.alt ? { alt: attachment.alt } : {}),
+          }
+        : { content };
+      return call<{ message: Message }>((cb) => socket.timeout(ackTimeoutMs).emit("send_message", payload, cb));
     },
     switchRoom(roomId) {
       return call<{ room: Room }>((cb) => socket.timeout(ackTimeoutMs).emit("switch_room", { room_id: roomId }, cb));

@@ -1,4 +1,4 @@
-import type { Message, Room, TextMessage, User } from "../types/events";
+import type { Attachment, Message, Room, TextMessage, Upload, User } from "../types/events";
 import { MessageType } from "../types/events";
 
 export const defaultRoom: Room = {
@@ -68,4 +68,43 @@ export function notice(kind: "joined" | "left", who: User, overrides: Partial<Me
     user: who,
     ...overrides,
   } as Message;
+}
+
+/** The server's answer to an upload of a width × height image. */
+export function upload(id: string, width = 1600, height = 1200): Upload {
+  return {
+    id,
+    url: `/api/attachments/${id}`,
+    thumbnail_url: `/api/attachments/${id}/thumbnail`,
+    content_type: "image/png",
+    width,
+    height,
+    size: 183_422,
+    expires_at: 1_732_523_200_000,
+  };
+}
+
+/** The attachment a message carries for an upload. */
+export function attachmentOf(u: Upload, alt?: string): Attachment {
+  return {
+    id: u.id,
+    url: u.url,
+    thumbnail_url: u.thumbnail_url,
+    width: u.width,
+    height: u.height,
+    content_type: u.content_type,
+    ...(alt !== undefined ? { alt } : {}),
+  };
+}
+
+/** A message carrying an image; content absent unless given (as the server sends it). */
+export function imageMessage(sender: User, attachment: Attachment, content?: string, overrides: Partial<TextMessage> = {}): TextMessage {
+  const message = textMessage(sender, content ?? "", { attachment, ...overrides });
+  if (content === undefined) delete message.content;
+  return message;
+}
+
+/** A small file as the picker, a paste or a drop would give it. */
+export function imageFile(name = "cat.png", type = "image/png"): File {
+  return new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])], name, { type });
 }

@@ -42,10 +42,41 @@ interface MessageBase {
   timestamp: number;
 }
 
+/** An image carried by a text message. */
+export interface Attachment {
+  id: string;
+  /** The full image (same origin). */
+  url: string;
+  /** At most 320 px on its longer side. */
+  thumbnail_url: string;
+  /** Of the full image, in pixels. */
+  width: number;
+  height: number;
+  content_type: string;
+  /** The sender's description; absent when none was given. */
+  alt?: string;
+}
+
+/** The answer of POST /api/attachments: an image ready to be sent. */
+export interface Upload {
+  id: string;
+  url: string;
+  thumbnail_url: string;
+  content_type: string;
+  width: number;
+  height: number;
+  /** Bytes, after re-encoding. */
+  size: number;
+  /** Unix milliseconds; sending it after that fails with attachment_not_found. */
+  expires_at: number;
+}
+
 export interface TextMessage extends MessageBase {
   type: typeof MessageType.Text;
   sender: User;
-  content: string;
+  /** Absent (or empty) when the message is only an image. */
+  content?: string;
+  attachment?: Attachment;
 }
 
 export interface NoticeMessage extends MessageBase {
@@ -68,6 +99,9 @@ export type ErrorCode =
   | "invalid_token"
   | "too_large"
   | "rate_limited"
+  | "unsupported_type"
+  | "invalid_image"
+  | "attachment_not_found"
   | "unavailable"
   | "not_found";
 
@@ -93,8 +127,17 @@ export interface ServerToClientEvents {
   typing: (event: TypingEvent) => void;
 }
 
+/** send_message: text, an uploaded image, or both. */
+export interface SendMessagePayload {
+  content?: string;
+  /** An Upload's id; only the uploader may send it, before it expires. */
+  attachment_id?: string;
+  /** The image's description: one line, at most 200 characters. */
+  alt?: string;
+}
+
 export interface ClientToServerEvents {
-  send_message: (payload: { content: string }, ack: (reply: Ack<{ message: Message }>) => void) => void;
+  send_message: (payload: SendMessagePayload, ack: (reply: Ack<{ message: Message }>) => void) => void;
   switch_room: (payload: { room_id: string }, ack: (reply: Ack<{ room: Room }>) => void) => void;
   typing: (payload: { typing: boolean }, ack: (reply: Ack) => void) => void;
 }

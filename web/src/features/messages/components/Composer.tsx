@@ -1,7 +1,23 @@
-import { useEffect, useId, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import {
+  useEffect,
+  useId,
+  useLayoutEffect,
+  useRef,
+  useState,
+  type ClipboardEvent,
+  type FormEvent,
+  type KeyboardEvent,
+} from "react";
+import { AttachButton } from "../../attachments/components/AttachButton";
+import { AttachmentDraftView } from "../../attachments/components/AttachmentDraftView";
+import { pickFile } from "../../attachments/files";
+import type { AttachmentDraftControls, ReadyAttachment } from "../../attachments/hooks/useAttachmentDraft";
 
 export interface ComposerProps {
-  onSend(content: string): void;
+  /** The text (trimmed; may be empty when an image goes with it) and the image. */
+  onSend(content: string, attachment?: ReadyAttachment): void;
+  /** The image of the next message (owned by the conversation, which also takes drops). */
+  attachment: AttachmentDraftControls;
   /** Every change of the draft (for the typing notice). */
   onDraftChange?(draft: string): void;
   disabled?: boolean;
@@ -13,9 +29,10 @@ const MAX_HEIGHT_PX = 160;
 
 /**
  * A plain textarea, so what is sent is exactly the text typed: Enter sends,
- * Shift+Enter adds a line, and an IME composition is never cut short.
+ * Shift+Enter adds a line, and an IME composition is never cut short. The
+ * paperclip or a pasted image attaches an image; a message may be only that.
  */
-export function Composer({ onSend, onDraftChange, disabled = false }: ComposerProps) {
+export function Composer({ onSend, attachment, onDraftChange, disabled = false }: ComposerProps) {
   const [draft, setDraft] = useState("");
   const textarea = useRef<HTMLTextAreaElement>(null);
   const id = useId();
@@ -40,12 +57,25 @@ export function Composer({ onSend, onDraftChange, disabled = false }: ComposerPr
     onDraftChange?.(value);
   };
 
+  const image = attachment.draft.status;
+  // Wait for an upload under way: the message goes with its image or not at all.
+  const canSend = !disabled && image !== "uploading" && (draft.trim() !== "" || image === "ready");
+
   const send = () => {
+    if (!canSend) return;
     const content = draft.trim();
-    if (content === "" || disabled) return;
-    onSend(content);
+    const ready = attachment.take();
+    if (ready) onSend(content, ready);
+    else onSend(content);
     change("");
     textarea.current?.focus();
+  };
+
+  const onPaste = (event: ClipboardEvent<HTMLTextAreaElement>) => {
+    const file = pickFile(event.clipboardData);
+    if (!file || disabled) return;
+    event.preventDefault();
+    attachment.add(file);
   };
 
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
@@ -62,34 +92,41 @@ export function Composer({ onSend, onDraftChange, disabled = false }: ComposerPr
 
   return (
     <form className="cs-message-input composer" onSubmit={onSubmit}>
-      <label htmlFor={id} className="visually-hidden">
-        Message
-      </label>
-      <div className="cs-message-input__content-editor-wrapper composer__field">
-        <textarea
-          ref={textarea}
-          id={id}
-          className="composer__textarea"
-          rows={1}
-          placeholder="Type a message…"
-          value={draft}
-          disabled={disabled}
-          onChange={(e) => change(e.target.value)}
-          onKeyDown={onKeyDown}
-        />
-      </div>
-      <div className="cs-message-input__tools">
-        <button
-          type="submit"
-          className="cs-button cs-button--send composer__send"
-          disabled={disabled || draft.trim() === ""}
-          aria-label="Send"
-          title="Send (Enter)"
-        >
-          <svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22">
-            <path d="M2.5 20.5 22 12 2.5 3.5 2.5 10l13 2-13 2z" />
-          </svg>
-        </button>
+      <AttachmentDraftView controls={attachment} />
+      <div className="composer__row">
+        <div className="cs-message-input__tools composer__tools">
+          <AttachButton onFile={attachment.add} disabled={disabled} />
+        </div>
+        <label htmlFor={id} className="visually-hidden">
+          Message
+        </label>
+        <div className="cs-message-input__content-editor-wrapper composer__field">
+          <textarea
+            ref={textarea}
+            id={id}
+            className="composer__textarea"
+            rows={1}
+            placeholder={image === "ready" ? "Add a message (optional)…" : "Type a message…"}
+            value={draft}
+            disabled={disabled}
+            onChange={(e) => change(e.target.value)}
+            onKeyDown={onKeyDown}
+            onPaste={onPaste}
+          />
+        </div>
+        <div className="cs-message-input__tools">
+          <button
+            type="submit"
+            className="cs-button cs-button--send composer__send"
+            disabled={!canSend}
+            aria-label="Send"
+            title="Send (Enter)"
+          >
+            <svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22">
+              <path d="M2.5 20.5 22 12 2.5 3.5 2.5 10l13 2-13 2z" />
+            </svg>
+          </button>
+        </div>
       </div>
     </form>
   );

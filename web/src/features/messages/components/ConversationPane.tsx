@@ -9,8 +9,16 @@ import {
   MessageSeparator,
   TypingIndicator,
 } from "@chatscope/chat-ui-kit-react";
-import { useId, useMemo, useRef, type ReactNode } from "react";
-import { MessageType, type Room, type User } from "../../../types/events";
+import { useCallback, useId, useMemo, useRef, useState, type ReactNode } from "react";
+import { MessageType, type Attachment, type Room, type User } from "../../../types/events";
+import { AttachmentThumbnail } from "../../attachments/components/AttachmentThumbnail";
+import { Lightbox } from "../../attachments/components/Lightbox";
+import {
+  useAttachmentDraft,
+  type ReadyAttachment,
+  type Uploader,
+} from "../../attachments/hooks/useAttachmentDraft";
+import { useFileDrop } from "../../attachments/hooks/useFileDrop";
 import { useStickToBottom } from "../hooks/useStickToBottom";
 import type { Entry } from "../hooks/useMessages";
 import { typingText } from "../hooks/useTypingUsers";
@@ -23,7 +31,9 @@ export interface ConversationPaneProps {
   me: User;
   entries: Entry[];
   typingUsers: User[];
-  onSend(content: string): void;
+  onSend(content: string, attachment?: ReadyAttachment): void;
+  /** Uploads an image for the next message (POST /api/attachments). */
+  uploadAttachment: Uploader;
   onRetry(key: string): void;
   onDraftChange?(draft: string): void;
   /** Controls placed at the start and end of the header (the phone layout's toggles). */
@@ -37,6 +47,7 @@ const GROUP_GAP_MS = 5 * 60_000;
 type TextEntry = {
   key: string;
   content: string;
+  attachment?: Attachment;
   timestamp: number;
   status?: "sending" | "failed";
   error?: string;
@@ -59,13 +70,15 @@ export function groupEntries(entries: Entry[], me: User): Item[] {
       text = {
         key: entry.key,
         content: entry.content,
+        ...(entry.attachment ? { attachment: entry.attachment } : {}),
         timestamp: entry.timestamp,
         status: entry.status,
         ...(entry.error !== undefined ? { error: entry.error, retryable: entry.retryable === true } : {}),
       };
     } else if (entry.message.type === MessageType.Text) {
       sender = entry.message.sender;
-      text = { key: entry.key, content: entry.message.content, timestamp: entry.message.timestamp };
+      const { content = "", attachment, timestamp } = entry.message;
+      text = { key: entry.key, content, ...(attachment ? { attachment } : {}), timestamp };
     } else {
       const m = entry.message;
       const verb = m.type === MessageType.Joined ? "joined" : "left";
@@ -97,6 +110,7 @@ export function ConversationPane({
   entries,
   typingUsers,
   onSend,
+  uploadAttachment,
   onRetry,
   onDraftChange,
   headerStart,
@@ -113,14 +127,39 @@ export function ConversationPane({
     lastIsLocal: lastEntry?.kind === "local",
   });
   const typing = typingText(typingUsers);
+  const attachment = useAttachmentDraft(uploadAttachment);
 
-  const send = (content: string) => {
-    onSend(content);
+  const send = (content: string, image?: ReadyAttachment) => {
+    onSend(content, image);
     jumpToLatest("auto");
   };
 
+  // Files dragged over the conversation: a hint while over it, an upload on drop.
+  const drop = useFileDrop(attachment.add);
+
+  // The opened image; closing returns the focus to its thumbnail.
+  const [opened, setOpened] = useState<{ attachment: Attachment; sender: string; button: HTMLButtonElement } | null>(
+    null,
+  );
+  const closeLightbox = useCallback(() => {
+    if (!opened) return;
+    setOpened(null);
+    // The thumbnail may have been re-rendered meanwhile (our message confirmed).
+    const button = opened.button.isConnected
+      ? opened.button
+      : Array.from(paneRef.current?.querySelectorAll<HTMLButtonElement>("button[data-attachment-id]") ?? []).find(
+          (b) => b.dataset.attachmentId === opened.attachment.id,
+        );
+    button?.focus();
+  }, [opened]);
+
   return (
-    <main aria-label="Conversation" className="conversation" ref={paneRef}>
+    <main
+      aria-label="Conversation"
+      className="conversation"
+      ref={paneRef}
+      {...drop.handlers}
+    >
       <ChatContainer>
         <ConversationHeader>
           {headerStart ? <ConversationHeader.Back>{headerStart}</ConversationHeader.Back> : null}
@@ -191,7 +230,14 @@ export function ConversationPane({
                           <span id={labelId} className="visually-hidden">
                             {item.sender.name} at {formatTime(m.timestamp)}
                           </span>
-                          <MessageText text={m.content} />
+                          {m.attachment ? (
+                            <AttachmentThumbnail
+                              attachment={m.attachment}
+                              senderName={item.sender.name}
+                              onOpen={(a, button) => setOpened({ attachment: a, sender: item.sender.name, button })}
+                            />
+                          ) : null}
+                          {m.content !== "" ? <MessageText text={m.content} /> : null}
                         </Message.CustomContent>
                         {m.status ? (
                           <Message.Footer>
@@ -220,8 +266,20 @@ export function ConversationPane({
             ),
           )}
         </MessageList>
-        <Composer as={MessageInput} onSend={send} onDraftChange={onDraftChange} disabled={!room} />
+        <Composer
+          as={MessageInput}
+          onSend={send}
+          attachment={attachment}
+          onDraftChange={onDraftChange}
+          disabled={!room}
+        />
       </ChatContainer>
+      {drop.dragging ? (
+        <div className="dropzone" aria-hidden="true">
+          <p className="dropzone__text">Drop the image to attach it</p>
+        </div>
+      ) : null}
+      {opened ? <Lightbox attachment={opened.attachment} senderName={opened.sender} onClose={closeLightbox} /> : null}
     </main>
   );
 }

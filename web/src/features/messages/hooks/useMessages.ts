@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useReducer, useRef } from "react";
 import type { ChatService } from "../../../lib/socket";
-import { MessageType, type Message } from "../../../types/events";
+import { MessageType, type Attachment, type Message } from "../../../types/events";
+import type { ReadyAttachment } from "../../attachments/hooks/useAttachmentDraft";
 
 /** A message as the server has it, or one of ours it has not confirmed. */
 export type Entry =
@@ -9,6 +10,8 @@ export type Entry =
       kind: "local";
       key: string;
       content: string;
+      /** The uploaded image it carries, shown as the server will show it. */
+      attachment?: Attachment;
       timestamp: number;
       status: "sending" | "failed";
       error?: string;
@@ -30,7 +33,7 @@ interface State {
 type Action =
   | { type: "room"; roomId: string }
   | { type: "message"; message: Message; meId: string }
-  | { type: "local"; key: string; content: string; timestamp: number }
+  | { type: "local"; key: string; content: string; attachment?: Attachment; timestamp: number }
   | { type: "retry"; key: string }
   | { type: "ack"; key: string; message: Message }
   | { type: "failed"; key: string; error: string; retryable: boolean };
@@ -40,6 +43,11 @@ const EARLY_LIMIT = 20;
 export const MESSAGE_LIMIT = 500;
 
 const sameText = (a: string, b: string) => a.normalize("NFC").trim() === b.normalize("NFC").trim();
+/** Whether a broadcast message is the one a local entry stands for. */
+const sameMessage = (local: Extract<Entry, { kind: "local" }>, message: Message) =>
+  message.type === MessageType.Text &&
+  local.attachment?.id === message.attachment?.id &&
+  sameText(local.content, message.content ?? "");
 const toEntry = (message: Message): Entry => ({ kind: "message", key: message.id, message });
 const hasMessage = (entries: Entry[], id: string) =>
   entries.some((e) => e.kind === "message" && e.message.id === id);
@@ -66,7 +74,7 @@ function reducer(state: State, action: Action): State {
         // Our own message, broadcast back before its ack: it takes the
         // place of the oldest matching one still sending.
         const i = state.entries.findIndex(
-          (e) => e.kind === "local" && e.status === "sending" && sameText(e.content, message.content),
+          (e) => e.kind === "local" && e.status === "sending" && sameMessage(e, message),
         );
         if (i >= 0) {
           const entries = [...state.entries];
@@ -82,7 +90,14 @@ function reducer(state: State, action: Action): State {
         ...state,
         entries: cap([
           ...state.entries,
-          { kind: "local", key: action.key, content: action.content, timestamp: action.timestamp, status: "sending" },
+          {
+            kind: "local",
+            key: action.key,
+            content: action.content,
+            ...(action.attachment ? { attachment: action.attachment } : {}),
+            timestamp: action.timestamp,
+            status: "sending",
+          },
         ]),
       };
     case "retry":
@@ -118,13 +133,29 @@ function reducer(state: State, action: Action): State {
 export interface MessagesState {
   roomId: string | null;
   entries: Entry[];
-  /** Shows the message at once and sends it; a refusal marks it failed. */
-  send(content: string): void;
+  /**
+   * Shows the message at once and sends it; a refusal marks it failed.
+   * With an image the content may be empty.
+   */
+  send(content: string, attachment?: ReadyAttachment): void;
   /** Sends a failed message again. */
   retry(key: string): void;
 }
 
 let localSeq = 0;
+
+/** An upload as the message carrying it will show it. */
+function asAttachment({ upload, alt }: ReadyAttachment): Attachment {
+  return {
+    id: upload.id,
+    url: upload.url,
+    thumbnail_url: upload.thumbnail_url,
+    width: upload.width,
+    height: upload.height,
+    content_type: upload.content_type,
+    ...(alt ? { alt } : {}),
+  };
+}
 
 /** Errors after which the same message may go through later. */
 const RETRYABLE = new Set(["timeout", "rate_limited", "unavailable"]);
@@ -150,8 +181,11 @@ export function useMessages(service: ChatService, meId: string): MessagesState {
   }, [service, meId]);
 
   const deliver = useCallback(
-    async (key: string, content: string) => {
-      const reply = await service.sendMessage(content);
+    async (key: string, content: string, attachment?: Attachment) => {
+      const reply = await service.sendMessage(
+        content,
+        attachment ? { id: attachment.id, ...(attachment.alt ? { alt: attachment.alt } : {}) } : undefined,
+      );
       if (reply.ok) {
         dispatch({ type: "ack", key, message: reply.message });
       } else {
@@ -162,10 +196,11 @@ export function useMessages(service: ChatService, meId: string): MessagesState {
   );
 
   const send = useCallback(
-    (content: string) => {
+    (content: string, ready?: ReadyAttachment) => {
       const key = `local-${++localSeq}`;
-      dispatch({ type: "local", key, content, timestamp: Date.now() });
-      void deliver(key, content);
+      const attachment = ready ? asAttachment(ready) : undefined;
+      dispatch({ type: "local", key, content, ...(attachment ? { attachment } : {}), timestamp: Date.now() });
+      void deliver(key, content, attachment);
     },
     [deliver],
   );
@@ -175,7 +210,7 @@ export function useMessages(service: ChatService, meId: string): MessagesState {
       const entry = entriesRef.current.find((e) => e.kind === "local" && e.key === key);
       if (!entry || entry.kind !== "local" || entry.status !== "failed") return;
       dispatch({ type: "retry", key });
-      void deliver(key, entry.content);
+      void deliver(key, entry.content, entry.attachment);
     },
     [deliver],
   );
