@@ -187,6 +187,9 @@ func startProc(t *testing.T, name string, cmd *exec.Cmd) *proc {
 		if strings.Contains(p.log.String(), "WARNING: DATA RACE") {
 			t.Errorf("%s (pid %d) reported a data race", name, p.pid())
 		}
+		if dir := os.Getenv("CLUSTER_TEST_DUMP"); dir != "" && t.Failed() {
+			_ = os.WriteFile(filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".log"), []byte(p.log.String()), 0o644)
+		}
 		if t.Failed() {
 			t.Logf("--- output of %s (pid %d) ---\n%s", name, p.pid(), tail(p.log.String(), 12000))
 		}

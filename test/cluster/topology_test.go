@@ -131,6 +131,7 @@ type natsServer struct {
 	port, route, monitor int
 	storeDir, routes     string
 	p                    *proc
+	started              time.Time
 }
 
 func (s *natsServer) clientURL() string { return fmt.Sprintf("nats://127.0.0.1:%d", s.port) }
@@ -149,9 +150,22 @@ func (s *natsServer) start(t *testing.T) {
 		"--cluster_name", "chatrooms",
 		"--cluster", fmt.Sprintf("nats://127.0.0.1:%d", s.route),
 		"--routes", s.routes,
+		// Clients keep to the URLs they were given: without it they
+		// learn every server's client URL from the one they reach,
+		// and one node cannot be cut off from NATS on its own.
+		"--no_advertise",
 	)
+	if os.Getenv("CLUSTER_TEST_NATS_TRACE") != "" {
+		cmd.Args = append(cmd.Args, "-DV")
+	}
 	s.p = startProc(t, s.name, cmd)
+	s.started = time.Now()
 }
+
+// routeSettle is how long after its start a server may still open and
+// drop duplicate route connections: it retries the routes it could not
+// reach at first (the others were not listening yet) after 1 s.
+const routeSettle = 1500 * time.Millisecond
 
 // jsz is the part of a server's /jsz answer the harness reads.
 type jsz struct {
@@ -181,6 +195,38 @@ func (s *natsServer) metaLeader(c *http.Client) (string, error) {
 	return j.Meta.Leader, nil
 }
 
+// leaderless returns the streams that have no leader as this server
+// sees them.
+func (s *natsServer) leaderless(c *http.Client) ([]string, error) {
+	res, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/jsz?accounts=true&streams=true", s.monitor))
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	var j struct {
+		Accounts []struct {
+			Streams []struct {
+				Name    string `json:"name"`
+				Cluster *struct {
+					Leader string `json:"leader"`
+				} `json:"cluster"`
+			} `json:"stream_detail"`
+		} `json:"account_details"`
+	}
+	if err := json.NewDecoder(io.LimitReader(res.Body, 16<<20)).Decode(&j); err != nil {
+		return nil, fmt.Errorf("%s /jsz: %w", s.name, err)
+	}
+	var out []string
+	for _, a := range j.Accounts {
+		for _, st := range a.Streams {
+			if st.Cluster == nil || st.Cluster.Leader == "" {
+				out = append(out, st.Name)
+			}
+		}
+	}
+	return out, nil
+}
+
 // healthy reports whether the server's /healthz says JetStream is
 // current (streams caught up).
 func (s *natsServer) healthy(c *http.Client) error {
@@ -197,7 +243,9 @@ func (s *natsServer) healthy(c *http.Client) error {
 }
 
 // waitNATS waits until every running server agrees on one JetStream meta
-// leader in a cluster of three and reports itself healthy.
+// leader in a cluster of three, reports itself healthy, and sees a leader
+// for every stream (after a restart, /healthz says ok before the streams
+// have elected theirs).
 func (tp *topology) waitNATS(d time.Duration) {
 	tp.t.Helper()
 	c := &http.Client{Timeout: time.Second}
@@ -218,6 +266,12 @@ func (tp *topology) waitNATS(d time.Duration) {
 			if err := s.healthy(c); err != nil {
 				return err
 			}
+			if up := time.Since(s.started); up < routeSettle {
+				return fmt.Errorf("%s up for %v only", s.name, up)
+			}
+			if l, err := s.leaderless(c); err != nil || len(l) > 0 {
+				return fmt.Errorf("%s: streams without a leader: %v %v", s.name, l, err)
+			}
 		}
 		return nil
 	})
@@ -227,8 +281,11 @@ func (tp *topology) waitNATS(d time.Duration) {
 type chatNode struct {
 	bin, name, dataDir string
 	port               int
-	p                  *proc
-	id                 string // presence identity of the current run, from its log
+	// natsURL, when set, replaces the URLs of all three NATS servers
+	// (to cut one node off from NATS by killing its only server).
+	natsURL string
+	p       *proc
+	id      string // presence identity of the current run, from its log
 }
 
 func (n *chatNode) url() string { return fmt.Sprintf("http://127.0.0.1:%d", n.port) }
@@ -244,11 +301,15 @@ var (
 // replication factor 3, as deploy/compose.yaml does.
 func (n *chatNode) start(t *testing.T, tp *topology) {
 	t.Helper()
+	natsURL := n.natsURL
+	if natsURL == "" {
+		natsURL = tp.natsURLs()
+	}
 	cmd := exec.Command(n.bin,
 		"--addr", fmt.Sprintf("127.0.0.1:%d", n.port),
 		"--data-dir", n.dataDir,
 		"--node-name", n.name,
-		"--nats-url", tp.natsURLs(),
+		"--nats-url", natsURL,
 		"--nats-replicas", "3",
 		"--presence-grace", tp.opts.Grace.String(),
 		"--shutdown-grace", "5s",
