@@ -15,6 +15,11 @@
 // official-client check Node.js with `npm ci --prefix test/interop`.
 //
 //	go test ./test/cluster/
+//
+// On failure the output of every process of the failed test is logged
+// (its tail). For more: CLUSTER_TEST_DUMP=DIR writes each failed test's
+// process logs whole into DIR, and CLUSTER_TEST_NATS_TRACE=1 runs the NATS
+// servers with -DV (debug and protocol trace).
 package cluster_test
 
 import (

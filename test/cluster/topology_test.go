@@ -136,11 +136,10 @@ type natsServer struct {
 
 func (s *natsServer) clientURL() string { return fmt.Sprintf("nats://127.0.0.1:%d", s.port) }
 
-// start runs nats-server with the flags deploy/compose.yaml gives it, on
-// loopback ports.
-func (s *natsServer) start(t *testing.T) {
-	t.Helper()
-	cmd := exec.Command(s.bin,
+// args are the flags deploy/compose.yaml gives nats-server, with
+// loopback addresses and this server's ports.
+func (s *natsServer) args() []string {
+	return []string{
 		"--name", s.name,
 		"--addr", "127.0.0.1",
 		"--port", strconv.Itoa(s.port),
@@ -154,7 +153,13 @@ func (s *natsServer) start(t *testing.T) {
 		// learn every server's client URL from the one they reach,
 		// and one node cannot be cut off from NATS on its own.
 		"--no_advertise",
-	)
+	}
+}
+
+// start runs nats-server.
+func (s *natsServer) start(t *testing.T) {
+	t.Helper()
+	cmd := exec.Command(s.bin, s.args()...)
 	if os.Getenv("CLUSTER_TEST_NATS_TRACE") != "" {
 		cmd.Args = append(cmd.Args, "-DV")
 	}
@@ -297,24 +302,35 @@ var (
 	nodeIDRE    = regexp.MustCompile(`\bnode=(\S+)`)
 )
 
-// start runs the node on its fixed port with every NATS server's URL and
-// replication factor 3, as deploy/compose.yaml does.
-func (n *chatNode) start(t *testing.T, tp *topology) {
-	t.Helper()
+// testOnlyFlags are the node flags the tests add to those of
+// deploy/compose.yaml: a data directory per node (unused with
+// --nats-url), short timings, more logging.
+var testOnlyFlags = []string{"--data-dir", "--presence-grace", "--shutdown-grace", "--log-level"}
+
+// args are the flags deploy/compose.yaml gives a node, with loopback
+// addresses, plus testOnlyFlags.
+func (n *chatNode) args(tp *topology) []string {
 	natsURL := n.natsURL
 	if natsURL == "" {
 		natsURL = tp.natsURLs()
 	}
-	cmd := exec.Command(n.bin,
+	return []string{
 		"--addr", fmt.Sprintf("127.0.0.1:%d", n.port),
-		"--data-dir", n.dataDir,
 		"--node-name", n.name,
 		"--nats-url", natsURL,
 		"--nats-replicas", "3",
+		"--data-dir", n.dataDir,
 		"--presence-grace", tp.opts.Grace.String(),
 		"--shutdown-grace", "5s",
 		"--log-level", "info",
-	)
+	}
+}
+
+// start runs the node on its fixed port, connected to every NATS server
+// with replication factor 3.
+func (n *chatNode) start(t *testing.T, tp *topology) {
+	t.Helper()
+	cmd := exec.Command(n.bin, n.args(tp)...)
 	cmd.Env = cleanEnv()
 	n.p = startProc(t, "node "+n.name, cmd)
 	m := n.p.waitLine(t, listeningRE, startTimeout)
