@@ -254,7 +254,7 @@ func scenarioTyping(t *testing.T, w *world) {
 	// next returns the next typing event about a, skipping those about
 	// users of other scenarios still queued from the shared room.
 	next := func(m *member, ctx context.Context) (typing, error) {
-		for {
+		for range maxEvents {
 			ev, err := m.C.Next(ctx, "typing")
 			if err != nil {
 				return typing{}, err
@@ -267,6 +267,7 @@ func scenarioTyping(t *testing.T, w *world) {
 				return tp, nil
 			}
 		}
+		return typing{}, fmt.Errorf("no typing event of ours among %d", maxEvents)
 	}
 	tp, err := next(b, ctxT(t))
 	if err != nil || tp.User.ID != a.ID || !tp.Typing {
@@ -502,7 +503,7 @@ func scenarioCoalescedLists(t *testing.T, w *world) {
 	})
 	time.Sleep(600 * time.Millisecond)
 	n := 1
-	for {
+	for range maxEvents {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		_, err := a.C.Next(ctx, "user_list_changed")
 		cancel()

@@ -6,8 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -24,6 +22,9 @@ import (
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/sioclient"
 )
+
+// maxEvents bounds every loop that reads a client's events.
+const maxEvents = 10000
 
 // stepTimeout bounds every single wait of a client: a request, an ack,
 // an expected event.
@@ -287,7 +288,7 @@ func (m *member) call(t *testing.T, event string, payload any, out any) *apiErro
 func (m *member) nextMessage(t *testing.T) chat.Message {
 	t.Helper()
 	ctx := ctxT(t)
-	for {
+	for range maxEvents {
 		ev, err := m.C.Next(ctx, "chat_message")
 		if err != nil {
 			t.Fatalf("%s: waiting for a chat_message in %s: %v", m.Name, m.room, err)
@@ -300,6 +301,8 @@ func (m *member) nextMessage(t *testing.T) chat.Message {
 			return msg
 		}
 	}
+	t.Fatalf("%s: no chat_message in %s among %d", m.Name, m.room, maxEvents)
+	return chat.Message{}
 }
 
 // noMessage checks that no chat_message of room arrives within d.
@@ -307,7 +310,7 @@ func (m *member) noMessage(t *testing.T, room string, d time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	for {
+	for range maxEvents {
 		ev, err := m.C.Next(ctx, "chat_message")
 		if err != nil {
 			return
@@ -317,6 +320,7 @@ func (m *member) noMessage(t *testing.T, room string, d time.Duration) {
 			t.Fatalf("%s: unexpected message in %s: %+v", m.Name, room, msg)
 		}
 	}
+	t.Fatalf("%s: more than %d messages in %v", m.Name, maxEvents, d)
 }
 
 // send sends a text message and returns the acked message.
@@ -359,7 +363,8 @@ func (m *member) enter(t *testing.T, roomID string) {
 func (m *member) awaitRoom(t *testing.T, roomID string) {
 	t.Helper()
 	ctx := ctxT(t)
-	for {
+	found := false
+	for range maxEvents {
 		ev, err := m.C.Next(ctx, "current_room_changed")
 		if err != nil {
 			t.Fatalf("%s: waiting for current_room_changed to %s: %v", m.Name, roomID, err)
@@ -369,8 +374,12 @@ func (m *member) awaitRoom(t *testing.T, roomID string) {
 			t.Fatal(err)
 		}
 		if r.ID == roomID {
+			found = true
 			break
 		}
+	}
+	if !found {
+		t.Fatalf("%s: no current_room_changed to %s among %d", m.Name, roomID, maxEvents)
 	}
 	m.room = roomID
 	if got := m.nextMessage(t); got.Type != chat.MessageJoined || got.User == nil || got.User.ID != m.ID {
@@ -393,7 +402,7 @@ func (m *member) expectNotice(t *testing.T, typ int, who *member) {
 func lastList[T any](t *testing.T, m *member, event string, ok func([]T) bool) []T {
 	t.Helper()
 	ctx := ctxT(t)
-	for {
+	for range maxEvents {
 		ev, err := m.C.Next(ctx, event)
 		if err != nil {
 			t.Fatalf("%s: no %s that fits: %v", m.Name, event, err)
@@ -406,6 +415,8 @@ func lastList[T any](t *testing.T, m *member, event string, ok func([]T) bool) [
 			return list
 		}
 	}
+	t.Fatalf("%s: no %s that fits among %d", m.Name, event, maxEvents)
+	return nil
 }
 
 // userIn finds the user id in a list.
@@ -482,17 +493,4 @@ func uploadPNG(t *testing.T, ep endpoint, token string, w, h int) upload {
 		t.Fatal(err)
 	}
 	return up
-}
-
-// isUnavailable reports whether err means the node answered an error
-// code, not a transport failure (for the fault tests' senders).
-var errAckTimeout = errors.New("no ack")
-
-// describe formats an ack or error for failure messages.
-func describe(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
 }

@@ -251,7 +251,7 @@ func (p *proc) kill(t *testing.T) {
 func (p *proc) waitLine(t *testing.T, re *regexp.Regexp, d time.Duration) []string {
 	t.Helper()
 	deadline := time.Now().Add(d)
-	for {
+	for range max(int(d/(20*time.Millisecond)), 0) + 1 {
 		if m := p.log.find(re); m != nil {
 			return m
 		}
@@ -266,6 +266,8 @@ func (p *proc) waitLine(t *testing.T, re *regexp.Regexp, d time.Duration) []stri
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	t.Fatalf("%s (pid %d) printed no line matching %q within %v", p.name, p.pid(), re, d)
+	return nil
 }
 
 func tail(s string, n int) string {
@@ -298,14 +300,15 @@ func freePorts(t *testing.T, n int) []int {
 func waitFor(t *testing.T, d time.Duration, what string, cond func() error) {
 	t.Helper()
 	deadline := time.Now().Add(d)
-	for {
-		err := cond()
-		if err == nil {
+	var err error
+	for range max(int(d/(50*time.Millisecond)), 0) + 1 {
+		if err = cond(); err == nil {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v: %v", what, d, err)
+			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	t.Fatalf("%s: not within %v: %v", what, d, err)
 }

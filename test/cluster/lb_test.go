@@ -209,7 +209,7 @@ func testPollingSticky(t *testing.T, tp *topology) {
 		if n.name == owner {
 			continue
 		}
-		res, err := http.Get(n.url() + "/socket.io/?EIO=4&transport=polling&sid=" + url.QueryEscape(p.sid))
+		res, err := p.hc.Get(n.url() + "/socket.io/?EIO=4&transport=polling&sid=" + url.QueryEscape(p.sid))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -213,17 +212,4 @@ func testLeaveVersusJoin(t *testing.T, tp *topology) {
 	}
 	b, _ := json.Marshal(outcomes)
 	t.Logf("%d rounds: %s", rounds, b)
-}
-
-// waitRoomGone polls until no endpoint has the room.
-func waitRoomGone(t *testing.T, tp *topology, id string, d time.Duration) {
-	t.Helper()
-	waitFor(t, d, "room "+id+" gone", func() error {
-		for _, ep := range tp.endpoints() {
-			if code := do(t, ep, "GET", "/api/rooms/"+id, "", nil, nil); code != http.StatusNotFound {
-				return fmt.Errorf("%s: %d", ep.name, code)
-			}
-		}
-		return nil
-	})
 }
