@@ -82,16 +82,19 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 				lossTimer.Stop()
 				lossTimer = nil
 			}
+			select {
+			case <-sioReady:
+			default:
+				return
+			}
 			if connected {
+				sio.EngineIO().SetAvailable(true)
 				return
 			}
 			lossTimer = time.AfterFunc(natsLossGrace, func() {
-				select {
-				case <-sioReady:
-					log.Warn("NATS unreachable: closing every client connection", "after", natsLossGrace)
-					sio.EngineIO().CloseAll(engineio.ErrBackendUnavailable)
-				default:
-				}
+				log.Warn("NATS unreachable: refusing and closing client connections", "after", natsLossGrace)
+				sio.EngineIO().SetAvailable(false)
+				sio.EngineIO().CloseAll(engineio.ErrBackendUnavailable)
 			})
 		},
 		Logger:  log.With("component", "nats"),

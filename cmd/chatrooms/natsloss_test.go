@@ -27,4 +27,9 @@ func TestLosingNATSClosesClientsAndUnreadies(t *testing.T) {
 		t.Fatal("client still connected 15 s after NATS went away")
 	}
 	waitFor(t, func() bool { return s.do(t, "GET", "/readyz", "", nil, nil) == http.StatusServiceUnavailable })
+	// New clients are turned away at once, so a load balancer tries
+	// another node.
+	if code := s.do(t, "GET", "/socket.io/?EIO=4&transport=polling", "", nil, nil); code != http.StatusServiceUnavailable {
+		t.Fatalf("handshake while NATS is away: %d, want 503", code)
+	}
 }

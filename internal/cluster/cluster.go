@@ -392,41 +392,59 @@ func (c *Cluster) provision(ctx context.Context) error {
 		{&c.attachMeta, BucketAttachMeta, "ChatRooms attachment metadata", o.AttachmentRetention},
 	}
 	for _, b := range buckets {
-		if _, err := c.js.CreateOrUpdateStream(ctx, kvStreamConfig(b.name, b.descr, b.ttl, o.Replicas)); err != nil {
+		err := retry(ctx, func(ctx context.Context) error {
+			_, err := c.js.CreateOrUpdateStream(ctx, kvStreamConfig(b.name, b.descr, b.ttl, o.Replicas))
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("cluster: create bucket %s: %w", b.name, storeErr(err))
 		}
-		kv, err := c.js.KeyValue(ctx, b.name)
+		var kv jetstream.KeyValue
+		err = retry(ctx, func(ctx context.Context) (err error) {
+			kv, err = c.js.KeyValue(ctx, b.name)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("cluster: bind bucket %s: %w", b.name, storeErr(err))
 		}
 		*b.dst = &KV{c: c, kv: kv, bucket: b.name}
 	}
 
-	_, err := c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:              StreamRooms,
-		Description:       "ChatRooms room events",
-		Subjects:          []string{RoomSubjectPrefix + ">"},
-		Retention:         jetstream.LimitsPolicy,
-		Storage:           jetstream.FileStorage,
-		Replicas:          o.Replicas,
-		MaxAge:            o.RoomsMaxAge,
-		MaxMsgsPerSubject: o.RoomsMaxMsgsPerSubject,
-		MaxMsgs:           -1,
-		MaxBytes:          -1,
-		Discard:           jetstream.DiscardOld,
-		Duplicates:        min(roomsDuplicateWindow, o.RoomsMaxAge),
-		AllowDirect:       true,
+	err := retry(ctx, func(ctx context.Context) error {
+		_, err := c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name:              StreamRooms,
+			Description:       "ChatRooms room events",
+			Subjects:          []string{RoomSubjectPrefix + ">"},
+			Retention:         jetstream.LimitsPolicy,
+			Storage:           jetstream.FileStorage,
+			Replicas:          o.Replicas,
+			MaxAge:            o.RoomsMaxAge,
+			MaxMsgsPerSubject: o.RoomsMaxMsgsPerSubject,
+			MaxMsgs:           -1,
+			MaxBytes:          -1,
+			Discard:           jetstream.DiscardOld,
+			Duplicates:        min(roomsDuplicateWindow, o.RoomsMaxAge),
+			AllowDirect:       true,
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("cluster: create stream %s: %w", StreamRooms, storeErr(err))
 	}
 
-	_, err = c.js.CreateOrUpdateStream(ctx, objectStreamConfig(ObjectStoreAttachments,
-		"ChatRooms attachments", o.AttachmentRetention+blobGrace(o.AttachmentRetention), o.AttachmentMaxBytes, o.Replicas))
+	err = retry(ctx, func(ctx context.Context) error {
+		_, err := c.js.CreateOrUpdateStream(ctx, objectStreamConfig(ObjectStoreAttachments,
+			"ChatRooms attachments", o.AttachmentRetention+blobGrace(o.AttachmentRetention), o.AttachmentMaxBytes, o.Replicas))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("cluster: create object store %s: %w", ObjectStoreAttachments, storeErr(err))
 	}
-	obs, err := c.js.ObjectStore(ctx, ObjectStoreAttachments)
+	var obs jetstream.ObjectStore
+	err = retry(ctx, func(ctx context.Context) (err error) {
+		obs, err = c.js.ObjectStore(ctx, ObjectStoreAttachments)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("cluster: bind object store %s: %w", ObjectStoreAttachments, storeErr(err))
 	}
@@ -435,6 +453,29 @@ func (c *Cluster) provision(ctx context.Context) error {
 	c.roomLog = &Log{c: c}
 	c.signals = &Signals{c: c}
 	return nil
+}
+
+// provisionAttempt bounds one provisioning request; retry repeats it.
+const provisionAttempt = 5 * time.Second
+
+// retry runs an idempotent provisioning call, each try with its own short
+// timeout, until it succeeds or ctx (the start timeout) ends: a NATS
+// cluster that has just formed can leave a request unanswered while its
+// routes settle or a stream elects its leader.
+func retry(ctx context.Context, f func(context.Context) error) error {
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, provisionAttempt)
+		err := f(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(min(time.Duration(attempt)*200*time.Millisecond, 2*time.Second)):
+		}
+	}
 }
 
 // blobGrace is how much longer attachment objects are kept than their
@@ -542,6 +583,11 @@ func (c *Cluster) Ready(ctx context.Context) error {
 	}
 	if !c.nc.IsConnected() {
 		return fmt.Errorf("cluster: ready: %w: nats connection %s", chat.ErrUnavailable, c.nc.Status())
+	}
+	// Account info needs the JetStream meta leader: without a quorum of
+	// NATS servers it fails even where this connection is up.
+	if _, err := c.js.AccountInfo(ctx); err != nil {
+		return fmt.Errorf("cluster: ready: jetstream: %w: %w", chat.ErrUnavailable, err)
 	}
 	if _, err := c.js.Stream(ctx, StreamRooms); err != nil {
 		return fmt.Errorf("cluster: ready: stream %s: %w: %w", StreamRooms, chat.ErrUnavailable, err)

@@ -94,7 +94,10 @@ type Server struct {
 	shards   [numShards]shard
 	sessions atomic.Int64
 	closing  atomic.Bool
-	wg       sync.WaitGroup // sessions not yet finalized and their goroutines
+	// unavailable refuses new sessions (503) while the application cannot
+	// serve them (see SetAvailable).
+	unavailable atomic.Bool
+	wg          sync.WaitGroup // sessions not yet finalized and their goroutines
 }
 
 // NewServer returns a Server that passes sessions to h.
@@ -213,7 +216,8 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, codeBadHandshakeMethod)
 			return
 		}
-		if srv.closing.Load() {
+		if srv.closing.Load() || srv.unavailable.Load() {
+			// 503 lets a load balancer try another node.
 			writeError(w, http.StatusServiceUnavailable, codeBadRequest)
 			return
 		}
@@ -315,6 +319,11 @@ func writePayload(w http.ResponseWriter, body []byte) {
 	h.Set("Cache-Control", "no-store")
 	_, _ = w.Write(body)
 }
+
+// SetAvailable says whether new sessions may be opened: while false,
+// handshakes get 503 (a load balancer then tries another node); sessions
+// already open are not affected.
+func (srv *Server) SetAvailable(ok bool) { srv.unavailable.Store(!ok) }
 
 // CloseAll closes every open session with reason, letting queued frames
 // drain; new sessions are still accepted.
