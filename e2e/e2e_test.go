@@ -15,7 +15,6 @@
 package e2e_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -27,16 +26,16 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chatrooms/chatrooms/internal/proctest"
 )
 
 const (
 	buildTimeout    = 5 * time.Minute
 	startTimeout    = 30 * time.Second
-	stopTimeout     = 15 * time.Second
 	nodeTestTimeout = 8 * time.Minute
 )
 
@@ -44,7 +43,7 @@ const (
 // fresh data directory and runs every *.test.mjs file against it.
 func TestE2E(t *testing.T) {
 	node, chromium := requireTools(t)
-	bin := buildServer(t)
+	bin := proctest.BuildChatrooms(t, buildTimeout) // with the client embedded from web/dist
 	srv := startServer(t, bin)
 	checkServesClient(t, srv.url)
 	runScenarios(t, node, chromium, srv.url)
@@ -74,61 +73,8 @@ func requireTools(t *testing.T) (node, chromium string) {
 	return node, chromium
 }
 
-// buildServer compiles cmd/chatrooms, which embeds web/dist as it is now,
-// into a temporary directory (with -race when the tests run with -race).
-func buildServer(t *testing.T) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("go not found on PATH: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "chatrooms")
-	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
-	defer cancel()
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	args = append(args, "github.com/chatrooms/chatrooms/cmd/chatrooms")
-	cmd := exec.CommandContext(ctx, goBin, args...)
-	cmd.WaitDelay = 5 * time.Second
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/chatrooms: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// lineLog collects a process's output lines; safe for concurrent use. The
-// reading goroutine never touches t: t.Log after the test ends panics.
-type lineLog struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *lineLog) add(s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, s)
-}
-
-func (l *lineLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
-
-// proc is a started server process whose output is read line by line into
-// log and onto lines (buffered; lines beyond its capacity are only logged).
-type proc struct {
-	cmd   *exec.Cmd
-	log   lineLog
-	lines chan string
-	done  chan struct{} // closed when the process has exited
-	err   error         // Wait's result, valid after done is closed
-}
-
 type server struct {
-	*proc
+	*proctest.Proc
 	url string
 }
 
@@ -142,108 +88,21 @@ var listeningRE = regexp.MustCompile(`listening.*\baddr="?([^\s"]+:(\d+))"?`)
 func startServer(t *testing.T, bin string) *server {
 	t.Helper()
 	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--shutdown-grace", "5s")
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatalf("pipe: %v", err)
-	}
-	cmd.Stdout, cmd.Stderr = w, w
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		_ = r.Close()
-		_ = w.Close()
-		t.Fatalf("start chatrooms: %v", err)
-	}
-	_ = w.Close() // the child holds the write end now
-	p := &proc{cmd: cmd, lines: make(chan string, 1024), done: make(chan struct{})}
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		defer r.Close()
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			p.log.add(sc.Text())
-			select {
-			case p.lines <- sc.Text():
-			default:
-			}
-		}
-	}()
-	go func() {
-		<-readDone // all output read before Wait closes anything
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.stop(t)
-		if strings.Contains(p.log.String(), "WARNING: DATA RACE") {
-			t.Errorf("chatrooms (pid %d) reported a data race", cmd.Process.Pid)
-		}
-		if t.Failed() {
-			t.Logf("--- output of chatrooms (pid %d) ---\n%s", cmd.Process.Pid, p.log.String())
+	p := proctest.Start(t, "chatrooms", cmd)
+	t.Cleanup(func() { // runs before proctest's own cleanup
+		if p.Stop(t) && p.Err() != nil {
+			t.Errorf("chatrooms (pid %d) exited with %v after SIGTERM (want a clean exit)", p.PID(), p.Err())
 		}
 	})
 
 	deadline := time.Now().Add(startTimeout)
-	m := p.waitLine(t, listeningRE, startTimeout)
+	m := p.WaitLine(t, listeningRE, startTimeout)
 	if port, _ := strconv.Atoi(m[2]); port == 0 {
 		t.Fatalf("the listening line reports port 0: %q", m[0])
 	}
-	s := &server{proc: p, url: "http://" + m[1]}
+	s := &server{Proc: p, url: "http://" + m[1]}
 	waitReady(t, s.url, time.Until(deadline))
 	return s
-}
-
-// stop sends SIGTERM and, if the process has not exited within
-// stopTimeout, SIGKILL to its process group. Idempotent.
-func (p *proc) stop(t *testing.T) {
-	t.Helper()
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	pid := p.cmd.Process.Pid
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-		if p.err != nil {
-			t.Errorf("chatrooms (pid %d) exited with %v after SIGTERM (want a clean exit)", pid, p.err)
-		}
-		return
-	case <-time.After(stopTimeout):
-	}
-	t.Errorf("chatrooms (pid %d) did not exit within %v of SIGTERM; killing it", pid, stopTimeout)
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
-	select {
-	case <-p.done:
-	case <-time.After(stopTimeout):
-		t.Errorf("chatrooms (pid %d) survived SIGKILL", pid)
-	}
-}
-
-// waitLine returns the submatches of the first line matching re, failing
-// the test if the process exits or nothing matches within d.
-func (p *proc) waitLine(t *testing.T, re *regexp.Regexp, d time.Duration) []string {
-	t.Helper()
-	deadline := time.After(d)
-	for {
-		select {
-		case line := <-p.lines:
-			if m := re.FindStringSubmatch(line); m != nil {
-				return m
-			}
-		case <-p.done:
-			for len(p.lines) > 0 {
-				if m := re.FindStringSubmatch(<-p.lines); m != nil {
-					return m
-				}
-			}
-			t.Fatalf("chatrooms (pid %d) exited (%v) before printing a line matching %q", p.cmd.Process.Pid, p.err, re)
-		case <-deadline:
-			t.Fatalf("chatrooms (pid %d) printed no line matching %q within %v", p.cmd.Process.Pid, re, d)
-		}
-	}
 }
 
 // waitReady polls GET /readyz (NATS and its buckets answer) until 200 or d

@@ -274,8 +274,8 @@ func TestNodeKilled(t *testing.T) {
 	chatB := startChatter(t, b, tp.endpoint("b"), 200)
 	time.Sleep(time.Second)
 	killed := time.Now()
-	nodeC.p.kill(t)
-	t.Logf("node c (pid %d, identity %s) killed", nodeC.p.pid(), oldID)
+	nodeC.p.Kill(t)
+	t.Logf("node c (pid %d, identity %s) killed", nodeC.p.PID(), oldID)
 
 	// The roamer's socket drops; through nginx it gets a live node.
 	if err := waitClosed(t, onC.C, 5*time.Second); err == nil {
@@ -508,7 +508,7 @@ func TestNATSServerKilled(t *testing.T) {
 	// Node c knows only the leader, so that killing it cuts c off from
 	// NATS (a partition of one node) while a and b fail over.
 	nodeC := tp.node("c")
-	nodeC.p.stop(t)
+	nodeC.p.Stop(t)
 	nodeC.natsURL = leader.clientURL()
 	nodeC.start(t, tp)
 	tp.waitReady(nodeC, startTimeout)
@@ -528,8 +528,8 @@ func TestNATSServerKilled(t *testing.T) {
 	chatB := startChatter(t, b, tp.endpoint("b"), 200)
 	time.Sleep(2 * time.Second)
 	killed := time.Now()
-	leader.p.kill(t)
-	t.Logf("killed %s (pid %d), leader of ROOMS", leader.name, leader.p.pid())
+	leader.p.Kill(t)
+	t.Logf("killed %s (pid %d), leader of ROOMS", leader.name, leader.p.PID())
 
 	// Node c, cut off: its client is closed with a reason, readyz 503.
 	err := waitClosed(t, c.C, offlineBound)
@@ -632,7 +632,7 @@ func TestNATSServerKilled(t *testing.T) {
 		}
 	}
 	for _, s := range down {
-		s.p.kill(t)
+		s.p.Kill(t)
 	}
 	t.Logf("killed %s and %s", down[0].name, down[1].name)
 	for _, n := range []string{"a", "b"} {
@@ -756,14 +756,14 @@ func TestRestartEverything(t *testing.T) {
 		oldIDs[n.name] = n.id
 	}
 
-	tp.lb.p.stop(t)
+	tp.lb.p.Stop(t)
 	for _, n := range tp.nodes {
-		if !n.p.stop(t) || n.p.err != nil {
-			t.Fatalf("node %s did not exit cleanly on SIGTERM: %v", n.name, n.p.err)
+		if !n.p.Stop(t) || n.p.Err() != nil {
+			t.Fatalf("node %s did not exit cleanly on SIGTERM: %v", n.name, n.p.Err())
 		}
 	}
 	for _, s := range tp.nats {
-		s.p.stop(t)
+		s.p.Stop(t)
 	}
 	_ = a.C.Close()
 	_ = b.C.Close()

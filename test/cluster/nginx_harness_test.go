@@ -3,6 +3,8 @@
 package cluster_test
 
 import (
+	"github.com/chatrooms/chatrooms/internal/proctest"
+
 	"fmt"
 	"net/http"
 	"os"
@@ -25,7 +27,7 @@ const templatePath = "../../deploy/nginx.conf.template"
 type nginx struct {
 	port   int
 	prefix string // its -p prefix: config, pid, logs and temp files
-	p      *proc
+	p      *proctest.Proc
 }
 
 func (lb *nginx) url() string { return fmt.Sprintf("http://127.0.0.1:%d", lb.port) }
@@ -115,8 +117,8 @@ http {
 	lb.p = startProc(t, "nginx", cmd)
 	c := &http.Client{Timeout: time.Second}
 	waitFor(t, startTimeout, "nginx proxying /healthz", func() error {
-		if lb.p.exited() {
-			t.Fatalf("nginx exited: %v\n%s", lb.p.err, lb.p.log.String())
+		if lb.p.Exited() {
+			t.Fatalf("nginx exited: %v\n%s", lb.p.Err(), lb.p.Output())
 		}
 		res, err := c.Get(lb.url() + "/healthz")
 		if err != nil {

@@ -3,6 +3,8 @@
 package cluster_test
 
 import (
+	"github.com/chatrooms/chatrooms/internal/proctest"
+
 	"encoding/json"
 	"fmt"
 	"io"
@@ -130,7 +132,7 @@ type natsServer struct {
 	bin, name            string
 	port, route, monitor int
 	storeDir, routes     string
-	p                    *proc
+	p                    *proctest.Proc
 	started              time.Time
 }
 
@@ -257,7 +259,7 @@ func (tp *topology) waitNATS(d time.Duration) {
 	waitFor(tp.t, d, "JetStream meta leader", func() error {
 		leader := ""
 		for _, s := range tp.nats {
-			if s.p == nil || s.p.exited() {
+			if s.p == nil || s.p.Exited() {
 				continue
 			}
 			l, err := s.metaLeader(c)
@@ -289,7 +291,7 @@ type chatNode struct {
 	// natsURL, when set, replaces the URLs of all three NATS servers
 	// (to cut one node off from NATS by killing its only server).
 	natsURL string
-	p       *proc
+	p       *proctest.Proc
 	id      string // presence identity of the current run, from its log
 }
 
@@ -333,11 +335,11 @@ func (n *chatNode) start(t *testing.T, tp *topology) {
 	cmd := exec.Command(n.bin, n.args(tp)...)
 	cmd.Env = cleanEnv()
 	n.p = startProc(t, "node "+n.name, cmd)
-	m := n.p.waitLine(t, listeningRE, startTimeout)
+	m := n.p.WaitLine(t, listeningRE, startTimeout)
 	if want := fmt.Sprintf("127.0.0.1:%d", n.port); m[1] != want {
 		t.Fatalf("node %s listens on %s, want %s", n.name, m[1], want)
 	}
-	if id := n.p.log.find(nodeIDRE); id != nil {
+	if id := n.p.Find(nodeIDRE); id != nil {
 		n.id = id[1]
 	}
 }
@@ -370,8 +372,8 @@ func (tp *topology) readyz(n *chatNode) (int, error) {
 func (tp *topology) waitReady(n *chatNode, d time.Duration) {
 	tp.t.Helper()
 	waitFor(tp.t, d, "node "+n.name+" ready", func() error {
-		if n.p.exited() {
-			tp.t.Fatalf("node %s exited: %v\n%s", n.name, n.p.err, tail(n.p.log.String(), 6000))
+		if n.p.Exited() {
+			tp.t.Fatalf("node %s exited: %v\n%s", n.name, n.p.Err(), proctest.Tail(n.p.Output(), 6000))
 		}
 		code, err := tp.readyz(n)
 		if err != nil {

@@ -10,16 +10,18 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chatrooms/chatrooms/internal/proctest"
 )
 
 // TestChatInterop runs the chat contract with the official socket.io-client
 // against the real chat service (embedded NATS on a temporary data dir).
 func TestChatInterop(t *testing.T) {
 	node := requireNode(t)
-	bin := buildServer(t)
+	bin := proctest.BuildChatrooms(t, buildTimeout)
 	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--data-dir", t.TempDir())
-	p := startProc(t, "chatrooms", cmd)
-	m := p.waitLine(t, listeningRE, startTimeout)
+	p := proctest.Start(t, "chatrooms", cmd)
+	m := p.WaitLine(t, listeningRE, startTimeout)
 	if port, _ := strconv.Atoi(m[2]); port == 0 {
 		t.Fatalf("the listening line reports port 0: %q", m[0])
 	}

@@ -1,6 +1,0 @@
-//go:build unix && !race
-
-package interop_test
-
-// raceEnabled reports whether the tests run with -race; see race_on_test.go.
-const raceEnabled = false
