@@ -3,6 +3,7 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error is a client-visible error: a stable code and a human message.
@@ -11,6 +12,9 @@ import (
 type Error struct {
 	Code    string `json:"error"`
 	Message string `json:"message"`
+	// RetryAfterMS, set with CodeRateLimited, is how long to wait before
+	// the same call can succeed, in milliseconds (HTTP adds Retry-After).
+	RetryAfterMS int64 `json:"retry_after_ms,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -31,6 +35,12 @@ const (
 	CodeInvalidRequest     = "invalid_request"
 	CodeInternal           = "internal_error"
 )
+
+// RateLimited is the rate_limited error for a wait of retryAfter (at
+// least one millisecond).
+func RateLimited(message string, retryAfter time.Duration) *Error {
+	return &Error{Code: CodeRateLimited, Message: message, RetryAfterMS: max(1, retryAfter.Milliseconds())}
+}
 
 func clientErr(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
