@@ -104,11 +104,12 @@ func (s *Service) Typing(ctx context.Context, userID string, typing bool) error 
 	}
 	s.typingMu.Lock()
 	st := s.typing[userID]
+	stoppedIn := "" // a room where the user stopped typing by moving away
 	if st != nil && (st.room != room || !typing) {
 		st.timer.Stop()
 		delete(s.typing, userID)
 		if st.room != room {
-			s.publishTyping(ctx, st.room, view, false)
+			stoppedIn = st.room
 		}
 		st = nil
 	}
@@ -122,6 +123,9 @@ func (s *Service) Typing(ctx context.Context, userID string, typing bool) error 
 		}
 	}
 	s.typingMu.Unlock()
+	if stoppedIn != "" {
+		_ = s.publishTyping(ctx, stoppedIn, view, false)
+	}
 	return s.publishTyping(ctx, room, view, typing)
 }
 

@@ -18,7 +18,8 @@ import (
 // Handler receives the events of every session of a Server. OnOpen runs
 // once, before any OnMessage of that session; OnMessage calls of one session
 // never overlap and arrive in order; OnClose runs once, after the last
-// OnMessage, on a goroutine that holds no lock of this package. Calls for
+// OnMessage, on a goroutine of its own (never the caller of Send, Close or
+// any other Session method, whatever locks that caller holds). Calls for
 // different sessions run concurrently.
 type Handler interface {
 	OnOpen(s *Session)

@@ -354,7 +354,9 @@ func (s *Session) enterHandler() bool {
 }
 
 // leaveHandler undoes enterHandler and finalizes a closed session whose
-// last handler left.
+// last handler left. Handler.OnClose runs on a goroutine of its own: the
+// caller may be close() itself (releasing an idle poller reader), called
+// from Send by a broadcaster that holds its own locks.
 func (s *Session) leaveHandler() {
 	s.mu.Lock()
 	s.handlers--
@@ -364,7 +366,7 @@ func (s *Session) leaveHandler() {
 	}
 	s.mu.Unlock()
 	if fin {
-		s.finalize()
+		go s.finalize()
 	}
 }
 

@@ -182,12 +182,34 @@ func (b *Broadcast) EmitRaw(event string, args []json.RawMessage, attachments []
 }
 
 // SendFrames queues already-encoded frames to every recipient and returns
-// their number.
+// their number. Recipients are collected under the room or socket locks
+// and sent to after those are released: a Send may close a slow session,
+// and nothing reached from there may wait for a lock held here.
 func (b *Broadcast) SendFrames(frames []*engineio.Frame) int {
+	rp := recipientsPool.Get().(*[]*Socket)
+	rcpt := b.collect((*rp)[:0])
 	n := 0
-	deliver := func(s *Socket) {
-		if !s.gone.Load() && !b.excluded(s) && s.conn.sess.Send(frames...) == nil {
+	for _, s := range rcpt {
+		if !s.gone.Load() && s.conn.sess.Send(frames...) == nil {
 			n++
+		}
+	}
+	clear(rcpt)
+	if cap(rcpt) <= 4096 {
+		*rp = rcpt[:0]
+		recipientsPool.Put(rp)
+	}
+	return n
+}
+
+// recipientsPool recycles the recipient lists of broadcasts.
+var recipientsPool = sync.Pool{New: func() any { s := make([]*Socket, 0, 64); return &s }}
+
+// collect appends the broadcast's recipients to out, each once.
+func (b *Broadcast) collect(out []*Socket) []*Socket {
+	add := func(s *Socket) {
+		if !s.gone.Load() && !b.excluded(s) {
+			out = append(out, s)
 		}
 	}
 	switch len(b.rooms) {
@@ -196,24 +218,24 @@ func (b *Broadcast) SendFrames(frames []*engineio.Frame) int {
 			sh := &b.nsp.sockets[i]
 			sh.mu.RLock()
 			for _, s := range sh.m {
-				deliver(s)
+				add(s)
 			}
 			sh.mu.RUnlock()
 		}
 	case 1:
-		b.nsp.rooms.each(b.rooms[0], deliver)
+		b.nsp.rooms.each(b.rooms[0], add)
 	default:
 		seen := make(map[*Socket]struct{})
 		for _, r := range b.rooms {
 			b.nsp.rooms.each(r, func(s *Socket) {
 				if _, dup := seen[s]; !dup {
 					seen[s] = struct{}{}
-					deliver(s)
+					add(s)
 				}
 			})
 		}
 	}
-	return n
+	return out
 }
 
 // roomSet maps room names to their sockets, sharded by name so that
@@ -260,7 +282,7 @@ func (rs *roomSet) remove(room string, s *Socket) {
 }
 
 // each calls fn for every socket in room under the shard's read lock; fn
-// must not join or leave rooms.
+// must only collect: it must not call out (send, close, join, leave).
 func (rs *roomSet) each(room string, fn func(*Socket)) {
 	sh := &rs.shards[rs.shardOf(room)]
 	sh.mu.RLock()
