@@ -76,26 +76,27 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 			// every client connection, so clients reconnect through the
 			// load balancer to a node that reaches NATS (readyz says
 			// unready meanwhile).
-			lossMu.Lock()
-			defer lossMu.Unlock()
-			if lossTimer != nil {
-				lossTimer.Stop()
-				lossTimer = nil
-			}
 			select {
 			case <-sioReady:
 			default:
 				return
 			}
+			lossMu.Lock()
+			if lossTimer != nil {
+				lossTimer.Stop()
+				lossTimer = nil
+			}
+			if !connected {
+				lossTimer = time.AfterFunc(natsLossGrace, func() {
+					log.Warn("NATS unreachable: refusing and closing client connections", "after", natsLossGrace)
+					sio.EngineIO().SetAvailable(false)
+					sio.EngineIO().CloseAll(engineio.ErrBackendUnavailable)
+				})
+			}
+			lossMu.Unlock()
 			if connected {
 				sio.EngineIO().SetAvailable(true)
-				return
 			}
-			lossTimer = time.AfterFunc(natsLossGrace, func() {
-				log.Warn("NATS unreachable: refusing and closing client connections", "after", natsLossGrace)
-				sio.EngineIO().SetAvailable(false)
-				sio.EngineIO().CloseAll(engineio.ErrBackendUnavailable)
-			})
 		},
 		Logger:  log.With("component", "nats"),
 		NodeTTL: nodeTTL,
