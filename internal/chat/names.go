@@ -397,46 +397,102 @@ func NormalizeMessage(raw string) (string, error) {
 // NicknameKey returns the uniqueness key of a nickname returned by
 // NormalizeNickname: two nicknames are taken to be the same when their keys
 // are equal. The key is the lowercase hex SHA-256 (64 characters, safe as a
-// NATS KV key token) of a confusable skeleton of the case-folded nickname,
-// so "Peter", "PETER", "Peтer" (Cyrillic т), "PeterI" and "Peterl" all get
-// the same key. It is pure and safe for concurrent use.
-//
-// Plain "TR39 skeleton of the case-folded string" cannot give that: folding
-// turns "I" into "i", which TR39 does not confuse with "l", and Cyrillic т
-// into a letter TR39 maps to small-capital ᴛ rather than t. Any key that is
-// both case-insensitive and honours TR39 must treat a folded letter as
-// standing for its upper-case form too ("peteri" is a case variant of
-// "PeterI", which TR39 confuses with "Peterl"). So the key string is the
-// fixed point of: full case fold (x/text/cases, corrected for Cherokee,
-// golang/go#46101, and for Turkish dotted/dotless i), NFD, replace each
-// folded letter whose upper-case form has a TR39 prototype by that
-// prototype (unless the letter's own prototype is a plain ASCII one, as
-// for Greek ν → v), then the TR39 skeleton (NFD, map through
-// confusables.txt, NFD; github.com/mtibben/confusables, Unicode 13 data).
-// Consequences, by design: i, I, l, 1 are one letter, so are o, O, 0, and
-// "rn" is "m"; accents still count ("Zoe" ≠ "Zoë"). Known gap: where the
-// two case forms of a letter have different ASCII prototypes the
-// lower-case one wins (ν → v, so "ΝICK" with Greek capital Ν is not caught
-// as "NICK"); catching both would merge v and n everywhere.
+// NATS KV key token) of foldName(normalized), so "Peter", "PETER", "Peтer"
+// (Cyrillic т), "PeterI", "Peterl", "ｐｅｔｅｒ" (fullwidth), "ᴘᴇᴛᴇʀ" (small
+// capitals), "ᵖᵉᵗᵉʳ" (modifier letters) and "𝐩𝐞𝐭𝐞𝐫" all get the same key.
+// It is pure and safe for concurrent use.
 //
 // The key depends on the confusables data, the Unicode version of the Go
 // toolchain and x/text; testdata/nickname_keys.txt pins known keys so that
 // an upgrade that changes them fails the tests instead of silently letting
-// duplicates in (a change needs a re-keying migration).
+// duplicates in (a change needs the re-keying that Service.Start does; see
+// migrateNameKeys).
 func NicknameKey(normalized string) string {
+	return hexSHA256(foldName(normalized))
+}
+
+// RoomNameKey returns the uniqueness key of a room name returned by
+// NormalizeRoomName, by the rules of NicknameKey: lowercase hex SHA-256 of
+// foldName of the name with the emoji variation selectors U+FE0E/U+FE0F
+// removed. So "General", "GENERAL" and "general" share a key, "❤️ fans"
+// equals "❤ fans", and look-alikes collide as for nicknames: "Default
+// Rооm" (Cyrillic о), "Default Rοοm" (Greek ο), "ＤＥＦＡＵＬＴ ＲＯＯＭ" and
+// "ᴅᴇꜰᴀᴜʟᴛ ʀᴏᴏᴍ" are all "Default Room". Pure and safe for concurrent use.
+func RoomNameKey(normalized string) string {
 	s := normalized
-	for range 6 { // names converge in 2 rounds; random text in at most 4
-		next := skeletonRound(s)
+	if strings.ContainsAny(s, "\uFE0E\uFE0F") {
+		s = strings.Map(func(r rune) rune {
+			if r == '\uFE0E' || r == '\uFE0F' {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	return hexSHA256(foldName(s))
+}
+
+// maxFoldRounds bounds foldName's iteration: names converge in 2 rounds,
+// random text in at most 4.
+const maxFoldRounds = 8
+
+// foldName is the string NicknameKey and RoomNameKey hash: the fixed point
+// of foldRound, which is, in the order of UTS #39 (skeleton) and RFC 8266
+// (the PRECIS Nickname profile: NFKC and case mapping before comparison):
+//
+//  1. NFKC, which turns compatibility characters into their plain letters:
+//     fullwidth ｐ, modifier ᵖ, mathematical 𝐩 𝓅 𝕡, ℯ, the ligature ﬁ,
+//     halfwidth katakana.
+//  2. Small capitals to small letters (smallCapitals below): ᴘ → p. They
+//     have no compatibility decomposition, and the TR39 confusables table
+//     maps only some of them (ᴄ ᴏ ᴜ ᴠ ᴡ ᴢ ꜱ ɪ ʏ), so without this step
+//     "ᴘᴇᴛᴇʀ" would stay apart from "peter".
+//  3. Full case fold (x/text/cases, corrected for Cherokee, golang/go#46101,
+//     and for Turkish dotted/dotless i: see foldCase), then NFD.
+//  4. Replace each folded letter whose upper-case form has a TR39
+//     prototype by that prototype (unless the letter's own prototype is a
+//     plain ASCII one, as for Greek ν → v): see below.
+//  5. The TR39 skeleton (NFD, map through confusables.txt, NFD;
+//     github.com/mtibben/confusables, Unicode 13 data), which makes
+//     Cyrillic а е о р с and Greek α ο ρ the Latin letters they look like.
+//
+// Why iterate and why step 4: plain "TR39 skeleton of the case-folded
+// string" cannot give a key that is both case-insensitive and honours
+// TR39: folding turns "I" into "i", which TR39 does not confuse with "l",
+// and Cyrillic т into a letter TR39 maps to small-capital ᴛ rather than t.
+// A folded letter must stand for its upper-case form too ("peteri" is a
+// case variant of "PeterI", which TR39 confuses with "Peterl"), and the
+// output of one step may be the input of an earlier one (TR39 maps ᴩ to
+// ᴘ, which step 2 then maps to p).
+//
+// Consequences, by design: i, I, l, 1 are one letter, so are o, O, 0, and
+// "rn" is "m"; accents still count ("Zoe" ≠ "Zoë"); letters of other
+// scripts that look like no Latin letter stay themselves ("Иван" ≠
+// "Ivan"). Known gap: where the two case forms of a letter have different
+// ASCII prototypes the lower-case one wins (ν → v, so "ΝICK" with Greek
+// capital Ν is not caught as "NICK"); catching both would merge v and n
+// everywhere.
+func foldName(s string) string {
+	for range maxFoldRounds {
+		next := foldRound(s)
 		if next == s {
 			break
 		}
 		s = next
 	}
-	return hexSHA256(s)
+	return s
 }
 
-// skeletonRound is one step of NicknameKey's fixed-point iteration.
-func skeletonRound(s string) string {
+// foldRound is one step of foldName's fixed-point iteration.
+func foldRound(s string) string {
+	s = norm.NFKC.String(s)
+	if strings.ContainsFunc(s, isSmallCapital) {
+		s = strings.Map(func(r rune) rune {
+			if l, ok := smallCapitals[r]; ok {
+				return l
+			}
+			return r
+		}, s)
+	}
 	s = norm.NFD.String(foldCase(s))
 	over := upperPrototypes()
 	var b strings.Builder
@@ -449,6 +505,73 @@ func skeletonRound(s string) string {
 		}
 	}
 	return confusables.Skeleton(b.String())
+}
+
+// smallCapitals maps every letter of the Unicode Character Database (15.0,
+// the version of Go's unicode tables) named "<script> LETTER SMALL CAPITAL
+// <x>" or "<script> SMALL CAPITAL LETTER <x>" to the letter named
+// "<script> SMALL LETTER <x>", where that exists: a small capital is its
+// letter drawn in the other case, and keys ignore case. Small capitals
+// have no decomposition, so NFKC leaves them alone; the modifier small
+// capitals (ᶦ ᶫ ᶰ ᶸ, U+1078x) decompose to these. Those without a
+// namesake (ɶ OE, ᴎ REVERSED N, ʁ INVERTED R, …) are left to the
+// confusables table. TestSmallCapitalsFromNames derives this table from
+// the character names (golang.org/x/text/unicode/runenames) and fails
+// if it differs.
+var smallCapitals = map[rune]rune{
+	'\u0262':     'g', // ɢ LATIN LETTER SMALL CAPITAL G
+	'\u026A':     'i', // ɪ LATIN LETTER SMALL CAPITAL I
+	'\u0274':     'n', // ɴ LATIN LETTER SMALL CAPITAL N
+	'\u0280':     'r', // ʀ LATIN LETTER SMALL CAPITAL R
+	'\u028F':     'y', // ʏ LATIN LETTER SMALL CAPITAL Y
+	'\u0299':     'b', // ʙ LATIN LETTER SMALL CAPITAL B
+	'\u029B':     'ɠ', // ʛ LATIN LETTER SMALL CAPITAL G WITH HOOK
+	'\u029C':     'h', // ʜ LATIN LETTER SMALL CAPITAL H
+	'\u029F':     'l', // ʟ LATIN LETTER SMALL CAPITAL L
+	'\u1D00':     'a', // ᴀ LATIN LETTER SMALL CAPITAL A
+	'\u1D01':     'æ', // ᴁ LATIN LETTER SMALL CAPITAL AE
+	'\u1D04':     'c', // ᴄ LATIN LETTER SMALL CAPITAL C
+	'\u1D05':     'd', // ᴅ LATIN LETTER SMALL CAPITAL D
+	'\u1D06':     'ð', // ᴆ LATIN LETTER SMALL CAPITAL ETH
+	'\u1D07':     'e', // ᴇ LATIN LETTER SMALL CAPITAL E
+	'\u1D0A':     'j', // ᴊ LATIN LETTER SMALL CAPITAL J
+	'\u1D0B':     'k', // ᴋ LATIN LETTER SMALL CAPITAL K
+	'\u1D0C':     'ł', // ᴌ LATIN LETTER SMALL CAPITAL L WITH STROKE
+	'\u1D0D':     'm', // ᴍ LATIN LETTER SMALL CAPITAL M
+	'\u1D0F':     'o', // ᴏ LATIN LETTER SMALL CAPITAL O
+	'\u1D10':     'ɔ', // ᴐ LATIN LETTER SMALL CAPITAL OPEN O
+	'\u1D15':     'ȣ', // ᴕ LATIN LETTER SMALL CAPITAL OU
+	'\u1D18':     'p', // ᴘ LATIN LETTER SMALL CAPITAL P
+	'\u1D1A':     'ɹ', // ᴚ LATIN LETTER SMALL CAPITAL TURNED R
+	'\u1D1B':     't', // ᴛ LATIN LETTER SMALL CAPITAL T
+	'\u1D1C':     'u', // ᴜ LATIN LETTER SMALL CAPITAL U
+	'\u1D20':     'v', // ᴠ LATIN LETTER SMALL CAPITAL V
+	'\u1D21':     'w', // ᴡ LATIN LETTER SMALL CAPITAL W
+	'\u1D22':     'z', // ᴢ LATIN LETTER SMALL CAPITAL Z
+	'\u1D23':     'ʒ', // ᴣ LATIN LETTER SMALL CAPITAL EZH
+	'\u1D26':     'γ', // ᴦ GREEK LETTER SMALL CAPITAL GAMMA
+	'\u1D27':     'λ', // ᴧ GREEK LETTER SMALL CAPITAL LAMDA
+	'\u1D28':     'π', // ᴨ GREEK LETTER SMALL CAPITAL PI
+	'\u1D29':     'ρ', // ᴩ GREEK LETTER SMALL CAPITAL RHO
+	'\u1D2A':     'ψ', // ᴪ GREEK LETTER SMALL CAPITAL PSI
+	'\u1D2B':     'л', // ᴫ CYRILLIC LETTER SMALL CAPITAL EL
+	'\u1D7B':     'ɨ', // ᵻ LATIN SMALL CAPITAL LETTER I WITH STROKE
+	'\u1D7E':     'ꞹ', // ᵾ LATIN SMALL CAPITAL LETTER U WITH STROKE
+	'\u2C7B':     'ǝ', // ⱻ LATIN LETTER SMALL CAPITAL TURNED E
+	'\uA730':     'f', // ꜰ LATIN LETTER SMALL CAPITAL F
+	'\uA731':     's', // ꜱ LATIN LETTER SMALL CAPITAL S
+	'\uA776':     'ꝵ', // ꝶ LATIN LETTER SMALL CAPITAL RUM
+	'\uA7AF':     'q', // ꞯ LATIN LETTER SMALL CAPITAL Q
+	'\uA7FA':     'ɯ', // ꟺ LATIN LETTER SMALL CAPITAL TURNED M
+	'\uAB65':     'ω', // ꭥ GREEK LETTER SMALL CAPITAL OMEGA
+	'\U0001DF02': 'ᵷ', // 𝼂 LATIN LETTER SMALL CAPITAL TURNED G
+	'\U0001DF04': 'ɬ', // 𝼄 LATIN LETTER SMALL CAPITAL L WITH BELT
+	'\U0001DF10': 'ʞ', // 𝼐 LATIN LETTER SMALL CAPITAL TURNED K
+}
+
+func isSmallCapital(r rune) bool {
+	_, ok := smallCapitals[r]
+	return ok
 }
 
 // upperPrototypes maps each case-folded letter whose upper-case form has a
@@ -517,26 +640,6 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-// RoomNameKey returns the uniqueness key of a room name returned by
-// NormalizeRoomName: lowercase hex SHA-256 (64 characters, NATS-KV-safe) of
-// the full case fold (Cherokee and dotted/dotless i corrected, as for
-// NicknameKey), NFC, with the
-// emoji variation selectors U+FE0E/U+FE0F removed, so "General", "GENERAL"
-// and "general" share a key and "❤️ fans" equals "❤ fans". Room names are
-// not compared by confusable skeleton. Pure and safe for concurrent use.
-func RoomNameKey(normalized string) string {
-	s := norm.NFC.String(foldCase(normalized))
-	if strings.ContainsAny(s, "\uFE0E\uFE0F") {
-		s = strings.Map(func(r rune) rune {
-			if r == '\uFE0E' || r == '\uFE0F' {
-				return -1
-			}
-			return r
-		}, s)
-	}
-	return hexSHA256(s)
 }
 
 func hexSHA256(s string) string {

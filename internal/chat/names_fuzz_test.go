@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/language"
+	"golang.org/x/text/unicode/norm"
 )
 
 // nameSeeds are real-looking names in many scripts plus the hostile inputs
@@ -19,6 +20,36 @@ var nameSeeds = []string{
 	"ab\u200bcd", "\u202Eabc", "\u3164\u3164\u3164", "ab\xffc", "a" + strings.Repeat("\u0336", 5),
 	"🎮 gaming", "❤️ fans", "👩🏽‍💻", "1️⃣", "🏴\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F",
 	"C++ & Go: <b>", "a\r\nb", "\n\n hi \t", "file\u202egnp.exe", "",
+	// Look-alikes of "peter" and "Default Room" that must fold to them.
+	"peter", "ｐｅｔｅｒ", "ＰＥＴＥＲ", "ᴘᴇᴛᴇʀ", "ᵖᵉᵗᵉʳ", "ᴾᴱᵀᴱᴿ", "𝐩𝐞𝐭𝐞𝐫", "𝓅ℯ𝓉ℯ𝓇",
+	"𝕡𝕖𝕥𝕖𝕣", "𝖕𝖊𝖙𝖊𝖗", "реtеr", "ραρα οreο", "ᴘｅтеʀ", "ⓟⓔⓣⓔⓡ", "ﬁsh", "ｺｰﾋｰ",
+	"Default Room", "Default Rооm", "Default Rοοm", "ᴅᴇꜰᴀᴜʟᴛ ʀᴏᴏᴍ", "ᶫᶦᶰ", "ɶ ᴎ ʁ ᴕ",
+}
+
+// checkFold asserts the properties of the folded form behind both keys:
+// idempotent (a fixed point, so the key of the folded form is the key of
+// the name), stable across calls, and blind to what NFKC and small
+// capitals change.
+func checkFold(t *testing.T, n string) {
+	t.Helper()
+	f := foldName(n)
+	if g := foldName(f); g != f {
+		t.Fatalf("foldName not idempotent: %q → %q → %q", n, f, g)
+	}
+	if foldName(n) != f {
+		t.Fatalf("foldName(%q) unstable", n)
+	}
+	if g := foldName(norm.NFKC.String(n)); g != f {
+		t.Fatalf("NFKC changes the fold of %q: %q vs %q", n, f, g)
+	}
+	if g := foldName(strings.Map(func(r rune) rune {
+		if l, ok := smallCapitals[r]; ok {
+			return l
+		}
+		return r
+	}, n)); g != f {
+		t.Fatalf("small capitals change the fold of %q: %q vs %q", n, f, g)
+	}
 }
 
 // caseVariants returns strings a user could type for the same nickname in
@@ -54,6 +85,7 @@ func FuzzNormalizeNickname(f *testing.F) {
 		if !hexKey.MatchString(k) || NicknameKey(n) != k {
 			t.Fatalf("%q: key %q unstable or not hex", n, k)
 		}
+		checkFold(t, n)
 		for _, v := range caseVariants(n) {
 			nv, err := NormalizeNickname(v)
 			if err != nil {
@@ -99,6 +131,7 @@ func FuzzNormalizeRoomName(f *testing.F) {
 		if !hexKey.MatchString(k) || RoomNameKey(n) != k {
 			t.Fatalf("%q: key %q unstable or not hex", n, k)
 		}
+		checkFold(t, n)
 		for _, v := range caseVariants(n) {
 			nv, err := NormalizeRoomName(v)
 			if err != nil {

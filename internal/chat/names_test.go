@@ -10,6 +10,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
+
+	"golang.org/x/text/unicode/runenames"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite testdata golden files")
@@ -252,49 +255,61 @@ func TestKeysAreKVSafe(t *testing.T) {
 	}
 }
 
-// TestNicknameKeyGolden pins keys so that an upgrade of x/text, the
-// confusables data or Go's Unicode tables that changes them fails here:
-// existing nickname reservations would otherwise stop matching.
-func TestNicknameKeyGolden(t *testing.T) {
-	path := filepath.Join("testdata", "nickname_keys.txt")
-	if *updateGolden {
-		inputs := readGoldenInputs(t, path)
-		var b strings.Builder
-		b.WriteString("# NicknameKey golden vectors: normalized nickname (Go-quoted) TAB key.\n")
-		b.WriteString("# Regenerate with: go test ./internal/chat -run Golden -update (and plan a re-keying migration).\n")
-		for _, in := range inputs {
-			fmt.Fprintf(&b, "%q\t%s\n", in, NicknameKey(mustNickname(t, in)))
-		}
-		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	n := 0
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		in, want, ok := parseGoldenLine(line)
-		if !ok {
-			t.Fatalf("bad golden line %q", line)
-		}
-		n++
-		if got := NicknameKey(mustNickname(t, in)); got != want {
-			t.Errorf("NicknameKey(%q) = %s, golden %s", in, got, want)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if n < 10 {
-		t.Fatalf("only %d golden vectors", n)
+// TestKeyGolden pins nickname and room name keys so that an upgrade of
+// x/text, the confusables data or Go's Unicode tables that changes them
+// fails here: existing claims would otherwise stop matching until the
+// re-keying at the next start (Service.migrateNameKeys).
+func TestKeyGolden(t *testing.T) {
+	for _, g := range []struct {
+		file, what string
+		norm       func(testing.TB, string) string
+		key        func(string) string
+	}{
+		{"nickname_keys.txt", "NicknameKey", mustNickname, NicknameKey},
+		{"room_name_keys.txt", "RoomNameKey", mustRoomName, RoomNameKey},
+	} {
+		t.Run(g.what, func(t *testing.T) {
+			path := filepath.Join("testdata", g.file)
+			if *updateGolden {
+				inputs := readGoldenInputs(t, path)
+				var b strings.Builder
+				fmt.Fprintf(&b, "# %s golden vectors: normalized name (Go-quoted) TAB key.\n", g.what)
+				b.WriteString("# Regenerate with: go test ./internal/chat -run Golden -update (a changed key is re-keyed at start: see README).\n")
+				for _, in := range inputs {
+					fmt.Fprintf(&b, "%q\t%s\n", in, g.key(g.norm(t, in)))
+				}
+				if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			sc := bufio.NewScanner(f)
+			n := 0
+			for sc.Scan() {
+				line := sc.Text()
+				if line == "" || strings.HasPrefix(line, "#") {
+					continue
+				}
+				in, want, ok := parseGoldenLine(line)
+				if !ok {
+					t.Fatalf("bad golden line %q", line)
+				}
+				n++
+				if got := g.key(g.norm(t, in)); got != want {
+					t.Errorf("%s(%q) = %s, golden %s", g.what, in, got, want)
+				}
+			}
+			if err := sc.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if n < 10 {
+				t.Fatalf("only %d golden vectors", n)
+			}
+		})
 	}
 }
 
@@ -431,6 +446,8 @@ func TestRoomNameKey(t *testing.T) {
 		{"Ꭺ room", "ꭺ room"},
 		{"İstanbul", "istanbul"},
 		{"ılker", "ILKER"},
+		{"general", "genera1"}, // TR39: 1 and l look alike
+		{"go", "gо"},           // Cyrillic о
 	}
 	for _, p := range same {
 		a, err := NormalizeRoomName(p[0])
@@ -447,9 +464,7 @@ func TestRoomNameKey(t *testing.T) {
 	}
 	distinct := [][2]string{
 		{"general", "generał"},
-		{"general", "genera1"},
 		{"cafe", "café"},
-		{"go", "gо"}, // Cyrillic о: room names are not compared by skeleton
 		{"a b", "ab"},
 	}
 	for _, p := range distinct {
@@ -527,6 +542,188 @@ func BenchmarkNormalizeNickname(b *testing.B) {
 	for b.Loop() {
 		if _, err := NormalizeNickname("  Peter   Parker_99 "); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// lookalikes are spellings that must share a key with their plain form,
+// both as nicknames and as room names (nickname: false when the spelling
+// is not a valid nickname, e.g. circled letters are symbols).
+var lookalikes = []struct {
+	name, plain, alike string
+	nickname           bool
+}{
+	{"fullwidth", "peter", "ｐｅｔｅｒ", true},
+	{"fullwidth capitals", "peter", "ＰＥＴＥＲ", true},
+	{"small capitals", "peter", "ᴘᴇᴛᴇʀ", true},
+	{"small capitals all of a-z", "abcdefghijklmnopqrstuvwxyz", "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘꞯʀꜱᴛᴜᴠᴡxʏᴢ", false}, // 26 runes: too long for a nickname
+	{"small capitals a-l", "abcdefghijkl", "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟ", true},
+	{"small capitals m-z", "mnopqrstuvwxyz", "ᴍɴᴏᴘꞯʀꜱᴛᴜᴠᴡxʏᴢ", true},
+	{"modifier letters", "peter", "ᵖᵉᵗᵉʳ", true},
+	{"modifier capitals", "peter", "ᴾᴱᵀᴱᴿ", true},
+	{"modifier small capitals", "lin", "ᶫᶦᶰ", true},
+	{"mathematical bold", "peter", "𝐩𝐞𝐭𝐞𝐫", true},
+	{"mathematical script", "peter", "𝓅ℯ𝓉ℯ𝓇", true},
+	{"mathematical bold capitals", "peter", "𝐏𝐄𝐓𝐄𝐑", true},
+	{"mathematical double-struck", "peter", "𝕡𝕖𝕥𝕖𝕣", true},
+	{"mathematical fraktur bold", "peter", "𝖕𝖊𝖙𝖊𝖗", true},
+	{"mathematical sans-serif", "peter", "𝗉𝖾𝗍𝖾𝗋", true},
+	{"mathematical monospace", "peter", "𝚙𝚎𝚝𝚎𝚛", true},
+	{"cyrillic e and er", "peter", "реtеr", true},
+	{"cyrillic a o e p c", "Default Room", "Default Rооm", true},
+	{"cyrillic all", "cope", "соре", true},
+	{"cyrillic a", "alice", "аlice", true},
+	{"greek omicron", "Default Room", "Default Rοοm", true},
+	{"greek alpha rho omicron", "papa oreo", "ραρα οreο", true},
+	{"greek capital alpha", "ALICE", "ΑLICE", true},
+	{"mixed tricks", "peter", "ᴘｅтеʀ", true},
+	{"ligature", "fish", "ﬁsh", true},
+	{"halfwidth katakana", "コーヒー", "ｺｰﾋｰ", true},
+	{"circled letters", "peter", "ⓟⓔⓣⓔⓡ", false},
+	{"digit one and zero", "lol room", "1o1 r00m", true},
+}
+
+func TestLookalikeKeys(t *testing.T) {
+	for _, tt := range lookalikes {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.nickname {
+				a, b := mustNickname(t, tt.plain), mustNickname(t, tt.alike)
+				if ka, kb := NicknameKey(a), NicknameKey(b); ka != kb {
+					t.Errorf("nickname: %q and %q have keys %s and %s; want equal (folds %q, %q)", a, b, ka, kb, foldName(a), foldName(b))
+				}
+			} else if _, err := NormalizeNickname(tt.alike); err == nil {
+				t.Errorf("%q is a valid nickname: mark the case nickname: true", tt.alike)
+			}
+			a, b := mustRoomName(t, tt.plain), mustRoomName(t, tt.alike)
+			if ka, kb := RoomNameKey(a), RoomNameKey(b); ka != kb {
+				t.Errorf("room: %q and %q have keys %s and %s; want equal (folds %q, %q)", a, b, ka, kb, foldName(a), foldName(b))
+			}
+		})
+	}
+}
+
+// TestDistinctNamesStayDistinct: names that are genuinely different, in
+// Latin and in other scripts, never collide, as nicknames or room names.
+func TestDistinctNamesStayDistinct(t *testing.T) {
+	pairs := [][2]string{
+		{"anna", "anne"},
+		{"peter", "petra"},
+		{"alice", "alicia"},
+		{"mike", "nike"},
+		{"dave", "dane"},
+		{"Zoe", "Zoë"},
+		{"jose", "josé"},
+		{"Room 2", "Room 3"},
+		{"ab c", "abc"},
+		{"Иван", "Ivan"},
+		{"Мария", "Марина"},
+		{"Ελένη", "Έλενα"},
+		{"Ελένη", "Eλενη"}, // Latin E, but η and ν are not n and v
+		{"王小明", "王小名"},
+		{"김서연", "김서현"},
+		{"محمد", "أحمد"},
+		{"नमस्ते", "नमस्कार"},
+		{"さくら", "サクラ"}, // hiragana and katakana are different names
+		{"ｐｅｔｅｒ", "ｐｅｔｒａ"},
+		{"ᴘᴇᴛᴇʀ", "ᴘᴇᴛʀᴀ"},
+	}
+	for _, p := range pairs {
+		t.Run(p[0]+"/"+p[1], func(t *testing.T) {
+			a, b := mustNickname(t, p[0]), mustNickname(t, p[1])
+			if NicknameKey(a) == NicknameKey(b) {
+				t.Errorf("NicknameKey(%q) == NicknameKey(%q); want distinct", a, b)
+			}
+			if RoomNameKey(a) == RoomNameKey(b) {
+				t.Errorf("RoomNameKey(%q) == RoomNameKey(%q); want distinct", a, b)
+			}
+		})
+	}
+	rooms := [][2]string{
+		{"🎮 gaming", "🎲 gaming"},
+		{"👍🏻", "👍🏿"},
+		{"C++", "C#"},
+		{"general", "generał"},
+		{"Chapter Ⅻ", "Chapter Ⅺ"},
+	}
+	for _, p := range rooms {
+		a, b := mustRoomName(t, p[0]), mustRoomName(t, p[1])
+		if RoomNameKey(a) == RoomNameKey(b) {
+			t.Errorf("RoomNameKey(%q) == RoomNameKey(%q); want distinct", a, b)
+		}
+	}
+}
+
+func mustRoomName(t testing.TB, s string) string {
+	t.Helper()
+	n, err := NormalizeRoomName(s)
+	if err != nil {
+		t.Fatalf("NormalizeRoomName(%q): %v", s, err)
+	}
+	return n
+}
+
+// TestSmallCapitalsFromNames derives smallCapitals from the Unicode
+// character names, by the rule written on it, and checks that the table
+// in names.go is exactly that, and that each small capital folds like its
+// letter.
+func TestSmallCapitalsFromNames(t *testing.T) {
+	if runenames.UnicodeVersion != unicode.Version {
+		t.Skipf("runenames has Unicode %s, the unicode tables %s", runenames.UnicodeVersion, unicode.Version)
+	}
+	byName := make(map[string]rune)
+	var caps []rune
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		n := runenames.Name(r)
+		if n == "" || strings.HasPrefix(n, "<") {
+			continue
+		}
+		byName[n] = r
+		if strings.Contains(n, " SMALL CAPITAL ") {
+			caps = append(caps, r)
+		}
+	}
+	want := make(map[rune]rune)
+	for _, r := range caps {
+		n := runenames.Name(r)
+		for _, infix := range []string{" LETTER SMALL CAPITAL ", " SMALL CAPITAL LETTER "} {
+			script, x, ok := strings.Cut(n, infix)
+			if !ok || strings.Contains(script, " ") || !unicode.IsLetter(r) {
+				continue
+			}
+			if l, ok := byName[script+" SMALL LETTER "+x]; ok {
+				want[r] = l
+			}
+		}
+	}
+	for r, l := range want {
+		if got, ok := smallCapitals[r]; !ok || got != l {
+			t.Errorf("smallCapitals[%U %s] = %q, want %q", r, runenames.Name(r), got, l)
+		}
+	}
+	for r := range smallCapitals {
+		if _, ok := want[r]; !ok {
+			t.Errorf("smallCapitals has %U %s, which the rule does not give", r, runenames.Name(r))
+		}
+	}
+	for r, l := range smallCapitals {
+		if a, b := foldName(string(r)), foldName(string(l)); a != b {
+			t.Errorf("%U folds to %q, its letter %U to %q", r, a, l, b)
+		}
+	}
+}
+
+// TestFoldNameIdempotent: the folded form is a fixed point, for every
+// case of the tables above.
+func TestFoldNameIdempotent(t *testing.T) {
+	var ins []string
+	for _, tt := range lookalikes {
+		ins = append(ins, tt.plain, tt.alike)
+	}
+	ins = append(ins, nameSeeds...)
+	for _, s := range ins {
+		f := foldName(s)
+		if g := foldName(f); g != f {
+			t.Errorf("foldName(%q) = %q, foldName of that = %q", s, f, g)
 		}
 	}
 }
