@@ -7,9 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/chatrooms/chatrooms/internal/clientaddr"
+	"github.com/chatrooms/chatrooms/internal/ratelimit"
 )
 
 // Config is the whole server configuration. The zero value is not useful;
@@ -67,6 +71,31 @@ type Config struct {
 	// AttachmentMaxSize is the largest upload in bytes (default 10 MiB).
 	AttachmentMaxSize int64
 
+	// TrustedProxies are the peers whose forwarding header names the
+	// client (CIDRs; default none: the peer is the client).
+	TrustedProxies []netip.Prefix
+	// ClientAddrHeader is the forwarding header read from trusted
+	// proxies: X-Forwarded-For (default) or Forwarded (RFC 7239).
+	ClientAddrHeader clientaddr.Header
+
+	// Limits (see the README's configuration table for why these
+	// defaults). Per user: messages, typing events, room switches, room
+	// creations (all nodes together), uploads. Per client address: new
+	// users (all nodes together), Engine.IO handshakes and Socket.IO
+	// connects, uploads, and open Engine.IO sessions.
+	LimitMessages      ratelimit.Limit
+	LimitTyping        ratelimit.Limit
+	LimitRoomSwitches  ratelimit.Limit
+	LimitRoomCreations ratelimit.Limit
+	LimitUploads       ratelimit.Limit
+	LimitNewUsers      ratelimit.Limit
+	LimitHandshakes    ratelimit.Limit
+	LimitAddrUploads   ratelimit.Limit
+	MaxSessionsPerAddr int
+	// TypingFanout is the least time between two typing starts of one
+	// user passed on to the room (default 3s); stops always go out.
+	TypingFanout time.Duration
+
 	// ProtocolTest starts the protocol test-mode server (echo handlers on
 	// /engine.io/ and /socket.io/) instead of the chat service.
 	ProtocolTest bool
@@ -78,7 +107,7 @@ type Config struct {
 // for -h.
 func Load(fs *flag.FlagSet, args []string, getenv func(string) string, output io.Writer) (*Config, error) {
 	c := &Config{}
-	var origins, level string
+	var origins, level, proxies, addrHeader string
 	fs.SetOutput(output)
 	fs.StringVar(&c.Addr, "addr", ":8080", "HTTP listen address (env CHATROOMS_ADDR)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the embedded NATS server's data (env CHATROOMS_DATA_DIR)")
@@ -100,9 +129,26 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string, output io
 	fs.StringVar(&c.NATSListen, "nats-listen", "", "let NATS clients connect to the embedded server at this address (env CHATROOMS_NATS_LISTEN)")
 	fs.DurationVar(&c.AttachmentRetention, "attachment-retention", 12*time.Hour, "how long uploaded images are kept (env CHATROOMS_ATTACHMENT_RETENTION)")
 	fs.Int64Var(&c.AttachmentMaxSize, "attachment-max-size", 10<<20, "largest image upload in bytes (env CHATROOMS_ATTACHMENT_MAX_SIZE)")
+	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated CIDRs of proxies whose forwarding header names the client (env CHATROOMS_TRUSTED_PROXIES)")
+	fs.StringVar(&addrHeader, "client-addr-header", "X-Forwarded-For", "forwarding header read from trusted proxies: X-Forwarded-For or Forwarded (env CHATROOMS_CLIENT_ADDR_HEADER)")
+	limit := func(p *ratelimit.Limit, name, def, usage string) {
+		*p, _ = ratelimit.ParseLimit(def)
+		fs.Var(p, name, usage+", N/period:burst or off (env "+EnvName(name)+")")
+	}
+	limit(&c.LimitMessages, "limit-messages", "5/1s:20", "messages per user")
+	limit(&c.LimitTyping, "limit-typing", "2/1s:5", "typing events per user")
+	limit(&c.LimitRoomSwitches, "limit-room-switches", "2/1s:10", "room switches per user")
+	limit(&c.LimitRoomCreations, "limit-room-creations", "5/1m:3", "room creations per user, all nodes together")
+	limit(&c.LimitUploads, "limit-uploads", "10/1m:5", "uploads per user")
+	limit(&c.LimitNewUsers, "limit-new-users", "10/1m:20", "new users per client address, all nodes together")
+	limit(&c.LimitHandshakes, "limit-handshakes", "10/1s:50", "Engine.IO handshakes and /chat connects per client address")
+	limit(&c.LimitAddrUploads, "limit-addr-uploads", "30/1m:10", "uploads per client address")
+	fs.IntVar(&c.MaxSessionsPerAddr, "max-sessions-per-addr", 50, "open Engine.IO sessions per client address, 0 for no limit (env CHATROOMS_MAX_SESSIONS_PER_ADDR)")
+	fs.DurationVar(&c.TypingFanout, "typing-fanout", 3*time.Second, "least time between two typing starts of a user passed on to the room (env CHATROOMS_TYPING_FANOUT)")
 	fs.BoolVar(&c.ProtocolTest, "protocol-test", false, "serve the protocol test-mode echo server instead of the chat service (env CHATROOMS_PROTOCOL_TEST)")
 
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -136,6 +182,12 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string, output io
 		return nil, err
 	}
 	c.AllowedOrigins = splitList(origins)
+	if c.TrustedProxies, err = clientaddr.ParsePrefixes(proxies); err != nil {
+		return nil, fmt.Errorf("trusted-proxies: %w", err)
+	}
+	if c.ClientAddrHeader, err = clientaddr.ParseHeader(addrHeader); err != nil {
+		return nil, fmt.Errorf("client-addr-header: %w", err)
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("log level %q: %w", level, err)
 	}
@@ -215,6 +267,12 @@ func (c *Config) Validate() error {
 	}
 	if c.WriteQueueBytes < c.MaxPayload {
 		errs = append(errs, fmt.Errorf("write-queue-bytes %d must be at least max-payload %d", c.WriteQueueBytes, c.MaxPayload))
+	}
+	if c.MaxSessionsPerAddr < 0 {
+		errs = append(errs, fmt.Errorf("max-sessions-per-addr %d: want 0 (no limit) or more", c.MaxSessionsPerAddr))
+	}
+	if c.TypingFanout <= 0 || c.TypingFanout > time.Minute {
+		errs = append(errs, fmt.Errorf("typing-fanout %v: want above 0, at most 1m", c.TypingFanout))
 	}
 	for _, o := range c.AllowedOrigins {
 		if o != "*" && !strings.Contains(o, "://") {

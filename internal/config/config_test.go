@@ -105,3 +105,35 @@ func TestEnvName(t *testing.T) {
 		t.Fatalf("EnvName = %q", got)
 	}
 }
+
+func TestLimitsAndProxies(t *testing.T) {
+	c, err := load(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LimitMessages.String() != "5/1s:20" || c.LimitTyping.String() != "2/1s:5" || c.LimitNewUsers.String() != "10/1m:20" ||
+		c.MaxSessionsPerAddr != 50 || c.TypingFanout != 3*time.Second || len(c.TrustedProxies) != 0 || c.ClientAddrHeader != "X-Forwarded-For" {
+		t.Errorf("unexpected defaults: %+v", c)
+	}
+	c, err = load([]string{"--limit-typing", "off", "--limit-new-users", "3/1h:1", "--client-addr-header", "forwarded"},
+		map[string]string{"CHATROOMS_TRUSTED_PROXIES": "172.28.0.0/24, 127.0.0.1", "CHATROOMS_LIMIT_MESSAGES": "1/1s:2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.LimitTyping.Off || c.LimitNewUsers.String() != "3/1h:1" || c.LimitMessages.String() != "1/1s:2" ||
+		len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "127.0.0.1/32" || c.ClientAddrHeader != "Forwarded" {
+		t.Errorf("flags or env not used: %+v", c)
+	}
+	for _, args := range [][]string{
+		{"--limit-messages", "5"},
+		{"--limit-messages", "0/1s:1"},
+		{"--trusted-proxies", "nginx"},
+		{"--client-addr-header", "X-Real-IP"},
+		{"--max-sessions-per-addr", "-1"},
+		{"--typing-fanout", "0s"},
+	} {
+		if _, err := load(args, nil); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}

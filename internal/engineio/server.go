@@ -48,7 +48,18 @@ type Config struct {
 	// SIDPrefix is prepended to every session id (e.g. a node id that a
 	// load balancer can route on). Must be URL-safe.
 	SIDPrefix string
-	Logger    *slog.Logger // default slog.Default()
+	// ClientAddr, if set, returns the address of the client behind a
+	// request (e.g. resolved through trusted proxies); Session.RemoteAddr
+	// reports it. Default: the request's RemoteAddr.
+	ClientAddr func(r *http.Request) string
+	// Admit, if set, is asked before every handshake (a request without
+	// sid that would open a session). It returns false after writing the
+	// refusal itself (e.g. 429 with Retry-After); otherwise release, if
+	// not nil, is called once when the session it admitted ends, or at
+	// once if none was opened. It must not block for long; it runs on the
+	// request's goroutine with no lock held.
+	Admit  func(w http.ResponseWriter, r *http.Request) (release func(), ok bool)
+	Logger *slog.Logger // default slog.Default()
 }
 
 func (c *Config) setDefaults() {
@@ -83,6 +94,8 @@ const numShards = 64
 type shard struct {
 	mu sync.RWMutex
 	m  map[string]*Session
+	// released are the Admit releases of the shard's sessions.
+	released map[*Session]func()
 }
 
 // Server is an Engine.IO v4 server; mount it as an http.Handler on its path
@@ -107,6 +120,7 @@ func NewServer(cfg Config, h Handler) *Server {
 	s := &Server{cfg: cfg, h: h, log: cfg.Logger, seed: maphash.MakeSeed()}
 	for i := range s.shards {
 		s.shards[i].m = make(map[string]*Session)
+		s.shards[i].released = make(map[*Session]func())
 	}
 	return s
 }
@@ -136,7 +150,35 @@ func (srv *Server) remove(s *Session) {
 		delete(sh.m, s.id)
 		srv.sessions.Add(-1)
 	}
+	release := sh.released[s]
+	delete(sh.released, s)
 	sh.mu.Unlock()
+	if release != nil {
+		release()
+	}
+}
+
+// admission follows one admitted handshake to the session it opens.
+type admission struct{ s *Session }
+
+type admissionKey struct{}
+
+// attachRelease hands release to the session the handshake opened: it
+// runs when that session is removed, or now if there is none (refused,
+// failed, or already gone).
+func (srv *Server) attachRelease(a *admission, release func()) {
+	if a.s != nil {
+		sh := srv.shard(a.s.id)
+		sh.mu.Lock()
+		if sh.m[a.s.id] == a.s {
+			sh.released[a.s] = release
+			release = nil
+		}
+		sh.mu.Unlock()
+	}
+	if release != nil {
+		release()
+	}
 }
 
 // register adds s unless the server is closing or full.
@@ -222,6 +264,17 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusServiceUnavailable, codeBadRequest)
 			return
 		}
+		if srv.cfg.Admit != nil {
+			release, ok := srv.cfg.Admit(w, r)
+			if !ok {
+				return
+			}
+			if release != nil {
+				a := &admission{}
+				r = r.WithContext(context.WithValue(r.Context(), admissionKey{}, a))
+				defer func() { srv.attachRelease(a, release) }()
+			}
+		}
 		if transport == "websocket" {
 			srv.openWebSocket(w, r, q)
 		} else {
@@ -249,16 +302,23 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (srv *Server) newSession(r *http.Request, q url.Values, transport Transport) *Session {
+	addr := r.RemoteAddr
+	if srv.cfg.ClientAddr != nil {
+		addr = srv.cfg.ClientAddr(r)
+	}
 	s := &Session{
 		srv:        srv,
 		id:         newSID(srv.cfg.SIDPrefix),
 		transport:  transport,
-		remoteAddr: r.RemoteAddr,
+		remoteAddr: addr,
 		query:      q,
 		origin:     r.Header.Get("Origin"),
 		userAgent:  r.Header.Get("User-Agent"),
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	if a, ok := r.Context().Value(admissionKey{}).(*admission); ok {
+		a.s = s
+	}
 	return s
 }
 
