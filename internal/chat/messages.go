@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -36,8 +35,8 @@ func (s *Service) SendMessage(ctx context.Context, userID string, in MessageInpu
 			return Message{}, err
 		}
 	}
-	if !s.limits.allow(userID, s.cfg.Now()) {
-		return Message{}, clientErr(CodeRateLimited, "you are sending messages too fast")
+	if ok, wait := s.limits.Allow(userID); !ok {
+		return Message{}, RateLimited("you are sending messages too fast", wait)
 	}
 	u, _, err := s.users.get(ctx, userID)
 	if errors.Is(err, ErrNotFound) {
@@ -96,23 +95,25 @@ type typingSignal struct {
 }
 
 // Typing tells the other members of the user's room that they started or
-// stopped typing. A start expires by itself after TypingTTL unless renewed.
+// stopped typing. A start expires by itself after TypingTTL unless renewed;
+// a renewal within TypingFanout of the last start passed on is not passed
+// on again; a stop is passed on only if a start was.
 func (s *Service) Typing(ctx context.Context, userID string, typing bool) error {
 	view, room, ok := s.cachedUser(userID)
 	if !ok {
 		return clientErr(CodeUnauthorized, "not logged in")
 	}
+	now := s.cfg.Now()
 	s.typingMu.Lock()
 	st := s.typing[userID]
-	stoppedIn := "" // a room where the user stopped typing by moving away
+	stoppedIn := "" // a room where the user stopped typing (moved away, or said so)
 	if st != nil && (st.room != room || !typing) {
 		st.timer.Stop()
 		delete(s.typing, userID)
-		if st.room != room {
-			stoppedIn = st.room
-		}
+		stoppedIn = st.room
 		st = nil
 	}
+	publish := false
 	if typing {
 		if st == nil {
 			st = &typingState{room: room}
@@ -121,12 +122,22 @@ func (s *Service) Typing(ctx context.Context, userID string, typing bool) error 
 		} else {
 			st.timer.Reset(s.cfg.TypingTTL)
 		}
+		if st.sent.IsZero() || now.Sub(st.sent) >= s.cfg.TypingFanout {
+			st.sent = now
+			publish = true
+		}
 	}
 	s.typingMu.Unlock()
 	if stoppedIn != "" {
-		_ = s.publishTyping(ctx, stoppedIn, view, false)
+		err := s.publishTyping(ctx, stoppedIn, view, false)
+		if !typing {
+			return err
+		}
 	}
-	return s.publishTyping(ctx, room, view, typing)
+	if !publish {
+		return nil
+	}
+	return s.publishTyping(ctx, room, view, true)
 }
 
 func (s *Service) expireTyping(userID string, st *typingState) {
@@ -195,39 +206,4 @@ func (s *Service) onTypingSignal(subject string, data []byte) {
 		return
 	}
 	s.listener.Typing(subject[len(prefix):], sig.User, sig.Typing)
-}
-
-// rateLimits is a token bucket per user.
-type rateLimits struct {
-	rate, burst float64
-	mu          sync.Mutex
-	m           map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func (l *rateLimits) allow(user string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.m[user]
-	if b == nil {
-		b = &bucket{tokens: l.burst, last: now}
-		l.m[user] = b
-	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
-func (l *rateLimits) forget(user string) {
-	l.mu.Lock()
-	delete(l.m, user)
-	l.mu.Unlock()
 }

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/chatrooms/chatrooms/internal/ratelimit"
 )
 
 // RoomSpec describes a persistent room.
@@ -49,10 +51,14 @@ type Config struct {
 	// SweepInterval is how often expired users and dead nodes' sessions
 	// are cleaned up (default 1s).
 	SweepInterval time.Duration
-	// MessageRate and MessageBurst limit each user's messages per second
-	// on this node (defaults 5 and 20).
-	MessageRate  float64
-	MessageBurst int
+	// MessageLimit limits each user's messages on this node (default
+	// 5/1s:20: five a second, twenty at once).
+	MessageLimit ratelimit.Limit
+	// TypingFanout is the least time between two typing starts of one
+	// user passed on to the room (default 3s): starts in between are
+	// accepted and renew the indicator but are not re-sent. A stop always
+	// goes out when a start did.
+	TypingFanout time.Duration
 	Logger       *slog.Logger
 	Now          func() time.Time
 }
@@ -73,11 +79,11 @@ func (c *Config) setDefaults() {
 	if c.SweepInterval <= 0 {
 		c.SweepInterval = time.Second
 	}
-	if c.MessageRate <= 0 {
-		c.MessageRate = 5
+	if c.MessageLimit.IsZero() {
+		c.MessageLimit = ratelimit.Limit{Events: 5, Per: time.Second, Burst: 20}
 	}
-	if c.MessageBurst <= 0 {
-		c.MessageBurst = 20
+	if c.TypingFanout <= 0 {
+		c.TypingFanout = 3 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -135,12 +141,13 @@ type Service struct {
 
 	typingMu sync.Mutex
 	typing   map[string]*typingState // by user id, users typing via this node
-	limits   rateLimits
+	limits   *ratelimit.Keyed        // messages per user
 }
 
 type typingState struct {
 	room  string
 	timer *time.Timer
+	sent  time.Time // when a start was last passed on
 }
 
 // New returns a Service over st, the room log and the signals bus.
@@ -161,7 +168,7 @@ func New(cfg Config, st Stores, events Log, sig Signals) *Service {
 		roomCache: make(map[string]*roomRecord),
 		liveNodes: make(map[string]bool),
 		typing:    make(map[string]*typingState),
-		limits:    rateLimits{rate: cfg.MessageRate, burst: float64(cfg.MessageBurst), m: make(map[string]*bucket)},
+		limits:    ratelimit.New(ratelimit.Config{Limit: cfg.MessageLimit, Now: cfg.Now}),
 	}
 }
 
@@ -170,6 +177,14 @@ func (s *Service) UseFiles(f Files) { s.files = f }
 
 // DefaultRoomID is where new users start.
 func (s *Service) DefaultRoomID() string { return s.cfg.PersistentRooms[0].ID }
+
+// LiveNodes is how many nodes are alive (this one included, at least 1):
+// a limit that all nodes enforce together gives each this share.
+func (s *Service) LiveNodes() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return max(1, len(s.liveNodes))
+}
 
 // NodeID is this node's identity.
 func (s *Service) NodeID() string { return s.cfg.NodeID }
@@ -568,7 +583,7 @@ func (s *Service) removeUser(ctx context.Context, userID string, onlyExpired boo
 	}
 	s.deleteIfOwned(ctx, s.nicks, gone.NameKey, userID)
 	s.deleteIfOwned(ctx, s.tokens, gone.TokenHash, userID)
-	s.limits.forget(userID)
+	s.limits.Forget(userID)
 	s.log.Info("user removed", "user", userID, "expired", onlyExpired)
 	return true
 }
