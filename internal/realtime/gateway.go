@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/ratelimit"
 	"github.com/chatrooms/chatrooms/internal/socketio"
 )
 
@@ -37,7 +38,16 @@ type Config struct {
 	ListInterval time.Duration
 	// CallTimeout bounds one service call made for a client (default 10s).
 	CallTimeout time.Duration
-	Logger      *slog.Logger
+	// TypingLimit and SwitchLimit bound each user's typing starts and
+	// switch_room events on this node (zero: no limit); over them the ack
+	// is rate_limited with retry_after_ms. Typing stops are never limited.
+	TypingLimit ratelimit.Limit
+	SwitchLimit ratelimit.Limit
+	// Admit, if set, is asked before each CONNECT to the namespace; an
+	// error refuses it with connect_error (message: its code, data: the
+	// error object), e.g. chat.RateLimited.
+	Admit  func(s *socketio.Socket) *chat.Error
+	Logger *slog.Logger
 }
 
 // Gateway serves the chat namespace. It implements chat.Listener. Safe
@@ -48,6 +58,9 @@ type Gateway struct {
 	nsp  *socketio.Namespace
 	log  *slog.Logger
 	kick chan struct{}
+
+	typingLimits *ratelimit.Keyed
+	switchLimits *ratelimit.Keyed
 
 	usersDirty atomic.Bool
 	roomsDirty atomic.Bool
@@ -76,6 +89,9 @@ func New(cfg Config, svc Service, sio *socketio.Server) *Gateway {
 		log:    cfg.Logger,
 		kick:   make(chan struct{}, 1),
 		byUser: make(map[string]map[*socketio.Socket]struct{}),
+
+		typingLimits: ratelimit.New(ratelimit.Config{Limit: cfg.TypingLimit}),
+		switchLimits: ratelimit.New(ratelimit.Config{Limit: cfg.SwitchLimit}),
 	}
 	g.nsp.OnConnect(g.onConnect)
 	g.nsp.OnConnection(g.onConnection)
@@ -95,6 +111,11 @@ func userOf(s *socketio.Socket) string {
 func roomKey(id string) string { return "room:" + id }
 
 func (g *Gateway) onConnect(ctx context.Context, s *socketio.Socket, auth json.RawMessage) error {
+	if g.cfg.Admit != nil {
+		if ce := g.cfg.Admit(s); ce != nil {
+			return &socketio.ConnectRefusal{Message: ce.Code, Data: ce}
+		}
+	}
 	var a struct {
 		Token string `json:"token"`
 	}
@@ -243,6 +264,10 @@ func (g *Gateway) onSwitchRoom(s *socketio.Socket, e *socketio.Incoming) {
 		g.reply(e, "", nil, err)
 		return
 	}
+	if ok, wait := g.switchLimits.Allow(userOf(s)); !ok {
+		g.reply(e, "", nil, chat.RateLimited("you are switching rooms too fast", wait))
+		return
+	}
 	ctx, cancel := g.call(s)
 	defer cancel()
 	room, err := g.svc.SwitchRoom(ctx, userOf(s), req.RoomID)
@@ -256,6 +281,13 @@ func (g *Gateway) onTyping(s *socketio.Socket, e *socketio.Incoming) {
 	if err := payload(e, &req); err != nil {
 		g.reply(e, "", nil, err)
 		return
+	}
+	// Only starts count: a stop ends what an accepted start began.
+	if req.Typing {
+		if ok, wait := g.typingLimits.Allow(userOf(s)); !ok {
+			g.reply(e, "", nil, chat.RateLimited("you are sending typing events too fast", wait))
+			return
+		}
 	}
 	ctx, cancel := g.call(s)
 	defer cancel()
