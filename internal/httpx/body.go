@@ -1,0 +1,184 @@
+package httpx
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+)
+
+// Defaults for the zero fields of BodyTimeouts.
+const (
+	// DefaultBodyWindow is how long each window lasts, the first one
+	// starting with the first read of the body.
+	DefaultBodyWindow = 10 * time.Second
+	// DefaultBodyMinRate is the least rate, in bytes a second, a body
+	// must keep over each window: 1 KiB/s, far below any real network, so
+	// a body of up to 10 KiB must arrive within 10 s of the first read.
+	DefaultBodyMinRate = 1 << 10
+)
+
+// ErrBodyTimeout is returned (wrapped) by the reads of a GuardBody body
+// that did not keep its minimum rate, or that Abort cut.
+var ErrBodyTimeout = errors.New("httpx: request body too slow")
+
+// BodyTimeouts sets how slowly a request body may arrive: within each
+// Window, at least MinRate × Window bytes, or the rest of the body. The
+// zero value of a field selects its default (DefaultBodyWindow,
+// DefaultBodyMinRate).
+type BodyTimeouts struct {
+	Window  time.Duration
+	MinRate int64 // bytes a second
+}
+
+func (t BodyTimeouts) withDefaults() BodyTimeouts {
+	if t.Window <= 0 {
+		t.Window = DefaultBodyWindow
+	}
+	if t.MinRate <= 0 {
+		t.MinRate = DefaultBodyMinRate
+	}
+	return t
+}
+
+// perWindow is how many bytes each window must bring (at least one).
+func (t BodyTimeouts) perWindow() int64 {
+	return max(1, int64(float64(t.MinRate)*t.Window.Seconds()))
+}
+
+// Body is a request body read under BodyTimeouts (see GuardBody). Read
+// is for one goroutine at a time, as any body's; Abort and Release may be
+// called from any goroutine.
+type Body struct {
+	src io.ReadCloser
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	t   BodyTimeouts
+
+	mu       sync.Mutex
+	started  bool      // the first read began: windows run
+	deadline time.Time // end of the current window
+	owed     int64     // bytes the current window still needs
+	aborted  bool
+	cut      bool // a read failed with ErrBodyTimeout
+	released bool // no deadline is set any more
+	noDL     bool // the ResponseWriter cannot set read deadlines
+}
+
+// GuardBody replaces r.Body with a Body enforcing t, through read
+// deadlines on w's connection (http.ResponseController). The handler
+// must call Release before it returns (defer body.Release()): it clears
+// the deadline, so that nothing fires while the handler works after
+// reading or on the connection's next request. Deadlines set this way
+// replace the server's http.Server.ReadTimeout for this request. Where w
+// cannot set read deadlines (a test recorder) the body is read as is.
+func GuardBody(w http.ResponseWriter, r *http.Request, t BodyTimeouts) *Body {
+	b := &Body{src: r.Body, w: w, rc: http.NewResponseController(w), t: t.withDefaults()}
+	if r.Body == nil || r.Body == http.NoBody {
+		b.src = http.NoBody
+	}
+	r.Body = b
+	return b
+}
+
+// Read reads from the body, failing with ErrBodyTimeout when the current
+// window ends before it has brought its bytes, or once Abort was called.
+func (b *Body) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	if b.aborted || b.cut {
+		b.cutLocked()
+		b.mu.Unlock()
+		return 0, fmt.Errorf("read body: %w", ErrBodyTimeout)
+	}
+	if !b.started && !b.released {
+		b.started = true
+		b.startWindowLocked(time.Now())
+	}
+	b.mu.Unlock()
+
+	n, err := b.src.Read(p)
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.owed -= int64(n)
+	switch {
+	case err == nil:
+		if b.owed <= 0 && !b.aborted && !b.released {
+			b.startWindowLocked(time.Now())
+		}
+	case errors.Is(err, io.EOF):
+		// All of it arrived: no deadline while the handler goes on, or
+		// net/http's background read (which starts with none) would
+		// fail on it and cancel the request.
+		b.releaseLocked()
+	case b.aborted || errors.Is(err, os.ErrDeadlineExceeded):
+		b.cutLocked()
+		err = fmt.Errorf("read body: %w: %w", ErrBodyTimeout, err)
+	}
+	return n, err
+}
+
+// cutLocked marks the body cut. The answer then closes the connection:
+// net/http would otherwise try to read the rest of the body first, to
+// keep the connection for another request.
+func (b *Body) cutLocked() {
+	if !b.cut {
+		b.cut = true
+		b.w.Header().Set("Connection", "close")
+	}
+}
+
+// Close closes the underlying body.
+func (b *Body) Close() error { return b.src.Close() }
+
+// Abort makes the pending read, if any, and every later one fail with
+// ErrBodyTimeout; the connection is closed once the handler returns. A
+// no-op after Release.
+func (b *Body) Abort() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.released || b.aborted {
+		return
+	}
+	b.aborted = true
+	b.setDeadlineLocked(time.Now())
+}
+
+// Release clears the read deadline; later reads have none. Call it
+// before the handler returns. Idempotent. The deadline of a body that
+// was cut or aborted stays in the past, so that nothing more is read
+// from its connection.
+func (b *Body) Release() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.releaseLocked()
+}
+
+func (b *Body) releaseLocked() {
+	if b.released {
+		return
+	}
+	b.released = true
+	if b.started && !b.cut && !b.aborted {
+		b.setDeadlineLocked(time.Time{})
+	}
+}
+
+// startWindowLocked starts a window at now.
+func (b *Body) startWindowLocked(now time.Time) {
+	b.owed = b.t.perWindow()
+	b.deadline = now.Add(b.t.Window)
+	b.setDeadlineLocked(b.deadline)
+}
+
+func (b *Body) setDeadlineLocked(t time.Time) {
+	if b.noDL {
+		return
+	}
+	if err := b.rc.SetReadDeadline(t); err != nil {
+		b.noDL = true // http.ErrNotSupported: read as is
+	}
+}

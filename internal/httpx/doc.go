@@ -1,0 +1,28 @@
+// Package httpx is the HTTP layer shared by the /api handlers
+// (internal/httpapi, internal/attachments) and the Engine.IO polling
+// transport: reading JSON requests, writing JSON answers and errors,
+// parsing bearer tokens, mapping client error codes to HTTP statuses, and
+// bounding how slowly a request body may arrive.
+//
+// Errors are chat.Error values written as {"error": code, "message":
+// text}, with "retry_after_ms" and a Retry-After header (whole seconds,
+// rounded up) when the code is rate_limited. Status gives the HTTP status
+// of every client error code; an unknown code is a 500.
+//
+// ReadJSON accepts a body only with Content-Type application/json
+// (parameters such as charset=utf-8 allowed; any other charset refused),
+// else 415 unsupported_media_type; reads at most the given number of
+// bytes through http.MaxBytesReader (else 413 too_large), growing its
+// buffer with the bytes that actually arrive; and refuses unknown fields
+// and anything after the JSON value (400 invalid_request).
+//
+// GuardBody makes a request body arrive at a minimum rate: within each
+// window (default DefaultBodyWindow, 10 s) from the first read, at least
+// MinRate × Window bytes (default DefaultBodyMinRate, 1 KiB/s, so 10 KiB)
+// or the rest of the body must arrive, or the read fails with
+// ErrBodyTimeout (408 request_timeout) and the connection is closed. It
+// works through http.ResponseController read deadlines, so a blocked read
+// is interrupted; while nothing reads the body (before the first read,
+// after the last) no deadline is set, so long-polling GETs and slow
+// handlers are unaffected.
+package httpx
