@@ -221,6 +221,9 @@ func (s *Service) Start(ctx context.Context, l Listener) error {
 			return ctx.Err()
 		}
 	}
+	if err := s.migrateNameKeys(ctx); err != nil {
+		return fmt.Errorf("start chat: re-key names: %w", err)
+	}
 	if err := s.events.Follow(ctx, s.onLogEntry); err != nil {
 		return fmt.Errorf("start chat: follow room events: %w", err)
 	}
@@ -248,17 +251,22 @@ func (s *Service) ensureRoom(ctx context.Context, spec RoomSpec) error {
 	if _, err := s.rooms.create(ctx, spec.ID, rec); err != nil && !errors.Is(err, ErrExists) {
 		return err
 	}
-	if _, err := s.roomNames.Create(ctx, key, []byte(spec.ID)); err != nil && !errors.Is(err, ErrExists) {
-		return err
-	}
-	_, _, err = s.rooms.modify(ctx, spec.ID, func(r *roomRecord) (op, error) {
+	r, _, err := s.rooms.modify(ctx, spec.ID, func(r *roomRecord) (op, error) {
 		if r.Persistent && r.Name == name && r.Description == desc {
 			return opKeep, nil
 		}
-		r.Persistent, r.Name, r.NameKey, r.Description = true, name, key, desc
+		r.Persistent, r.Name, r.Description = true, name, desc
 		return opWrite, nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	// Claim the name's key, moving the claim of an older key (renamed
+	// room, changed RoomNameKey) and taking it from a look-alike room.
+	c := staleClaim{id: spec.ID, oldKey: r.NameKey, newKey: key}
+	return s.moveClaim(ctx, s.roomNames, c, true, func(ctx context.Context) error {
+		return s.setRoomNameKey(ctx, c)
+	})
 }
 
 // loop runs the heartbeat and the cleanup until ctx ends.
