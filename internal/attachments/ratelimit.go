@@ -1,56 +1,27 @@
 package attachments
 
 import (
-	"sync"
+	"math"
 	"time"
+
+	"github.com/chatrooms/chatrooms/internal/ratelimit"
 )
 
-// limiter is a token bucket per user: each holds up to burst tokens,
-// refilled at rate tokens a second; an upload takes one. Buckets that
-// have refilled are swept once a minute, so the map holds only users
-// who uploaded recently. Safe for concurrent use.
-type limiter struct {
-	rate, burst float64
-
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	swept   time.Time
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
+// limiter is the per-user upload limit: a ratelimit.Keyed of perSecond
+// uploads a second, burst at once (an infinite rate is no limit). Safe for
+// concurrent use.
+type limiter struct{ k *ratelimit.Keyed }
 
 func newLimiter(perSecond float64, burst int) *limiter {
-	return &limiter{rate: perSecond, burst: float64(burst), buckets: make(map[string]*bucket)}
+	l := ratelimit.Unlimited
+	if !math.IsInf(perSecond, 1) && perSecond > 0 {
+		l = ratelimit.Limit{Events: 1, Per: time.Duration(float64(time.Second) / perSecond), Burst: max(1, burst)}
+	}
+	return &limiter{k: ratelimit.New(ratelimit.Config{Limit: l})}
 }
 
-// allow takes a token from key's bucket at time now, or reports how long
-// until one is available.
-func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.swept) >= time.Minute {
-		l.swept = now
-		for k, b := range l.buckets {
-			if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
-				delete(l.buckets, k)
-			}
-		}
-	}
-	b := l.buckets[key]
-	if b == nil {
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[key] = b
-	}
-	if now.After(b.last) {
-		b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-		b.last = now
-	}
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
-	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+// allow takes an upload from key's allowance, or reports how long until
+// one is available. now is ignored: the limiter keeps its own clock.
+func (l *limiter) allow(key string, _ time.Time) (bool, time.Duration) {
+	return l.k.Allow(key)
 }
