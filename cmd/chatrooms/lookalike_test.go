@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -248,4 +250,38 @@ func TestNameKeysMigratedAtStart(t *testing.T) {
 func sha256hex(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])
+}
+
+// A persistent room added to the configuration takes its name's key from
+// a user's room that holds it (the user's room lives on under its name),
+// and keeps it when that room is deleted.
+func TestPersistentRoomTakesItsName(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	a := s.join(t, "Anna")
+	var lobby chat.Room
+	if code := s.do(t, "POST", "/api/rooms", a.Token, map[string]string{"name": "Lobby"}, &lobby); code != http.StatusCreated {
+		t.Fatalf("create Lobby: %d", code)
+	}
+	_ = a.C.Close()
+	s.Stop()
+
+	rooms := filepath.Join(t.TempDir(), "rooms.json")
+	spec := `[{"id":"_default","name":"Default Room","description":""},{"id":"_lobby","name":"LOBBY","description":""}]`
+	if err := os.WriteFile(rooms, []byte(spec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s2 := startServer(t, dir, "--rooms-file", rooms)
+	a2 := s2.connect(t, a.User, a.Token)
+	if e := a2.call(t, "switch_room", map[string]string{"room_id": "_default"}, nil); e != nil {
+		t.Fatal(e)
+	}
+	// The switch deleted the user's Lobby (its last member left) before the ack.
+	if code := s2.do(t, "GET", "/api/rooms/"+lobby.ID, "", nil, nil); code != http.StatusNotFound {
+		t.Fatalf("user's Lobby after its last member left: %d", code)
+	}
+	var e apiError
+	if code := s2.do(t, "POST", "/api/rooms", a.Token, map[string]string{"name": "Lоbby"}, &e); code != http.StatusConflict || e.Error != chat.CodeRoomNameTaken {
+		t.Fatalf("create Lоbby next to the persistent LOBBY: %d %+v", code, e)
+	}
 }
