@@ -1,12 +1,9 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/chatrooms/chatrooms/internal/avatar"
 	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/httpx"
 )
 
 // Service is what the API needs of the chat service.
@@ -34,7 +32,10 @@ type Config struct {
 	MaxBody int64
 	// Timeout bounds one request's service calls (default 10s).
 	Timeout time.Duration
-	Logger  *slog.Logger
+	// Body bounds how slowly a request body may arrive (zero fields:
+	// httpx defaults, at least 10 KiB or the whole body per 10 s).
+	Body   httpx.BodyTimeouts
+	Logger *slog.Logger
 }
 
 // API serves /api. Safe for concurrent use.
@@ -61,107 +62,29 @@ func New(cfg Config, svc Service) *API {
 // Register mounts the API on mux.
 func (a *API) Register(mux *http.ServeMux) { a.routes(mux) }
 
-// statusOf maps client error codes to HTTP statuses.
-var statusOf = map[string]int{
-	chat.CodeInvalidUsername:    http.StatusBadRequest,
-	chat.CodeUsernameTaken:      http.StatusConflict,
-	chat.CodeInvalidRoom:        http.StatusBadRequest,
-	chat.CodeRoomNameTaken:      http.StatusConflict,
-	chat.CodeRoomNotFound:       http.StatusNotFound,
-	chat.CodeAttachmentNotFound: http.StatusNotFound,
-	chat.CodeInvalidMessage:     http.StatusBadRequest,
-	chat.CodeUnauthorized:       http.StatusUnauthorized,
-	chat.CodeInvalidToken:       http.StatusUnauthorized,
-	chat.CodeRateLimited:        http.StatusTooManyRequests,
-	chat.CodeUnavailable:        http.StatusServiceUnavailable,
-	chat.CodeInvalidRequest:     http.StatusBadRequest,
-	codeTooLarge:                http.StatusRequestEntityTooLarge,
-	codeNotFound:                http.StatusNotFound,
-	codeMethod:                  http.StatusMethodNotAllowed,
-}
-
-const (
-	codeTooLarge = "too_large"
-	codeNotFound = "not_found"
-	codeMethod   = "method_not_allowed"
-)
-
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
-	ce := chat.AsError(err)
-	status, ok := statusOf[ce.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	if status >= 500 {
-		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	writeJSON(w, status, ce)
+	httpx.Fail(w, r, a.log, err)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":"internal_error","message":"something went wrong"}`)
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
-}
-
-// decode reads one JSON object of at most MaxBody bytes into v, refusing
-// unknown fields and trailing data.
+// decode reads the JSON request body into v (httpx.ReadJSON: at most
+// MaxBody bytes, arriving at Config.Body's minimum rate).
 func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return &chat.Error{Code: codeTooLarge, Message: "the request body is too large"}
-		}
-		return &chat.Error{Code: chat.CodeInvalidRequest, Message: "could not read the request body"}
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return &chat.Error{Code: chat.CodeInvalidRequest, Message: "malformed JSON: " + jsonProblem(err)}
-	}
-	if dec.More() {
-		return &chat.Error{Code: chat.CodeInvalidRequest, Message: "malformed JSON: trailing data"}
-	}
-	return nil
-}
-
-// jsonProblem describes a decoding error without echoing input.
-func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return "syntax error"
-	case errors.As(err, &typ):
-		return "field " + typ.Field + " has the wrong type"
-	case errors.Is(err, io.EOF):
-		return "empty body"
-	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return strings.TrimPrefix(err.Error(), "json: ")
-	}
-	return "cannot decode"
+	body := httpx.GuardBody(w, r, a.cfg.Body)
+	defer body.Release()
+	return httpx.ReadJSON(w, r, a.cfg.MaxBody, v)
 }
 
 // authed requires a valid bearer token and passes the user on.
 func (a *API) authed(h func(w http.ResponseWriter, r *http.Request, u chat.User)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		auth := r.Header.Get("Authorization")
-		token, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || token == "" {
+		token, ok := httpx.BearerToken(r.Header.Get("Authorization"))
+		if !ok {
 			a.fail(w, r, &chat.Error{Code: chat.CodeUnauthorized, Message: "missing or invalid token"})
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
 		defer cancel()
-		u, err := a.svc.Authenticate(ctx, strings.TrimSpace(token))
+		u, err := a.svc.Authenticate(ctx, token)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -190,18 +113,18 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, struct {
+	httpx.WriteJSON(w, http.StatusCreated, struct {
 		User  chat.User `json:"user"`
 		Token string    `json:"token"`
 	}{u, token})
 }
 
 func (a *API) listUsers(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, a.svc.Users())
+	httpx.WriteJSON(w, http.StatusOK, a.svc.Users())
 }
 
 func (a *API) me(w http.ResponseWriter, _ *http.Request, u chat.User) {
-	writeJSON(w, http.StatusOK, u)
+	httpx.WriteJSON(w, http.StatusOK, u)
 }
 
 func (a *API) logout(w http.ResponseWriter, r *http.Request, u chat.User) {
@@ -214,7 +137,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request, u chat.User) {
 }
 
 func (a *API) listRooms(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, a.svc.Rooms())
+	httpx.WriteJSON(w, http.StatusOK, a.svc.Rooms())
 }
 
 func (a *API) getRoom(w http.ResponseWriter, r *http.Request) {
@@ -225,7 +148,7 @@ func (a *API) getRoom(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, room)
+	httpx.WriteJSON(w, http.StatusOK, room)
 }
 
 func (a *API) createRoom(w http.ResponseWriter, r *http.Request, u chat.User) {
@@ -242,13 +165,13 @@ func (a *API) createRoom(w http.ResponseWriter, r *http.Request, u chat.User) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, room)
+	httpx.WriteJSON(w, http.StatusCreated, room)
 }
 
 func (a *API) userAvatar(w http.ResponseWriter, r *http.Request) {
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".svg")
 	if !ok || !validID(id) {
-		a.fail(w, r, &chat.Error{Code: codeNotFound, Message: "no such avatar"})
+		a.fail(w, r, &chat.Error{Code: httpx.CodeNotFound, Message: "no such avatar"})
 		return
 	}
 	writeSVG(w, r, avatar.User(id))
@@ -257,7 +180,7 @@ func (a *API) userAvatar(w http.ResponseWriter, r *http.Request) {
 func (a *API) roomAvatar(w http.ResponseWriter, r *http.Request) {
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".svg")
 	if !ok || !validID(id) {
-		a.fail(w, r, &chat.Error{Code: codeNotFound, Message: "no such avatar"})
+		a.fail(w, r, &chat.Error{Code: httpx.CodeNotFound, Message: "no such avatar"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
@@ -289,7 +212,7 @@ func writeSVG(w http.ResponseWriter, r *http.Request, svg []byte) {
 }
 
 func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
-	a.fail(w, r, &chat.Error{Code: codeNotFound, Message: "no such endpoint"})
+	a.fail(w, r, &chat.Error{Code: httpx.CodeNotFound, Message: "no such endpoint"})
 }
 
 // validID accepts the ids the service issues.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/chatrooms/chatrooms/internal/chat"
@@ -19,6 +20,8 @@ type fakeService struct {
 	createErr   error
 	roomErr     error
 	loggedOut   string
+	registered  int32 // calls of Register (atomic)
+	created     int32 // calls of CreateRoom (atomic)
 }
 
 const goodToken = "secret-token"
@@ -26,6 +29,7 @@ const goodToken = "secret-token"
 var alice = chat.User{ID: "u1", Name: "Alice", AvatarURL: "/api/avatars/users/u1.svg", Online: true}
 
 func (f *fakeService) Register(_ context.Context, name string) (chat.User, string, error) {
+	atomic.AddInt32(&f.registered, 1)
 	if f.registerErr != nil {
 		return chat.User{}, "", f.registerErr
 	}
@@ -56,6 +60,7 @@ func (f *fakeService) Room(_ context.Context, id string) (chat.Room, error) {
 }
 
 func (f *fakeService) CreateRoom(_ context.Context, _, name, desc string) (chat.Room, error) {
+	atomic.AddInt32(&f.created, 1)
 	if f.createErr != nil {
 		return chat.Room{}, f.createErr
 	}
@@ -64,11 +69,23 @@ func (f *fakeService) CreateRoom(_ context.Context, _, name, desc string) (chat.
 
 func serve(t *testing.T, svc *fakeService, method, path, token, body string) *httptest.ResponseRecorder {
 	t.Helper()
+	header := http.Header{}
+	if token != "" {
+		header.Set("Authorization", "Bearer "+token)
+	}
+	if method == http.MethodPost {
+		header.Set("Content-Type", "application/json")
+	}
+	return serveWith(t, svc, method, path, header, body)
+}
+
+func serveWith(t *testing.T, svc *fakeService, method, path string, header http.Header, body string) *httptest.ResponseRecorder {
+	t.Helper()
 	mux := http.NewServeMux()
 	httpapi.New(httpapi.Config{MaxBody: 256}, svc).Register(mux)
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, req)
