@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"sync"
@@ -110,6 +111,8 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		NodeID:          nodeID,
 		Grace:           cfg.Grace,
 		PersistentRooms: rooms,
+		MessageLimit:    cfg.LimitMessages,
+		TypingFanout:    cfg.TypingFanout,
 		Logger:          log.With("component", "chat"),
 	}, chat.Stores{
 		Users:     cl.Users(),
@@ -120,10 +123,17 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		Nodes:     cl.Nodes(),
 	}, cl.Log(), cl.Signals())
 
+	lim := newLimits(cfg, svc.LiveNodes)
+	uploadsPerMinute, uploadBurst := math.Inf(1), 1
+	if !cfg.LimitUploads.Off {
+		uploadsPerMinute, uploadBurst = float64(cfg.LimitUploads.Rate())*60, cfg.LimitUploads.Burst
+	}
 	files := attachments.New(attachments.Config{
-		Retention: cfg.AttachmentRetention,
-		MaxSize:   cfg.AttachmentMaxSize,
-		Logger:    log.With("component", "attachments"),
+		Retention:        cfg.AttachmentRetention,
+		MaxSize:          cfg.AttachmentMaxSize,
+		UploadsPerMinute: uploadsPerMinute,
+		UploadBurst:      uploadBurst,
+		Logger:           log.With("component", "attachments"),
 	}, cl.Attachments(), cl.AttachMeta(), svc)
 	svc.UseFiles(fileLookup{files})
 
@@ -135,12 +145,19 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 			WriteQueue:     cfg.WriteQueueBytes,
 			AllowedOrigins: cfg.AllowedOrigins,
 			SIDPrefix:      name + ".",
+			ClientAddr:     lim.clientAddr,
+			Admit:          lim.admitHandshake,
 			Logger:         log.With("component", "engineio"),
 		},
 		Logger: log.With("component", "socketio"),
 	})
 	close(sioReady)
-	gw := realtime.New(realtime.Config{Logger: log.With("component", "realtime")}, svc, sio)
+	gw := realtime.New(realtime.Config{
+		TypingLimit: cfg.LimitTyping,
+		SwitchLimit: cfg.LimitRoomSwitches,
+		Admit:       lim.admitConnect,
+		Logger:      log.With("component", "realtime"),
+	}, svc, sio)
 
 	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
 	if err := svc.Start(svcCtx, gw); err != nil {

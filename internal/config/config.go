@@ -271,8 +271,8 @@ func (c *Config) Validate() error {
 	if c.MaxSessionsPerAddr < 0 {
 		errs = append(errs, fmt.Errorf("max-sessions-per-addr %d: want 0 (no limit) or more", c.MaxSessionsPerAddr))
 	}
-	if c.TypingFanout <= 0 || c.TypingFanout > time.Minute {
-		errs = append(errs, fmt.Errorf("typing-fanout %v: want above 0, at most 1m", c.TypingFanout))
+	if c.TypingFanout <= 0 || c.TypingFanout > time.Hour {
+		errs = append(errs, fmt.Errorf("typing-fanout %v: want above 0, at most 1h", c.TypingFanout))
 	}
 	for _, o := range c.AllowedOrigins {
 		if o != "*" && !strings.Contains(o, "://") {

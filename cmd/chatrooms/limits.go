@@ -1,0 +1,95 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/clientaddr"
+	"github.com/chatrooms/chatrooms/internal/config"
+	"github.com/chatrooms/chatrooms/internal/ratelimit"
+	"github.com/chatrooms/chatrooms/internal/socketio"
+)
+
+// sessionRetry is the retry_after_ms of a handshake refused for holding
+// too many sessions: there is no refill to wait for, only a session to
+// end, so a few seconds.
+const sessionRetry = 5 * time.Second
+
+// limits are the per-address limits of the HTTP and Socket.IO edges and
+// the per-user ones that the HTTP API applies. Safe for concurrent use.
+type limits struct {
+	addrs *clientaddr.Resolver
+	// Per client address.
+	handshakes *ratelimit.Keyed   // Engine.IO handshakes and /chat connects
+	sessions   *ratelimit.Counter // open Engine.IO sessions
+	newUsers   *ratelimit.Keyed   // all nodes together (share of live nodes)
+	uploads    *ratelimit.Keyed
+	// Per user, all nodes together.
+	roomCreations *ratelimit.Keyed
+}
+
+// newLimits builds the limits of cfg; liveNodes is how many nodes share
+// the limits that hold across nodes.
+func newLimits(cfg *config.Config, liveNodes func() int) *limits {
+	return &limits{
+		addrs:         clientaddr.New(cfg.TrustedProxies, cfg.ClientAddrHeader),
+		handshakes:    ratelimit.New(ratelimit.Config{Limit: cfg.LimitHandshakes}),
+		sessions:      ratelimit.NewCounter(cfg.MaxSessionsPerAddr),
+		newUsers:      ratelimit.New(ratelimit.Config{Limit: cfg.LimitNewUsers, Share: liveNodes}),
+		uploads:       ratelimit.New(ratelimit.Config{Limit: cfg.LimitAddrUploads}),
+		roomCreations: ratelimit.New(ratelimit.Config{Limit: cfg.LimitRoomCreations, Share: liveNodes}),
+	}
+}
+
+// clientAddr is the address of the client behind r (see clientaddr).
+func (l *limits) clientAddr(r *http.Request) string { return l.addrs.ClientAddr(r).String() }
+
+// addrKey is the limit key of the client behind r.
+func (l *limits) addrKey(r *http.Request) string { return clientaddr.Key(l.addrs.ClientAddr(r)) }
+
+// allow takes a token of k for key, or returns the rate_limited error.
+func allow(k *ratelimit.Keyed, key, message string) *chat.Error {
+	if ok, wait := k.Allow(key); !ok {
+		return chat.RateLimited(message, wait)
+	}
+	return nil
+}
+
+// admitHandshake is the Engine.IO Admit hook: a handshake rate and a
+// cap on open sessions per client address, refused with 429.
+func (l *limits) admitHandshake(w http.ResponseWriter, r *http.Request) (func(), bool) {
+	key := l.addrKey(r)
+	if ce := allow(l.handshakes, key, "too many connections from your address, try again later"); ce != nil {
+		writeRateLimited(w, ce)
+		return nil, false
+	}
+	release, ok := l.sessions.Acquire(key)
+	if !ok {
+		writeRateLimited(w, chat.RateLimited("too many open connections from your address", sessionRetry))
+		return nil, false
+	}
+	return release, true
+}
+
+// admitConnect is the /chat CONNECT hook: it takes from the same
+// per-address allowance as Engine.IO handshakes, since a client can
+// connect and disconnect the namespace over one session.
+func (l *limits) admitConnect(s *socketio.Socket) *chat.Error {
+	return allow(l.handshakes, clientaddr.KeyOf(s.Session().RemoteAddr()), "too many connections from your address, try again later")
+}
+
+// writeRateLimited answers 429 with Retry-After (whole seconds, rounded
+// up) and the error object.
+func writeRateLimited(w http.ResponseWriter, ce *chat.Error) {
+	b, _ := json.Marshal(ce) // plain data
+	h := w.Header()
+	h.Set("Retry-After", strconv.FormatInt((ce.RetryAfterMS+999)/1000, 10))
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_, _ = w.Write(append(b, '\n'))
+}
