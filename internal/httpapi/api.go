@@ -34,8 +34,15 @@ type Config struct {
 	Timeout time.Duration
 	// Body bounds how slowly a request body may arrive (zero fields:
 	// httpx defaults, at least 10 KiB or the whole body per 10 s).
-	Body   httpx.BodyTimeouts
-	Logger *slog.Logger
+	Body httpx.BodyTimeouts
+	// AdmitNewUser and AdmitRoomCreation, if set, are asked before a
+	// registration and before user creates a room: an error (e.g.
+	// chat.RateLimited) refuses it; otherwise undo is called if nothing
+	// was created after all (invalid or taken name), so only creations
+	// count.
+	AdmitNewUser      func(r *http.Request) (undo func(), err error)
+	AdmitRoomCreation func(r *http.Request, userID string) (undo func(), err error)
+	Logger            *slog.Logger
 }
 
 // API serves /api. Safe for concurrent use.
@@ -106,10 +113,16 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	undo, err := admit(a.cfg.AdmitNewUser, r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
 	defer cancel()
 	u, token, err := a.svc.Register(ctx, req.Username)
 	if err != nil {
+		undo()
 		a.fail(w, r, err)
 		return
 	}
@@ -117,6 +130,18 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 		User  chat.User `json:"user"`
 		Token string    `json:"token"`
 	}{u, token})
+}
+
+// admit asks an Admit hook; the undo it returns is never nil.
+func admit(hook func(*http.Request) (func(), error), r *http.Request) (func(), error) {
+	if hook == nil {
+		return func() {}, nil
+	}
+	undo, err := hook(r)
+	if undo == nil {
+		undo = func() {}
+	}
+	return undo, err
 }
 
 func (a *API) listUsers(w http.ResponseWriter, _ *http.Request) {
@@ -160,8 +185,19 @@ func (a *API) createRoom(w http.ResponseWriter, r *http.Request, u chat.User) {
 		a.fail(w, r, err)
 		return
 	}
+	var undo func()
+	var err error
+	if a.cfg.AdmitRoomCreation != nil {
+		if undo, err = a.cfg.AdmitRoomCreation(r, u.ID); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	room, err := a.svc.CreateRoom(r.Context(), u.ID, req.Name, req.Description)
 	if err != nil {
+		if undo != nil {
+			undo()
+		}
 		a.fail(w, r, err)
 		return
 	}

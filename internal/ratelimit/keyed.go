@@ -84,8 +84,21 @@ func (k *Keyed) shareOf(n int) (rate.Limit, int) {
 // Allow takes one token from key's bucket. When there is none it takes
 // nothing and returns false and how long until there will be one.
 func (k *Keyed) Allow(key string) (ok bool, retryAfter time.Duration) {
+	ok, retryAfter, _ = k.take(key, false)
+	return ok, retryAfter
+}
+
+// Take is Allow for an event that may not happen after all (e.g. the
+// nickname turns out to be taken): when ok, undo gives the token back
+// (as far as later takes left room for it). undo is never nil.
+func (k *Keyed) Take(key string) (ok bool, retryAfter time.Duration, undo func()) {
+	return k.take(key, true)
+}
+
+func (k *Keyed) take(key string, undoable bool) (ok bool, retryAfter time.Duration, undo func()) {
+	undo = func() {}
 	if k == nil || k.off {
-		return true, 0
+		return true, 0, undo
 	}
 	share := 1
 	if k.cfg.Share != nil {
@@ -110,13 +123,19 @@ func (k *Keyed) Allow(key string) (ok bool, retryAfter time.Duration) {
 		e.lim.SetBurstAt(now, b)
 		e.share = share
 	}
-	if e.lim.AllowN(now, 1) {
-		return true, 0
+	if undoable {
+		if r := e.lim.ReserveN(now, 1); r.OK() && r.DelayFrom(now) == 0 {
+			return true, 0, func() { r.CancelAt(k.cfg.Now()) }
+		} else if r.OK() {
+			r.CancelAt(now)
+		}
+	} else if e.lim.AllowN(now, 1) {
+		return true, 0, undo
 	}
 	// Not enough tokens: the wait is the time to refill the missing part.
 	missing := 1 - e.lim.TokensAt(now)
 	wait := time.Duration(missing / float64(e.lim.Limit()) * float64(time.Second))
-	return false, max(wait, time.Millisecond)
+	return false, max(wait, time.Millisecond), undo
 }
 
 // makeRoom keeps the shard under max keys before one is added.

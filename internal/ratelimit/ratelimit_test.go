@@ -229,3 +229,26 @@ func BenchmarkKeyedAllow(b *testing.B) {
 		}
 	})
 }
+
+func TestKeyedTakeUndo(t *testing.T) {
+	c := newClock()
+	k := New(Config{Limit: Limit{Events: 1, Per: time.Hour, Burst: 2}, Now: c.Now})
+	ok, _, undo := k.Take("a")
+	if !ok {
+		t.Fatal("first take refused")
+	}
+	undo() // it did not happen after all
+	for i := range 2 {
+		if ok, _, _ := k.Take("a"); !ok {
+			t.Fatalf("take %d refused after an undo", i)
+		}
+	}
+	ok, wait, undo := k.Take("a")
+	if ok || wait <= 0 {
+		t.Fatalf("over the burst: ok=%v wait=%v", ok, wait)
+	}
+	undo() // a no-op for a refused take
+	if ok, _ := k.Allow("a"); ok {
+		t.Fatal("undoing a refused take gave a token")
+	}
+}
