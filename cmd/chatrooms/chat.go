@@ -167,7 +167,11 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	}
 	go gw.Run(svcCtx)
 
-	httpapi.New(httpapi.Config{Logger: log.With("component", "http")}, svc).Register(mux)
+	httpapi.New(httpapi.Config{
+		AdmitNewUser:      lim.admitNewUser,
+		AdmitRoomCreation: lim.admitRoomCreation,
+		Logger:            log.With("component", "http"),
+	}, svc).Register(mux)
 	files.Register(mux)
 	mux.Handle("/socket.io/", sio)
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {

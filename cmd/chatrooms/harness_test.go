@@ -56,7 +56,9 @@ func startServer(t *testing.T, dataDir string, flags ...string) *server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{t: t, DataDir: dataDir, stop: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
-	args := append([]string{"--addr", "127.0.0.1:0", "--data-dir", dataDir, "--shutdown-grace", "5s"}, flags...)
+	// Every test client signs up from 127.0.0.1: no new-user limit
+	// unless a test sets one (a flag given again wins).
+	args := append([]string{"--addr", "127.0.0.1:0", "--data-dir", dataDir, "--shutdown-grace", "5s", "--limit-new-users", "off"}, flags...)
 	go func() { s.done <- run(ctx, args, func(string) string { return "" }, s.logs) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

@@ -93,3 +93,24 @@ func writeRateLimited(w http.ResponseWriter, ce *chat.Error) {
 	w.WriteHeader(http.StatusTooManyRequests)
 	_, _ = w.Write(append(b, '\n'))
 }
+
+// admitNewUser is the HTTP API's registration hook: new users per client
+// address, all nodes together; a registration that creates nobody gives
+// its token back.
+func (l *limits) admitNewUser(r *http.Request) (func(), error) {
+	ok, wait, undo := l.newUsers.Take(l.addrKey(r))
+	if !ok {
+		return nil, chat.RateLimited("too many new users from your address, try again later", wait)
+	}
+	return undo, nil
+}
+
+// admitRoomCreation is the HTTP API's room-creation hook: rooms created
+// per user, all nodes together.
+func (l *limits) admitRoomCreation(_ *http.Request, userID string) (func(), error) {
+	ok, wait, undo := l.roomCreations.Take(userID)
+	if !ok {
+		return nil, chat.RateLimited("you are creating rooms too fast", wait)
+	}
+	return undo, nil
+}

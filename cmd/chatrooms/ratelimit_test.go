@@ -346,3 +346,54 @@ func TestRoomSwitchLimitAck(t *testing.T) {
 		t.Fatalf("after a refused switch: %d, room %q, want still _test", code, me.CurrentRoom.ID)
 	}
 }
+
+func TestNewUsersLimitedPerAddress(t *testing.T) {
+	s := startServer(t, "", "--limit-new-users", "2/1h:2", "--trusted-proxies", "127.0.0.1")
+	newUser := func(name string, headers ...string) httpAnswer {
+		t.Helper()
+		return s.request(t, "POST", "/api/users", `{"username":"`+name+`"}`, append([]string{"Content-Type", "application/json"}, headers...)...)
+	}
+	if a := newUser("Anna"); a.Status != http.StatusCreated {
+		t.Fatalf("first: %d %q", a.Status, a.Body)
+	}
+	// Attempts that create nobody do not count.
+	for range 3 {
+		if a := newUser("anna"); a.Status != http.StatusConflict {
+			t.Fatalf("taken name: %d %q", a.Status, a.Body)
+		}
+	}
+	if a := newUser("Boris"); a.Status != http.StatusCreated {
+		t.Fatalf("second: %d %q", a.Status, a.Body)
+	}
+	newUser("Carla").check429(t, "third new user")
+	// Behind the trusted proxy (loopback here) each client has its own allowance.
+	if a := newUser("Carla", "X-Forwarded-For", "198.51.100.1"); a.Status != http.StatusCreated {
+		t.Fatalf("another client behind the proxy: %d %q", a.Status, a.Body)
+	}
+	// The refused user was not created.
+	var users []struct{ Name string }
+	s.do(t, "GET", "/api/users", "", nil, &users)
+	if len(users) != 3 {
+		t.Fatalf("%d users, want Anna, Boris and Carla once: %+v", len(users), users)
+	}
+}
+
+func TestRoomCreationsLimitedPerUser(t *testing.T) {
+	s := startServer(t, "", "--limit-room-creations", "1/1h:1")
+	_, tok := s.register(t, "Anna")
+	_, other := s.register(t, "Boris")
+	create := func(tok, name string) httpAnswer {
+		t.Helper()
+		return s.request(t, "POST", "/api/rooms", `{"name":"`+name+`"}`, "Content-Type", "application/json", "Authorization", "Bearer "+tok)
+	}
+	if a := create(tok, "Default Room"); a.Status != http.StatusConflict { // taken: does not count
+		t.Fatalf("taken name: %d %q", a.Status, a.Body)
+	}
+	if a := create(tok, "Plants"); a.Status != http.StatusCreated {
+		t.Fatalf("first room: %d %q", a.Status, a.Body)
+	}
+	create(tok, "Trees").check429(t, "second room")
+	if a := create(other, "Trees"); a.Status != http.StatusCreated {
+		t.Fatalf("another user: %d %q", a.Status, a.Body)
+	}
+}

@@ -125,7 +125,9 @@ func (k *Keyed) take(key string, undoable bool) (ok bool, retryAfter time.Durati
 	}
 	if undoable {
 		if r := e.lim.ReserveN(now, 1); r.OK() && r.DelayFrom(now) == 0 {
-			return true, 0, func() { r.CancelAt(k.cfg.Now()) }
+			// At the time of the take: a reservation cancelled later
+			// counts as used (x/time/rate).
+			return true, 0, func() { r.CancelAt(now) }
 		} else if r.OK() {
 			r.CancelAt(now)
 		}
