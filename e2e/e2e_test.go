@@ -87,7 +87,8 @@ var listeningRE = regexp.MustCompile(`listening.*\baddr="?([^\s"]+:(\d+))"?`)
 // registers a cleanup that stops it by PID.
 func startServer(t *testing.T, bin string) *server {
 	t.Helper()
-	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--shutdown-grace", "5s")
+	// Every browser of the suite signs up from 127.0.0.1.
+	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--shutdown-grace", "5s", "--limit-new-users", "off")
 	p := proctest.Start(t, "chatrooms", cmd)
 	t.Cleanup(func() { // runs before proctest's own cleanup
 		if p.Stop(t) && p.Err() != nil {

@@ -306,8 +306,10 @@ var (
 
 // testOnlyFlags are the node flags the tests add to those of
 // deploy/compose.yaml: a data directory per node (unused with
-// --nats-url), short timings, more logging.
-var testOnlyFlags = []string{"--data-dir", "--presence-grace", "--shutdown-grace", "--log-level"}
+// --nats-url), short timings, more logging, and no per-address limits
+// (every test client comes from 127.0.0.1).
+var testOnlyFlags = []string{"--data-dir", "--presence-grace", "--shutdown-grace", "--log-level",
+	"--limit-new-users", "--limit-handshakes", "--max-sessions-per-addr", "--limit-addr-uploads"}
 
 // args are the flags deploy/compose.yaml gives a node, with loopback
 // addresses, plus testOnlyFlags.
@@ -321,10 +323,15 @@ func (n *chatNode) args(tp *topology) []string {
 		"--node-name", n.name,
 		"--nats-url", natsURL,
 		"--nats-replicas", "3",
+		"--trusted-proxies", "127.0.0.1", // nginx
 		"--data-dir", n.dataDir,
 		"--presence-grace", tp.opts.Grace.String(),
 		"--shutdown-grace", "5s",
 		"--log-level", "info",
+		"--limit-new-users", "off",
+		"--limit-handshakes", "off",
+		"--max-sessions-per-addr", "0",
+		"--limit-addr-uploads", "off",
 	}
 }
 
