@@ -133,6 +133,7 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		MaxSize:          cfg.AttachmentMaxSize,
 		UploadsPerMinute: uploadsPerMinute,
 		UploadBurst:      uploadBurst,
+		AdmitUpload:      lim.admitUpload,
 		Logger:           log.With("component", "attachments"),
 	}, cl.Attachments(), cl.AttachMeta(), svc)
 	svc.UseFiles(fileLookup{files})

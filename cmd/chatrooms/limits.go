@@ -114,3 +114,12 @@ func (l *limits) admitRoomCreation(_ *http.Request, userID string) (func(), erro
 	}
 	return undo, nil
 }
+
+// admitUpload is the attachments' upload hook: uploads per client
+// address, before the body is read or the token checked.
+func (l *limits) admitUpload(r *http.Request) error {
+	if ce := allow(l.uploads, l.addrKey(r), "too many uploads from your address, try again later"); ce != nil {
+		return ce
+	}
+	return nil
+}

@@ -397,3 +397,12 @@ func TestRoomCreationsLimitedPerUser(t *testing.T) {
 		t.Fatalf("another user: %d %q", a.Status, a.Body)
 	}
 }
+
+func TestUploadsLimitedPerAddress(t *testing.T) {
+	s := startServer(t, "", "--limit-addr-uploads", "1/1h:1")
+	// Counted before the token is checked: a flood without one is limited too.
+	if a := s.request(t, "POST", "/api/attachments", "x", "Content-Type", "multipart/form-data; boundary=b"); a.Status != http.StatusUnauthorized {
+		t.Fatalf("first upload: %d %q, want 401", a.Status, a.Body)
+	}
+	s.request(t, "POST", "/api/attachments", "x", "Content-Type", "multipart/form-data; boundary=b").check429(t, "second upload")
+}

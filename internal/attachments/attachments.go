@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/chat"
@@ -61,6 +62,9 @@ type Config struct {
 	// uploads on this node (default 10 a minute, burst 5).
 	UploadsPerMinute float64
 	UploadBurst      int
+	// AdmitUpload, if set, is asked before each upload is read (e.g. a
+	// limit per client address); an error refuses it.
+	AdmitUpload func(r *http.Request) error
 	// MaxConcurrent bounds how many images this node decodes and encodes
 	// at once (default 2): the largest accepted image may take a few
 	// hundred MB while it is processed.

@@ -55,6 +55,12 @@ type uploadResponse struct {
 func (s *Service) upload(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
 	defer cancel()
+	if s.cfg.AdmitUpload != nil {
+		if err := s.cfg.AdmitUpload(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	u, err := s.authenticate(ctx, r)
 	if err != nil {
 		s.fail(w, r, err)
