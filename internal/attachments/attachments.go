@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/httpx"
 )
 
 // Defaults for the zero values of Config.
@@ -21,7 +22,7 @@ const (
 	DefaultMaxSize          = 10 << 20
 	DefaultUploadsPerMinute = 10
 	DefaultUploadBurst      = 5
-	DefaultMaxConcurrent    = 2
+	DefaultDecodePixels     = 64_000_000
 	DefaultTimeout          = 30 * time.Second
 	DefaultServeMemory      = 256 << 20
 )
@@ -65,10 +66,12 @@ type Config struct {
 	// AdmitUpload, if set, is asked before each upload is read (e.g. a
 	// limit per client address); an error refuses it.
 	AdmitUpload func(r *http.Request) error
-	// MaxConcurrent bounds how many images this node decodes and encodes
-	// at once (default 2): the largest accepted image may take a few
-	// hundred MB while it is processed.
-	MaxConcurrent int
+	// DecodePixels is this node's pixel budget: the summed width × height
+	// of the images it decodes and encodes at once (default 64 million,
+	// about 250 MB of RGBA pixels, which one image of MaxPixels fits in).
+	// An upload waits until its image fits, while smaller ones that fit
+	// go ahead of it; the wait ends with 503 when Timeout is over.
+	DecodePixels int64
 	// ServeMemory bounds the bytes of images this node holds in memory
 	// for downloads in progress (default 256 MiB); past it, downloads
 	// wait, then fail with 503 when Timeout is over.
@@ -76,6 +79,9 @@ type Config struct {
 	// Timeout bounds one request's storage calls and waits (default
 	// 30s); it does not bound sending the answer.
 	Timeout time.Duration
+	// Body bounds how slowly an upload's body may arrive (zero fields:
+	// httpx defaults, at least 10 KiB or the rest of the body per 10 s).
+	Body httpx.BodyTimeouts
 	// Logger receives internal errors (default: discard).
 	Logger *slog.Logger
 }
@@ -93,8 +99,8 @@ func (c Config) withDefaults() Config {
 	if c.UploadBurst <= 0 {
 		c.UploadBurst = DefaultUploadBurst
 	}
-	if c.MaxConcurrent <= 0 {
-		c.MaxConcurrent = DefaultMaxConcurrent
+	if c.DecodePixels <= 0 {
+		c.DecodePixels = DefaultDecodePixels
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout
@@ -175,9 +181,13 @@ type Service struct {
 	auth    Authenticator
 	log     *slog.Logger
 	limiter *limiter
-	sem     chan struct{} // one token per image being processed
 
+	pixels      *budget // pixels being decoded (first fit)
 	serveMemory *budget // bytes held for downloads
+
+	// readHook, set by tests before serving, sees an upload's buffer
+	// (length, capacity) before each read into it.
+	readHook func(length, capacity int)
 }
 
 // New returns a Service storing bytes in blobs and metadata in meta (a
@@ -192,8 +202,8 @@ func New(cfg Config, blobs Blobs, meta chat.KV, auth Authenticator) *Service {
 		auth:    auth,
 		log:     cfg.Logger,
 		limiter: newLimiter(cfg.UploadsPerMinute/60, cfg.UploadBurst),
-		sem:     make(chan struct{}, cfg.MaxConcurrent),
 
+		pixels:      newFirstFitBudget(cfg.DecodePixels),
 		serveMemory: newBudget(cfg.ServeMemory),
 	}
 }

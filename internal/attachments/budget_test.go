@@ -66,3 +66,37 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestFirstFitBudget(t *testing.T) {
+	b := newFirstFitBudget(10)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.acquire(ctx, 9); err != nil { // a large image decoding
+		t.Fatal(err)
+	}
+	large := make(chan error, 1)
+	go func() { large <- b.acquire(ctx, 10) }() // another, waiting
+	waitFor(t, func() bool { b.mu.Lock(); defer b.mu.Unlock(); return len(b.waiters) == 1 })
+	// A small one fits beside the first and does not queue behind the
+	// waiting one.
+	if err := b.acquire(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// One that does not fit waits, behind the large one.
+	mid := make(chan error, 1)
+	go func() { mid <- b.acquire(ctx, 5) }()
+	waitFor(t, func() bool { b.mu.Lock(); defer b.mu.Unlock(); return len(b.waiters) == 2 })
+	b.release(9) // 9 free: the large waiter (10) does not fit, the middle one (5) does
+	if err := <-mid; err != nil {
+		t.Fatal(err)
+	}
+	b.release(1)
+	b.release(5) // 10 free: the large one goes
+	if err := <-large; err != nil {
+		t.Fatal(err)
+	}
+	b.release(10)
+	if b.free != 10 || len(b.waiters) != 0 {
+		t.Fatalf("free %d, %d waiters at the end", b.free, len(b.waiters))
+	}
+}

@@ -2,15 +2,21 @@
 // them for a limited time and serves them.
 //
 // POST /api/attachments takes one multipart field "file" from an
-// authenticated user (bearer token, per-user token bucket). The body is
-// read through http.MaxBytesReader with mime/multipart.Reader, streaming:
-// only the first part named "file" is read, at most a few parts are
-// looked at, and the file name and declared type are ignored. The image
+// authenticated user (bearer token, scheme in any case; per-user rate
+// limit). The body is read through http.MaxBytesReader with
+// mime/multipart.Reader, streaming, at a minimum rate (httpx.GuardBody,
+// Config.Body: else 408 request_timeout): only the first part named
+// "file" is read, at most a few parts are looked at, the file name and
+// declared type are ignored, and the buffer grows with the bytes that
+// arrive, never to the declared Content-Length. The image
 // is recognised by its leading bytes (PNG, JPEG, GIF, still WebP), its
 // dimensions are checked from its header (image.DecodeConfig; a GIF's
 // frames are counted by walking its blocks) before any pixel is decoded,
 // and it is then decoded and re-encoded, so that no metadata (EXIF, GPS,
-// comments, ICC, XMP) and no trailing bytes survive:
+// comments, ICC, XMP) and no trailing bytes survive. Decoding waits for
+// room in the node's pixel budget (Config.DecodePixels, width × height
+// summed over the images being processed, first fit): small images go
+// ahead while a large one decodes:
 //
 //   - PNG stays PNG and GIF stays GIF (every frame, delay, disposal and
 //     the loop count kept);
@@ -42,8 +48,9 @@
 // left>, immutable". The ids are 128 random bits: knowing one is what
 // lets a page show the image (an <img> sends no token).
 //
-// Errors are JSON {"error": code, "message": text}: too_large 413,
-// unsupported_type 415, invalid_image 422, unauthorized 401,
-// rate_limited 429 (with Retry-After), attachment_not_found 404,
-// invalid_request 400, unavailable 503.
+// Errors are JSON {"error": code, "message": text} (internal/httpx):
+// too_large 413, unsupported_type 415, invalid_image 422, unauthorized
+// 401, rate_limited 429 (with Retry-After and retry_after_ms),
+// attachment_not_found 404, invalid_request 400, request_timeout 408,
+// unavailable 503.
 package attachments

@@ -9,15 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/httpx"
 )
 
 const (
@@ -27,6 +27,8 @@ const (
 	// maxParts is how many multipart parts are read looking for the
 	// field "file"; nothing after that part is read at all.
 	maxParts = 4
+	// initialBuffer is the first size of an upload's buffer.
+	initialBuffer = 32 << 10
 )
 
 // Register mounts the attachment routes on mux:
@@ -55,6 +57,8 @@ type uploadResponse struct {
 func (s *Service) upload(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
 	defer cancel()
+	body := httpx.GuardBody(w, r, s.cfg.Body)
+	defer body.Release()
 	if s.cfg.AdmitUpload != nil {
 		if err := s.cfg.AdmitUpload(r); err != nil {
 			s.fail(w, r, err)
@@ -67,8 +71,7 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ok, wait := s.limiter.allow(u.ID, time.Now()); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		s.fail(w, r, &chat.Error{Code: chat.CodeRateLimited, Message: "too many uploads, try again later"})
+		s.fail(w, r, chat.RateLimited("too many uploads, try again later", wait))
 		return
 	}
 	data, err := s.readFile(w, r)
@@ -76,6 +79,7 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	body.Release() // the rest of the body is not read (see httpx.Body.Release)
 	p, err := s.process(ctx, data)
 	if err != nil {
 		s.fail(w, r, err)
@@ -91,7 +95,7 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", info.URL)
-	writeJSON(w, http.StatusCreated, uploadResponse{
+	httpx.WriteJSON(w, http.StatusCreated, uploadResponse{
 		ID:           info.ID,
 		URL:          info.URL,
 		ThumbnailURL: info.ThumbnailURL,
@@ -105,9 +109,8 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request) {
 
 // authenticate resolves the request's "Authorization: Bearer" token.
 func (s *Service) authenticate(ctx context.Context, r *http.Request) (chat.User, error) {
-	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	token = strings.TrimSpace(token)
-	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+	token, ok := httpx.BearerToken(r.Header.Get("Authorization"))
+	if !ok {
 		return chat.User{}, &chat.Error{Code: chat.CodeUnauthorized, Message: "missing or invalid token"}
 	}
 	return s.auth.Authenticate(ctx, token)
@@ -128,8 +131,11 @@ func (s *Service) readFile(w http.ResponseWriter, r *http.Request) ([]byte, erro
 		return nil, tooLarge
 	}
 	readErr := func(err error) error {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		switch ce := httpx.BodyError(err); ce.Code {
+		case CodeTooLarge:
 			return tooLarge
+		case httpx.CodeRequestTimeout:
+			return ce
 		}
 		return &chat.Error{Code: chat.CodeInvalidRequest, Message: "the multipart body is malformed or incomplete"}
 	}
@@ -145,33 +151,60 @@ func (s *Service) readFile(w http.ResponseWriter, r *http.Request) ([]byte, erro
 		if part.FormName() != "file" {
 			continue // NextPart skips the rest of it
 		}
-		var buf bytes.Buffer
-		if r.ContentLength > 0 {
-			buf.Grow(int(min(r.ContentLength, s.cfg.MaxSize+1)))
-		}
-		if _, err := buf.ReadFrom(io.LimitReader(part, s.cfg.MaxSize+1)); err != nil {
+		data, err := s.readPart(part, s.cfg.MaxSize+1)
+		if err != nil {
 			return nil, readErr(err)
 		}
-		if int64(buf.Len()) > s.cfg.MaxSize {
+		if int64(len(data)) > s.cfg.MaxSize {
 			return nil, tooLarge
 		}
-		if buf.Len() == 0 {
+		if len(data) == 0 {
 			return nil, &chat.Error{Code: chat.CodeInvalidRequest, Message: "the file is empty"}
 		}
-		return buf.Bytes(), nil
+		return data, nil
 	}
 	return nil, &chat.Error{Code: chat.CodeInvalidRequest, Message: fmt.Sprintf(`no "file" field within the first %d parts`, maxParts)}
 }
 
-// process runs process(data) once a processing slot is free.
+// readPart reads r to its end or to limit bytes, whichever comes first.
+// Its buffer grows with the bytes that arrive, doubling from
+// initialBuffer, never to a length the request declares.
+func (s *Service) readPart(r io.Reader, limit int64) ([]byte, error) {
+	buf := make([]byte, 0, min(limit, initialBuffer))
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, int(min(int64(cap(buf)), limit-int64(len(buf)))))
+		}
+		if s.readHook != nil {
+			s.readHook(len(buf), cap(buf))
+		}
+		n, err := r.Read(buf[len(buf):int(min(int64(cap(buf)), limit))])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+// process checks data (inspect), then decodes and re-encodes it once
+// the pixel budget has room for it (decodeCost): small images go ahead
+// while a large one decodes. The wait is bounded by ctx (503
+// unavailable when it ends).
 func (s *Service) process(ctx context.Context, data []byte) (processed, error) {
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
+	f, cfg, err := inspect(data)
+	if err != nil {
+		return processed{}, err
+	}
+	cost := decodeCost(f, cfg, data)
+	if err := s.pixels.acquire(ctx, cost); err != nil {
 		return processed{}, &chat.Error{Code: chat.CodeUnavailable, Message: "the server is busy, try again"}
 	}
-	defer func() { <-s.sem }()
-	return process(data)
+	defer s.pixels.release(cost)
+	return decode(f, data)
 }
 
 // store saves the image, its thumbnail, then the metadata that makes
@@ -326,48 +359,11 @@ func etagMatch(header, etag string) bool {
 	return false
 }
 
-// statusOf maps client error codes to HTTP statuses.
-var statusOf = map[string]int{
-	CodeTooLarge:            http.StatusRequestEntityTooLarge,
-	CodeUnsupportedType:     http.StatusUnsupportedMediaType,
-	CodeInvalidImage:        http.StatusUnprocessableEntity,
-	CodeNotFound:            http.StatusNotFound,
-	chat.CodeUnauthorized:   http.StatusUnauthorized,
-	chat.CodeInvalidToken:   http.StatusUnauthorized,
-	chat.CodeRateLimited:    http.StatusTooManyRequests,
-	chat.CodeInvalidRequest: http.StatusBadRequest,
-	chat.CodeUnavailable:    http.StatusServiceUnavailable,
-}
-
 // fail answers with the client-visible form of err; internal errors are
 // logged, never shown.
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var ce *chat.Error
 	if errors.Is(err, ErrNotFound) {
-		ce = &chat.Error{Code: CodeNotFound, Message: "no such attachment, or it has expired"}
-	} else {
-		ce = chat.AsError(err)
+		err = &chat.Error{Code: CodeNotFound, Message: "no such attachment, or it has expired"}
 	}
-	status, ok := statusOf[ce.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	if status >= 500 {
-		s.log.ErrorContext(r.Context(), "attachment request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	writeJSON(w, status, ce)
-}
-
-// writeJSON writes v as a JSON answer that is never cached or sniffed.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":"internal_error","message":"something went wrong"}`)
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	httpx.Fail(w, r, s.log, err)
 }

@@ -771,7 +771,8 @@ func TestStoreUnavailable(t *testing.T) {
 }
 
 func TestConcurrentUploads(t *testing.T) {
-	n := start(t, attachments.Config{MaxConcurrent: 2})
+	// A pixel budget of two of the images: the others wait their turn.
+	n := start(t, attachments.Config{DecodePixels: 2 * 400 * 300})
 	jpg := attachments.WithAPP1(attachments.EncodeJPEG(t, attachments.Picture(400, 300, false)), attachments.EXIF(8, binary.LittleEndian))
 	var wg sync.WaitGroup
 	ids := make([]string, 8)

@@ -86,13 +86,19 @@ func invalidImage(format string, args ...any) *chat.Error {
 // no metadata and no trailing bytes survive) and makes a thumbnail.
 // Client problems are *chat.Error with CodeUnsupportedType or
 // CodeInvalidImage; any other error is internal. Safe for concurrent
-// use; the caller bounds how many run at once (the largest images need
-// a few hundred MB each while they are processed).
+// use; the caller bounds the pixels decoded at once (Service.process,
+// with decodeCost: the largest images need a few hundred MB each while
+// they are processed).
 func process(data []byte) (processed, error) {
 	f, _, err := inspect(data)
 	if err != nil {
 		return processed{}, err
 	}
+	return decode(f, data)
+}
+
+// decode is process after inspect accepted data as format f.
+func decode(f format, data []byte) (processed, error) {
 	switch f {
 	case formatPNG:
 		return processPNG(data)
@@ -136,6 +142,20 @@ func inspect(data []byte) (format, image.Config, error) {
 		}
 	}
 	return f, cfg, nil
+}
+
+// decodeCost is what processing an image inspect accepted weighs in the
+// pixel budget: its width × height, plus for a GIF a quarter of its
+// frames' summed area (decoding keeps every frame, at one byte a pixel
+// where a still image takes four).
+func decodeCost(f format, cfg image.Config, data []byte) int64 {
+	cost := int64(cfg.Width) * int64(cfg.Height)
+	if f == formatGIF {
+		if st, err := scanGIF(data, MaxGIFFrames, MaxGIFPixels); err == nil {
+			cost += st.pixels / 4
+		}
+	}
+	return max(1, cost)
 }
 
 // decodeConfig reads only the header of an image of format f.

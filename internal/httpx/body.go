@@ -50,35 +50,37 @@ func (t BodyTimeouts) perWindow() int64 {
 }
 
 // Body is a request body read under BodyTimeouts (see GuardBody). Read
-// is for one goroutine at a time, as any body's; Abort and Release may be
-// called from any goroutine.
+// is for one goroutine at a time, as any body's; Abort may be called from
+// any goroutine; Release from the handler's.
 type Body struct {
-	src io.ReadCloser
-	w   http.ResponseWriter
-	rc  *http.ResponseController
-	t   BodyTimeouts
+	src     io.ReadCloser
+	req     *http.Request
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	t       BodyTimeouts
+	hasBody bool
 
 	mu       sync.Mutex
-	started  bool      // the first read began: windows run
-	deadline time.Time // end of the current window
-	owed     int64     // bytes the current window still needs
+	started  bool  // the first read began: windows run
+	owed     int64 // bytes the current window still needs
+	eof      bool  // the whole body was read; no deadline is set
 	aborted  bool
 	cut      bool // a read failed with ErrBodyTimeout
-	released bool // no deadline is set any more
+	released bool
 	noDL     bool // the ResponseWriter cannot set read deadlines
 }
 
 // GuardBody replaces r.Body with a Body enforcing t, through read
 // deadlines on w's connection (http.ResponseController). The handler
-// must call Release before it returns (defer body.Release()): it clears
-// the deadline, so that nothing fires while the handler works after
-// reading or on the connection's next request. Deadlines set this way
-// replace the server's http.Server.ReadTimeout for this request. Where w
+// must call Release before it returns (defer body.Release()). Deadlines
+// set this way replace http.Server.ReadTimeout for this request. Where w
 // cannot set read deadlines (a test recorder) the body is read as is.
 func GuardBody(w http.ResponseWriter, r *http.Request, t BodyTimeouts) *Body {
-	b := &Body{src: r.Body, w: w, rc: http.NewResponseController(w), t: t.withDefaults()}
+	b := &Body{src: r.Body, req: r, w: w, rc: http.NewResponseController(w), t: t.withDefaults()}
 	if r.Body == nil || r.Body == http.NoBody {
 		b.src = http.NoBody
+	} else {
+		b.hasBody = r.ContentLength != 0
 	}
 	r.Body = b
 	return b
@@ -113,7 +115,10 @@ func (b *Body) Read(p []byte) (int, error) {
 		// All of it arrived: no deadline while the handler goes on, or
 		// net/http's background read (which starts with none) would
 		// fail on it and cancel the request.
-		b.releaseLocked()
+		if !b.eof {
+			b.eof = true
+			b.setDeadlineLocked(time.Time{})
+		}
 	case b.aborted || errors.Is(err, os.ErrDeadlineExceeded):
 		b.cutLocked()
 		err = fmt.Errorf("read body: %w: %w", ErrBodyTimeout, err)
@@ -136,42 +141,42 @@ func (b *Body) Close() error { return b.src.Close() }
 
 // Abort makes the pending read, if any, and every later one fail with
 // ErrBodyTimeout; the connection is closed once the handler returns. A
-// no-op after Release.
+// no-op once the body was read to its end, and after Release.
 func (b *Body) Abort() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.released || b.aborted {
+	if b.released || b.aborted || b.eof {
 		return
 	}
 	b.aborted = true
 	b.setDeadlineLocked(time.Now())
 }
 
-// Release clears the read deadline; later reads have none. Call it
-// before the handler returns. Idempotent. The deadline of a body that
-// was cut or aborted stays in the past, so that nothing more is read
-// from its connection.
+// Release ends the guard: it puts the original body back in the request
+// and leaves the connection's read deadline as net/http should find it
+// when the handler returns: none once the body was read to its end; in
+// the past once it was cut or aborted (nothing more is read from the
+// connection, which closes); otherwise one window from now, the time
+// net/http has to read the rest of the body (it reads up to 256 KiB of
+// it to reuse the connection) before the connection closes. Call it
+// before the handler returns, and read no more after it. Idempotent.
 func (b *Body) Release() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.releaseLocked()
-}
-
-func (b *Body) releaseLocked() {
 	if b.released {
 		return
 	}
 	b.released = true
-	if b.started && !b.cut && !b.aborted {
-		b.setDeadlineLocked(time.Time{})
+	b.req.Body = b.src
+	if b.hasBody && !b.eof && !b.cut && !b.aborted {
+		b.setDeadlineLocked(time.Now().Add(b.t.Window))
 	}
 }
 
 // startWindowLocked starts a window at now.
 func (b *Body) startWindowLocked(now time.Time) {
 	b.owed = b.t.perWindow()
-	b.deadline = now.Add(b.t.Window)
-	b.setDeadlineLocked(b.deadline)
+	b.setDeadlineLocked(now.Add(b.t.Window))
 }
 
 func (b *Body) setDeadlineLocked(t time.Time) {

@@ -268,3 +268,48 @@ func TestGuardBodyWithoutDeadlines(t *testing.T) {
 		t.Fatalf("empty body read: %d %v", n, err)
 	}
 }
+
+func TestGuardBodyUnreadRest(t *testing.T) {
+	// A handler that answers after reading part of the body: net/http
+	// reads the rest to reuse the connection, given one window for it;
+	// a rest that never comes closes the connection.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := httpx.GuardBody(w, r, httpx.BodyTimeouts{Window: 200 * time.Millisecond, MinRate: 1})
+		defer body.Release()
+		_, _ = r.Body.Read(make([]byte, 1))
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(srv.Close)
+	for _, rest := range []bool{true, false} {
+		c := dial(t, srv.Listener.Addr().String())
+		writeHead(t, c, 100)
+		first := "{"
+		if rest {
+			first += strings.Repeat(" ", 99)
+		}
+		if _, err := c.Write([]byte(first)); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("answer %v %v", resp, err)
+		}
+		resp.Body.Close()
+		if rest {
+			// The connection serves another request.
+			if _, err := fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("second answer %v %v", resp, err)
+			}
+			continue
+		}
+		if _, err := br.ReadByte(); err == nil {
+			t.Fatal("data after the answer")
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatal("the connection waits for the rest of the body")
+		}
+	}
+}

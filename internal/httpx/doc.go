@@ -20,9 +20,13 @@
 // window (default DefaultBodyWindow, 10 s) from the first read, at least
 // MinRate × Window bytes (default DefaultBodyMinRate, 1 KiB/s, so 10 KiB)
 // or the rest of the body must arrive, or the read fails with
-// ErrBodyTimeout (408 request_timeout) and the connection is closed. It
-// works through http.ResponseController read deadlines, so a blocked read
-// is interrupted; while nothing reads the body (before the first read,
-// after the last) no deadline is set, so long-polling GETs and slow
-// handlers are unaffected.
+// ErrBodyTimeout (408 request_timeout) and the connection is closed
+// after the answer. A body of up to 10 KiB must thus arrive within 10 s
+// of the first read, and no body can stall for more than a window. It
+// works through http.ResponseController read deadlines, so a blocked
+// read is interrupted; Body.Abort cuts it from another goroutine (the
+// Engine.IO polling POST does when its session closes). No deadline is
+// set before the first read, nor once the body was read to its end, so
+// long-polling GETs and handlers working after the body are unaffected;
+// a body left unread gets one more window for net/http to read its rest.
 package httpx
