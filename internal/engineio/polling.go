@@ -1,10 +1,13 @@
 package engineio
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/chatrooms/chatrooms/internal/httpx"
 )
 
 // servePoll answers a long-polling GET: at once with whatever is queued,
@@ -115,6 +118,19 @@ func (s *Session) checkPollingLocked(now time.Time) error {
 	return nil
 }
 
+// readPostBody reads a polling POST's body: at most MaxPayload bytes,
+// arriving at httpx's minimum rate (at least 10 KiB or the rest of the
+// body every 10 s), and cut when the session closes (its ping timeout
+// included), so that a trickled body can neither outlive its session nor
+// hold OnClose back. A long-polling GET reads no body and is unaffected.
+func (s *Session) readPostBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	guard := httpx.GuardBody(w, r, httpx.BodyTimeouts{})
+	defer guard.Release()
+	stop := context.AfterFunc(s.ctx, guard.Abort)
+	defer stop()
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, s.srv.cfg.MaxPayload))
+}
+
 // servePost reads one polling payload and delivers its packets in order.
 func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
@@ -139,7 +155,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.leaveHandler()
 	}()
 
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.srv.cfg.MaxPayload))
+	body, err := s.readPostBody(w, r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
