@@ -78,6 +78,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	// No ReadTimeout or WriteTimeout: they would cut long-polls and
+	// WebSockets. Request bodies are bounded where they are read
+	// (httpx.GuardBody: a minimum rate per 10 s window).
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
