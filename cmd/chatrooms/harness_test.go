@@ -56,9 +56,10 @@ func startServer(t *testing.T, dataDir string, flags ...string) *server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{t: t, DataDir: dataDir, stop: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
-	// Every test client signs up from 127.0.0.1: no new-user limit
+	// Every test client comes from 127.0.0.1: no per-address limit
 	// unless a test sets one (a flag given again wins).
-	args := append([]string{"--addr", "127.0.0.1:0", "--data-dir", dataDir, "--shutdown-grace", "5s", "--limit-new-users", "off"}, flags...)
+	args := append([]string{"--addr", "127.0.0.1:0", "--data-dir", dataDir, "--shutdown-grace", "5s",
+		"--limit-new-users", "off", "--limit-handshakes", "off", "--max-sessions-per-addr", "0", "--limit-addr-uploads", "off"}, flags...)
 	go func() { s.done <- run(ctx, args, func(string) string { return "" }, s.logs) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
