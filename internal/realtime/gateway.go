@@ -176,6 +176,7 @@ func (g *Gateway) onDisconnect(s *socketio.Socket, reason string) {
 	if id == "" {
 		return
 	}
+	g.log.Info("chat socket disconnected", "user", id, "sid", s.Session().ID(), "reason", reason)
 	g.mu.Lock()
 	if set := g.byUser[id]; set != nil {
 		delete(set, s)
