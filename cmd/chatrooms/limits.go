@@ -1,14 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/clientaddr"
 	"github.com/chatrooms/chatrooms/internal/config"
+	"github.com/chatrooms/chatrooms/internal/httpx"
 	"github.com/chatrooms/chatrooms/internal/ratelimit"
 	"github.com/chatrooms/chatrooms/internal/socketio"
 )
@@ -63,12 +62,12 @@ func allow(k *ratelimit.Keyed, key, message string) *chat.Error {
 func (l *limits) admitHandshake(w http.ResponseWriter, r *http.Request) (func(), bool) {
 	key := l.addrKey(r)
 	if ce := allow(l.handshakes, key, "too many connections from your address, try again later"); ce != nil {
-		writeRateLimited(w, ce)
+		httpx.WriteError(w, ce)
 		return nil, false
 	}
 	release, ok := l.sessions.Acquire(key)
 	if !ok {
-		writeRateLimited(w, chat.RateLimited("too many open connections from your address", sessionRetry))
+		httpx.WriteError(w, chat.RateLimited("too many open connections from your address", sessionRetry))
 		return nil, false
 	}
 	return release, true
@@ -79,19 +78,6 @@ func (l *limits) admitHandshake(w http.ResponseWriter, r *http.Request) (func(),
 // connect and disconnect the namespace over one session.
 func (l *limits) admitConnect(s *socketio.Socket) *chat.Error {
 	return allow(l.handshakes, clientaddr.KeyOf(s.Session().RemoteAddr()), "too many connections from your address, try again later")
-}
-
-// writeRateLimited answers 429 with Retry-After (whole seconds, rounded
-// up) and the error object.
-func writeRateLimited(w http.ResponseWriter, ce *chat.Error) {
-	b, _ := json.Marshal(ce) // plain data
-	h := w.Header()
-	h.Set("Retry-After", strconv.FormatInt((ce.RetryAfterMS+999)/1000, 10))
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusTooManyRequests)
-	_, _ = w.Write(append(b, '\n'))
 }
 
 // admitNewUser is the HTTP API's registration hook: new users per client
