@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -21,6 +22,7 @@ import (
 	"github.com/chatrooms/chatrooms/internal/httpapi"
 	"github.com/chatrooms/chatrooms/internal/realtime"
 	"github.com/chatrooms/chatrooms/internal/socketio"
+	"github.com/chatrooms/chatrooms/internal/watchdog"
 	"github.com/chatrooms/chatrooms/internal/webui"
 	"github.com/chatrooms/chatrooms/web"
 )
@@ -28,6 +30,22 @@ import (
 // nodeTTL is how long a node that stopped beating counts as alive; its
 // users go offline within this time of its death.
 const nodeTTL = 6 * time.Second
+
+// watchdogTimeout is how long one round of the chat-path watchdog may
+// take before the node reports unready; stuckUnhealthy is how long it may
+// stay stuck before /healthz asks for a restart.
+const (
+	watchdogTimeout = 5 * time.Second
+	stuckUnhealthy  = 30 * time.Second
+)
+
+// testHooks let tests of this package inject a stall into the real chat
+// path and shorten the watchdog's bounds. Zero in production.
+var testHooks struct {
+	wrapListener    func(chat.Listener) chat.Listener
+	watchdogTimeout time.Duration
+	stuckUnhealthy  time.Duration
+}
 
 // natsLossGrace is how long a node may be cut off from NATS (e.g. while
 // failing over to another server) before it closes its clients.
@@ -161,12 +179,32 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	}, svc, sio)
 
 	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
-	if err := svc.Start(svcCtx, gw); err != nil {
+	listener := chat.Listener(gw)
+	if testHooks.wrapListener != nil {
+		listener = testHooks.wrapListener(gw)
+	}
+	if err := svc.Start(svcCtx, listener); err != nil {
 		stopSvc()
 		_ = cl.Close(context.Background())
 		return nil, nil, err
 	}
 	go gw.Run(svcCtx)
+
+	// The watchdog proves the chat path still turns: a marker through the
+	// room-event delivery loop, then a turn of every lock the path takes.
+	wd := watchdog.New(watchdog.Config{
+		Interval: time.Second,
+		Timeout:  cmp.Or(testHooks.watchdogTimeout, watchdogTimeout),
+		Checks: []watchdog.Check{
+			{Name: "room event delivery loop", Run: cl.Log().Barrier},
+			{Name: "chat service locks", Run: func(context.Context) error { svc.Probe(); return nil }},
+			{Name: "chat namespace locks", Run: func(context.Context) error { gw.Probe(); return nil }},
+			{Name: "engine.io session table", Run: func(context.Context) error { sio.EngineIO().Probe(); return nil }},
+		},
+		Logger: log.With("component", "watchdog"),
+	})
+	go wd.Run(svcCtx)
+	stuckUnhealthy := cmp.Or(testHooks.stuckUnhealthy, stuckUnhealthy)
 
 	httpapi.New(httpapi.Config{
 		AdmitNewUser:      lim.admitNewUser,
@@ -185,7 +223,25 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 			_, _ = io.WriteString(w, "not ready: NATS unavailable\n")
 			return
 		}
+		if err := wd.Ready(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "not ready: "+err.Error()+"\n")
+			return
+		}
 		_, _ = io.WriteString(w, "ready\n")
+	})
+	// Liveness: a chat path stuck for stuckUnhealthy will not come back by
+	// itself; say so, so that a supervisor restarts the node. (NATS being
+	// away is a readiness matter: the node waits for it.)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if st := wd.Stuck(); st != nil && st.For >= stuckUnhealthy {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "unhealthy: "+st.Error()+"\n")
+			return
+		}
+		_, _ = io.WriteString(w, "OK")
 	})
 	// The web client takes every path the routes above do not claim: the
 	// mux prefers the longer patterns, so /api/, /socket.io/, /healthz and

@@ -48,10 +48,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	log := newLogger(cfg, stdout)
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, "OK")
-	})
 	var (
 		components []shutdowner
 		afterHTTP  []func(context.Context) error // run once HTTP is down
@@ -65,6 +61,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			Logger:       log,
 		})
 		ts.Register(mux)
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = io.WriteString(w, "OK")
+		})
 		components = append(components, ts)
 	} else {
 		sio, closeChat, err := startChat(ctx, cfg, log, mux)

@@ -31,6 +31,8 @@ const (
 // sequence. Safe for concurrent use; get it from Cluster.Log.
 type Log struct {
 	c *Cluster
+	// probes carries Barrier's markers into the Follow loops.
+	probes chan func()
 }
 
 // checkRoom refuses room names that would not make one exact subject
@@ -113,6 +115,8 @@ func (l *Log) Follow(ctx context.Context, fn func(chat.LogEntry)) error {
 			select {
 			case e := <-entries:
 				fn(e)
+			case probe := <-l.probes:
+				probe()
 			case <-ctx.Done():
 				return
 			case <-l.c.done:
@@ -121,6 +125,24 @@ func (l *Log) Follow(ctx context.Context, fn func(chat.LogEntry)) error {
 		}
 	}()
 	return nil
+}
+
+// Barrier passes a marker through a Follow loop: it returns once a loop
+// took it between two events, proving that loop is not stuck in its
+// callback. It fails when ctx ends first (or no Follow is running).
+func (l *Log) Barrier(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case l.probes <- func() { close(done) }:
+	case <-ctx.Done():
+		return fmt.Errorf("room log: barrier: the delivery loop did not take it: %w", context.Cause(ctx))
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("room log: barrier: %w", context.Cause(ctx))
+	}
 }
 
 // Since returns up to max events of room with Seq > after, in order: the

@@ -222,3 +222,43 @@ func TestLogInvalidRoom(t *testing.T) {
 		}
 	}
 }
+
+// Barrier passes through the Follow loop only between events: while the
+// callback is stuck it times out; once the callback returns it passes.
+func TestLogBarrier(t *testing.T) {
+	c := natstest.Start(t)
+	ctx := testCtx(t)
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	err := c.Log().Barrier(short)
+	cancel()
+	if err == nil {
+		t.Fatal("Barrier without a Follow loop succeeded")
+	}
+	fctx, stop := context.WithCancel(ctx)
+	defer stop()
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	if err := c.Log().Follow(fctx, func(e chat.LogEntry) {
+		entered <- struct{}{}
+		<-release
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Log().Barrier(ctx); err != nil {
+		t.Fatalf("Barrier on an idle loop: %v", err)
+	}
+	if _, err := c.Log().Append(ctx, "r", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	short, cancel = context.WithTimeout(ctx, 200*time.Millisecond)
+	err = c.Log().Barrier(short)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Barrier while the callback is stuck = %v, want a deadline error", err)
+	}
+	close(release)
+	if err := c.Log().Barrier(ctx); err != nil {
+		t.Fatalf("Barrier after the callback returned: %v", err)
+	}
+}

@@ -298,3 +298,20 @@ func (rs *roomSet) size(room string) int {
 	defer sh.mu.RUnlock()
 	return len(sh.m[room])
 }
+
+// Probe takes and releases, in turn, every lock a broadcast or a
+// connection takes in this namespace (socket shards, room shards): it
+// returns once each was free, proving none is stuck. For a readiness
+// watchdog; it blocks while a lock is held.
+func (n *Namespace) Probe() {
+	for i := range n.sockets {
+		n.sockets[i].mu.Lock()
+		_ = len(n.sockets[i].m) // a critical section: staticcheck SA2001
+		n.sockets[i].mu.Unlock()
+	}
+	for i := range n.rooms.shards {
+		n.rooms.shards[i].mu.Lock()
+		_ = len(n.rooms.shards[i].m)
+		n.rooms.shards[i].mu.Unlock()
+	}
+}
