@@ -54,7 +54,10 @@ func (n *Namespace) Name() string { return n.name }
 
 // OnConnect sets the handler that authorises a connection; a returned
 // *ConnectRefusal refuses it with that message and data, any other error
-// refuses it as "internal_error". It runs before the CONNECT reply.
+// refuses it as "internal_error". It runs before the CONNECT reply;
+// whatever the socket is sent meanwhile (its own emits, broadcasts to the
+// rooms it joined) is held and follows the reply, so no EVENT precedes
+// the CONNECT.
 func (n *Namespace) OnConnect(h func(ctx context.Context, s *Socket, auth json.RawMessage) error) {
 	n.onConnect = h
 }
@@ -182,7 +185,8 @@ func (b *Broadcast) EmitRaw(event string, args []json.RawMessage, attachments []
 }
 
 // SendFrames queues already-encoded frames to every recipient and returns
-// their number. Recipients are collected under the room or socket locks
+// their number. A recipient whose CONNECT reply is not queued yet gets
+// them right after it. Recipients are collected under the room or socket locks
 // and sent to after those are released: a Send may close a slow session,
 // and nothing reached from there may wait for a lock held here.
 func (b *Broadcast) SendFrames(frames []*engineio.Frame) int {
@@ -190,7 +194,7 @@ func (b *Broadcast) SendFrames(frames []*engineio.Frame) int {
 	rcpt := b.collect((*rp)[:0])
 	n := 0
 	for _, s := range rcpt {
-		if !s.gone.Load() && s.conn.sess.Send(frames...) == nil {
+		if !s.gone.Load() && s.deliver(frames) == nil {
 			n++
 		}
 	}

@@ -268,7 +268,9 @@ func (c *conn) connect(p *Packet) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		sock.cancel(ErrSocketClosed)
+		// The connect handler accepted it (it may have joined rooms and
+		// counted it): undo that as for any disconnection.
+		nsp.remove(sock, ReasonTransportClose)
 		return
 	}
 	if c.sockets == nil {
@@ -282,6 +284,9 @@ func (c *conn) connect(p *Packet) {
 		SID string `json:"sid"`
 	}{sock.id})
 	_ = c.sess.Send(packetFrames(&Packet{Type: Connect, Namespace: nsp.name, ID: NoID, Data: data})...)
+	// Whatever reached the socket before (rooms joined in the connect
+	// handler receive broadcasts) follows the CONNECT reply.
+	sock.release()
 	if h := nsp.onConnection; h != nil {
 		h(sock)
 	}

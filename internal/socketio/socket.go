@@ -24,12 +24,21 @@ type Socket struct {
 	cancel context.CancelCauseFunc
 	gone   atomic.Bool
 	value  atomic.Value
+	// open is set once the CONNECT reply is queued; until then what is
+	// sent to the socket (emits, broadcasts) waits in held, so that no
+	// EVENT ever reaches the client before its CONNECT.
+	open atomic.Bool
 
 	mu      sync.Mutex
 	rooms   map[string]struct{}
 	acks    map[int64]*pendingAck
 	nextAck int64
+	held    [][]*engineio.Frame
 }
+
+// maxHeld bounds the packets held for a socket whose CONNECT reply is
+// not queued yet; past it the session is closed as a slow consumer.
+const maxHeld = 1024
 
 type pendingAck struct {
 	cb    AckCallback
@@ -178,10 +187,58 @@ func (s *Socket) send(p *Packet) error {
 	if s.gone.Load() {
 		return ErrSocketClosed
 	}
-	if err := s.conn.sess.Send(packetFrames(p)...); err != nil {
+	if err := s.deliver(packetFrames(p)); err != nil {
 		return fmt.Errorf("send to socket %s: %w", s.id, err)
 	}
 	return nil
+}
+
+// deliver queues frames on the session, or holds them while the CONNECT
+// reply is not queued yet (release sends them after it, in order).
+func (s *Socket) deliver(frames []*engineio.Frame) error {
+	if !s.open.Load() {
+		s.mu.Lock()
+		if !s.open.Load() {
+			if len(s.held) >= maxHeld {
+				s.mu.Unlock()
+				s.conn.sess.CloseWithReason(engineio.ErrSlowConsumer)
+				return engineio.ErrSlowConsumer
+			}
+			s.held = append(s.held, frames)
+			s.mu.Unlock()
+			return nil
+		}
+		s.mu.Unlock()
+	}
+	return s.conn.sess.Send(frames...)
+}
+
+// release runs once the CONNECT reply is queued: it sends what was held,
+// in order (packets held meanwhile included), then lets sends through.
+// Each round takes the held packets under the lock and sends them after
+// releasing it.
+func (s *Socket) release() {
+	for {
+		s.mu.Lock()
+		batch := s.held
+		s.held = nil
+		if len(batch) == 0 {
+			s.open.Store(true)
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		for _, frames := range batch {
+			if err := s.conn.sess.Send(frames...); err != nil {
+				// The session is closed: nothing later can be sent either.
+				s.mu.Lock()
+				s.held = nil
+				s.open.Store(true)
+				s.mu.Unlock()
+				return
+			}
+		}
+	}
 }
 
 // Join adds the socket to room (local to this node).
