@@ -72,6 +72,10 @@ type userRecord struct {
 	TokenHash string `json:"token_hash"`
 	CreatedAt int64  `json:"created_at"`
 	Room      string `json:"room"`
+	// JoinSeq is the seq of the join notice that began the user's
+	// membership of Room (0 for records older than it): what a resume may
+	// replay starts there.
+	JoinSeq uint64 `json:"join_seq,omitempty"`
 	// Sessions counts the user's live connections per node.
 	Sessions map[string]int `json:"sessions,omitempty"`
 	// OfflineSince is when the last connection dropped (unix ms); 0 while

@@ -9,8 +9,8 @@ import (
 
 // joinRoom adds u to room's members (compare-and-set, so it cannot race
 // with the room's deletion) and appends the join notice. It returns the
-// room as joined.
-func (s *Service) joinRoom(ctx context.Context, u *userRecord, roomID string) (*roomRecord, error) {
+// room as joined and the notice's seq, where u's membership begins.
+func (s *Service) joinRoom(ctx context.Context, u *userRecord, roomID string) (*roomRecord, uint64, error) {
 	r, _, err := s.rooms.modify(ctx, roomID, func(r *roomRecord) (op, error) {
 		if r.hasMember(u.ID) {
 			return opKeep, nil
@@ -19,15 +19,16 @@ func (s *Service) joinRoom(ctx context.Context, u *userRecord, roomID string) (*
 		return opWrite, nil
 	})
 	if errors.Is(err, ErrNotFound) {
-		return nil, clientErr(CodeRoomNotFound, "no such room")
+		return nil, 0, clientErr(CodeRoomNotFound, "no such room")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("join room %q: %w", roomID, err)
+		return nil, 0, fmt.Errorf("join room %q: %w", roomID, err)
 	}
-	if err := s.appendNotice(ctx, u, roomID, r.Name, MessageJoined); err != nil {
-		return nil, err
+	seq, err := s.appendNotice(ctx, u, roomID, r.Name, MessageJoined)
+	if err != nil {
+		return nil, 0, err
 	}
-	return r, nil
+	return r, seq, nil
 }
 
 // leaveRoom appends the leave notice and removes u from room's members,
@@ -52,7 +53,7 @@ func (s *Service) leaveRoom(ctx context.Context, u *userRecord, roomID string) e
 	if err != nil {
 		return fmt.Errorf("leave room %q: %w", roomID, err)
 	}
-	if err := s.appendNotice(ctx, u, roomID, name, MessageLeft); err != nil {
+	if _, err := s.appendNotice(ctx, u, roomID, name, MessageLeft); err != nil {
 		return err
 	}
 	if _, err := s.rooms.kv.Get(ctx, roomID); errors.Is(err, ErrNotFound) {
@@ -62,8 +63,9 @@ func (s *Service) leaveRoom(ctx context.Context, u *userRecord, roomID string) e
 	return nil
 }
 
-// appendNotice appends a join or leave notice for u to room's log.
-func (s *Service) appendNotice(ctx context.Context, u *userRecord, roomID, roomName string, typ int) error {
+// appendNotice appends a join or leave notice for u to room's log and
+// returns its seq.
+func (s *Service) appendNotice(ctx context.Context, u *userRecord, roomID, roomName string, typ int) (uint64, error) {
 	view := s.userView(u)
 	view.Online = typ == MessageJoined || view.Online
 	view.CurrentRoom = &RoomRef{ID: roomID, Name: roomName}
@@ -73,12 +75,13 @@ func (s *Service) appendNotice(ctx context.Context, u *userRecord, roomID, roomN
 	ev := logEvent{Type: typ, ID: newID("m"), TS: s.now(), User: view}
 	b, err := json.Marshal(&ev)
 	if err != nil {
-		return fmt.Errorf("encode notice: %w", err)
+		return 0, fmt.Errorf("encode notice: %w", err)
 	}
-	if _, err := s.events.Append(ctx, roomID, b); err != nil {
-		return fmt.Errorf("append notice to %q: %w", roomID, err)
+	seq, err := s.events.Append(ctx, roomID, b)
+	if err != nil {
+		return 0, fmt.Errorf("append notice to %q: %w", roomID, err)
 	}
-	return nil
+	return seq, nil
 }
 
 // SwitchRoom moves the user into room: they join it first (so they are
@@ -98,14 +101,14 @@ func (s *Service) SwitchRoom(ctx context.Context, userID, roomID string) (Room, 
 	if u.Room == roomID {
 		return s.Room(ctx, roomID)
 	}
-	r, err := s.joinRoom(ctx, u, roomID)
+	r, joinSeq, err := s.joinRoom(ctx, u, roomID)
 	if err != nil {
 		return Room{}, err
 	}
 	var old string
 	_, _, err = s.users.modify(ctx, userID, func(cur *userRecord) (op, error) {
 		old = cur.Room
-		cur.Room = roomID
+		cur.Room, cur.JoinSeq = roomID, joinSeq
 		return opWrite, nil
 	})
 	if err != nil {
@@ -184,4 +187,16 @@ func problem(err error) string {
 		}
 	}
 	return msg
+}
+
+// CachedRoom returns a room from the watched cache (no store read; it may
+// lag the store briefly). For callers that must not wait on the store.
+func (s *Service) CachedRoom(id string) (Room, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r := s.roomCache[id]
+	if r == nil {
+		return Room{}, false
+	}
+	return roomView(r), true
 }

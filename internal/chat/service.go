@@ -509,13 +509,14 @@ func (s *Service) Register(ctx context.Context, raw string) (User, string, error
 		return User{}, "", fmt.Errorf("create user: %w", err)
 	}
 	room := s.DefaultRoomID()
-	if _, err := s.joinRoom(ctx, rec, room); err != nil {
+	_, joinSeq, err := s.joinRoom(ctx, rec, room)
+	if err != nil {
 		s.removeUser(context.WithoutCancel(ctx), id, false)
 		return User{}, "", fmt.Errorf("enter default room: %w", err)
 	}
-	rec.Room = room
+	rec.Room, rec.JoinSeq = room, joinSeq
 	if _, _, err := s.users.modify(ctx, id, func(u *userRecord) (op, error) {
-		u.Room = room
+		u.Room, u.JoinSeq = room, joinSeq
 		return opWrite, nil
 	}); err != nil {
 		s.removeUser(context.WithoutCancel(ctx), id, false)
