@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,11 @@ type Service interface {
 	SwitchRoom(ctx context.Context, userID, roomID string) (chat.Room, error)
 	Typing(ctx context.Context, userID string, typing bool) error
 	Room(ctx context.Context, id string) (chat.Room, error)
+	// CachedRoom reads the watched room cache: no store request.
+	CachedRoom(id string) (chat.Room, bool)
+	// Replay returns the room events a resuming user missed, or a
+	// *chat.ResumeRefused.
+	Replay(ctx context.Context, userID, roomID string, after uint64) ([]chat.Message, error)
 	Users() []chat.User
 	Rooms() []chat.Room
 }
@@ -67,6 +73,31 @@ type Gateway struct {
 
 	mu     sync.Mutex
 	byUser map[string]map[*socketio.Socket]struct{}
+	// held are sockets whose room events are held back: from the connect
+	// handler until the initial events (and a resume's replay) are sent.
+	held map[*socketio.Socket]*holdState
+}
+
+// holdState is a held socket's room and the room events held for it, in
+// delivery order. Guarded by Gateway.mu.
+type holdState struct {
+	key    string // the socket's room key, as delivery moves it
+	items  []heldItem
+	resume *resumeRequest // nil: no resume asked
+	bad    bool           // the resume payload was malformed
+}
+
+// heldItem is a chat_message held back, and the room to announce after it
+// (a join that moved the socket).
+type heldItem struct {
+	m    *chat.Message
+	room *chat.Room
+}
+
+// resumeRequest is the "resume" member of the auth payload.
+type resumeRequest struct {
+	RoomID   string `json:"room_id"`
+	AfterSeq uint64 `json:"after_seq"`
 }
 
 var _ chat.Listener = (*Gateway)(nil)
@@ -89,6 +120,7 @@ func New(cfg Config, svc Service, sio *socketio.Server) *Gateway {
 		log:    cfg.Logger,
 		kick:   make(chan struct{}, 1),
 		byUser: make(map[string]map[*socketio.Socket]struct{}),
+		held:   make(map[*socketio.Socket]*holdState),
 
 		typingLimits: ratelimit.New(ratelimit.Config{Limit: cfg.TypingLimit}),
 		switchLimits: ratelimit.New(ratelimit.Config{Limit: cfg.SwitchLimit}),
@@ -117,10 +149,18 @@ func (g *Gateway) onConnect(ctx context.Context, s *socketio.Socket, auth json.R
 		}
 	}
 	var a struct {
-		Token string `json:"token"`
+		Token  string          `json:"token"`
+		Resume json.RawMessage `json:"resume"`
 	}
 	if err := json.Unmarshal(auth, &a); err != nil || a.Token == "" {
 		return invalidToken()
+	}
+	hold := &holdState{}
+	if len(a.Resume) > 0 && string(a.Resume) != "null" {
+		hold.resume = new(resumeRequest)
+		if err := json.Unmarshal(a.Resume, hold.resume); err != nil {
+			hold.bad = true
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.CallTimeout)
 	defer cancel()
@@ -146,6 +186,12 @@ func (g *Gateway) onConnect(ctx context.Context, s *socketio.Socket, auth json.R
 		g.byUser[u.ID] = set
 	}
 	set[s] = struct{}{}
+	// Room events wait until onConnection has sent the initial events
+	// (and a resume its replay).
+	if u.CurrentRoom != nil {
+		hold.key = roomKey(u.CurrentRoom.ID)
+	}
+	g.held[s] = hold
 	g.mu.Unlock()
 	if u.CurrentRoom != nil {
 		s.Join(roomKey(u.CurrentRoom.ID))
@@ -157,16 +203,104 @@ func invalidToken() error {
 	return &socketio.ConnectRefusal{Message: chat.CodeInvalidToken, Data: &chat.Error{Code: chat.CodeInvalidToken, Message: "the token is missing, invalid or expired"}}
 }
 
-// onConnection sends the initial state: rooms, users, then the room.
+// onConnection sends the initial state: rooms, users, then the room;
+// then, if asked, the resume (off this goroutine); then the room events
+// held meanwhile.
 func (g *Gateway) onConnection(s *socketio.Socket) {
 	_ = s.Emit("room_list_changed", g.svc.Rooms())
 	_ = s.Emit("user_list_changed", g.svc.Users())
 	ctx, cancel := context.WithTimeout(s.Context(), g.cfg.CallTimeout)
 	defer cancel()
 	for _, r := range s.Rooms() {
-		room, err := g.svc.Room(ctx, r[len("room:"):])
-		if err == nil {
-			_ = s.Emit("current_room_changed", room)
+		id := r[len("room:"):]
+		room, ok := g.svc.CachedRoom(id)
+		if !ok {
+			var err error
+			if room, err = g.svc.Room(ctx, id); err != nil {
+				continue
+			}
+		}
+		_ = s.Emit("current_room_changed", room)
+	}
+	g.mu.Lock()
+	st := g.held[s]
+	g.mu.Unlock()
+	switch {
+	case st == nil: // disconnected meanwhile
+	case st.resume == nil:
+		g.release(s, st, "", 0)
+	case st.bad:
+		g.recovery(s, st.resume.RoomID, chat.ResumeInvalidSeq)
+		g.release(s, st, "", 0)
+	default:
+		go g.resume(s, st)
+	}
+}
+
+// resume replays what the socket's user missed in the resumed room, then
+// releases the room events held meanwhile, dropping those replayed. It
+// runs on a goroutine of its own: a slow replay holds up this socket only.
+func (g *Gateway) resume(s *socketio.Socket, st *holdState) {
+	req := st.resume
+	ctx, cancel := context.WithTimeout(s.Context(), g.cfg.CallTimeout)
+	msgs, err := g.svc.Replay(ctx, userOf(s), req.RoomID, req.AfterSeq)
+	cancel()
+	var refused *chat.ResumeRefused
+	switch {
+	case errors.As(err, &refused):
+		g.recovery(s, req.RoomID, refused.Reason)
+		g.release(s, st, "", 0)
+	case err != nil:
+		if s.Context().Err() != nil {
+			return // gone; onDisconnect forgot the hold
+		}
+		// Neither replayed nor refused: the client reconnects and resumes
+		// again, rather than be told a gap it may not have.
+		g.log.Warn("resume", "user", userOf(s), "room", req.RoomID, "err", err)
+		s.CloseConnection()
+	default:
+		_ = s.Emit("recovery", map[string]any{"room_id": req.RoomID, "recovered": true})
+		last := req.AfterSeq
+		for i := range msgs {
+			_ = s.Emit("chat_message", &msgs[i])
+			last = max(last, msgs[i].Seq)
+		}
+		g.release(s, st, req.RoomID, last)
+	}
+}
+
+func (g *Gateway) recovery(s *socketio.Socket, roomID, reason string) {
+	_ = s.Emit("recovery", map[string]any{"room_id": roomID, "recovered": false, "reason": reason})
+}
+
+// release sends the room events held for s, skipping those of room
+// replayed up to seq last, then lets room events through. Each round
+// takes what is held under the lock and sends it after releasing it; the
+// socket stops being held in the round that finds nothing.
+func (g *Gateway) release(s *socketio.Socket, st *holdState, room string, last uint64) {
+	for {
+		g.mu.Lock()
+		items := st.items
+		st.items = nil
+		if len(items) == 0 {
+			if g.held[s] == st {
+				delete(g.held, s)
+			}
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		for _, it := range items {
+			if it.m.RoomID == room && room != "" {
+				if it.m.Seq <= last {
+					continue // replayed
+				}
+				last = it.m.Seq
+			}
+			_ = s.Emit("chat_message", it.m)
+			if it.room != nil {
+				_ = s.Emit("current_room_changed", it.room)
+			}
 		}
 	}
 }
@@ -184,6 +318,7 @@ func (g *Gateway) onDisconnect(s *socketio.Socket, reason string) {
 			delete(g.byUser, id)
 		}
 	}
+	delete(g.held, s)
 	g.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.CallTimeout)
 	defer cancel()
@@ -253,9 +388,10 @@ func (g *Gateway) call(s *socketio.Socket) (context.Context, context.CancelFunc)
 
 func (g *Gateway) onSendMessage(s *socketio.Socket, e *socketio.Incoming) {
 	var req struct {
-		Content      string `json:"content"`
-		AttachmentID string `json:"attachment_id"`
-		Alt          string `json:"alt"`
+		Content      string  `json:"content"`
+		AttachmentID string  `json:"attachment_id"`
+		Alt          string  `json:"alt"`
+		ClientID     *string `json:"client_id"` // present and "" is invalid
 	}
 	if err := payload(e, &req); err != nil {
 		g.reply(e, "", nil, err)
@@ -263,7 +399,11 @@ func (g *Gateway) onSendMessage(s *socketio.Socket, e *socketio.Incoming) {
 	}
 	ctx, cancel := g.call(s)
 	defer cancel()
-	m, err := g.svc.SendMessage(ctx, userOf(s), chat.MessageInput{Content: req.Content, AttachmentID: req.AttachmentID, Alt: req.Alt})
+	m, err := g.svc.SendMessage(ctx, userOf(s), chat.MessageInput{Content: req.Content, AttachmentID: req.AttachmentID, Alt: req.Alt, ClientID: req.ClientID})
+	if err == nil && m.Duplicate && e.WantsAck() {
+		_ = e.Ack(map[string]any{"ok": true, "message": m, "duplicate": true})
+		return
+	}
 	g.reply(e, "message", m, err)
 }
 
@@ -308,10 +448,15 @@ func (g *Gateway) onTyping(s *socketio.Socket, e *socketio.Incoming) {
 // RoomEvent passes a room event to the room's members on this node. A
 // join moves the joiner's sockets into the room first (so they see their
 // own join and everything after it, nothing before); a leave is delivered
-// before the leaver's sockets leave.
+// before the leaver's sockets leave. Held sockets (connecting, resuming)
+// get the event later, from release. It runs on the one goroutine that
+// delivers room events in order, so it makes no store request: the room
+// announced after a join comes from the watched cache, or else from the
+// notice itself.
 func (g *Gateway) RoomEvent(m *chat.Message) {
 	key := roomKey(m.RoomID)
 	var moved []*socketio.Socket
+	var room chat.Room
 	if m.Type == chat.MessageJoined && m.User != nil {
 		moved = g.sockets(m.User.ID)
 		for _, s := range moved {
@@ -322,8 +467,14 @@ func (g *Gateway) RoomEvent(m *chat.Message) {
 			}
 			s.Join(key)
 		}
+		room = g.joinedRoom(m)
 	}
-	if _, err := g.nsp.To(key).EmitCount("chat_message", m); err != nil {
+	held := g.hold(key, m, moved, &room)
+	b := g.nsp.To(key)
+	if len(held) > 0 {
+		b = b.Except(held...)
+	}
+	if _, err := b.EmitCount("chat_message", m); err != nil {
 		g.log.Error("broadcast message", "room", m.RoomID, "err", err)
 	}
 	if m.Type == chat.MessageLeft && m.User != nil {
@@ -331,18 +482,56 @@ func (g *Gateway) RoomEvent(m *chat.Message) {
 			s.Leave(key)
 		}
 	}
-	if len(moved) > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), g.cfg.CallTimeout)
-		defer cancel()
-		room, err := g.svc.Room(ctx, m.RoomID)
-		if err != nil {
-			g.log.Warn("room of join", "room", m.RoomID, "err", err)
-			return
-		}
-		for _, s := range moved {
+	for _, s := range moved {
+		if !slices.Contains(held, s) {
 			_ = s.Emit("current_room_changed", room)
 		}
 	}
+}
+
+// joinedRoom is the room a join notice is about, from the watched cache,
+// or else from the name the notice carries.
+func (g *Gateway) joinedRoom(m *chat.Message) chat.Room {
+	if r, ok := g.svc.CachedRoom(m.RoomID); ok {
+		return r
+	}
+	r := chat.Room{ID: m.RoomID, AvatarURL: chat.RoomAvatarURL(m.RoomID)}
+	if m.User != nil && m.User.CurrentRoom != nil && m.User.CurrentRoom.ID == m.RoomID {
+		r.Name = m.User.CurrentRoom.Name
+	}
+	return r
+}
+
+// hold queues m for the held sockets in room key (moving the held ones
+// among moved there first, with room to announce after m) and returns
+// those sockets, which the broadcast must leave out.
+func (g *Gateway) hold(key string, m *chat.Message, moved []*socketio.Socket, room *chat.Room) []*socketio.Socket {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.held) == 0 {
+		return nil
+	}
+	for _, s := range moved {
+		if st := g.held[s]; st != nil {
+			st.key = key
+		}
+	}
+	var out []*socketio.Socket
+	for s, st := range g.held {
+		if st.key != key {
+			continue
+		}
+		it := heldItem{m: m}
+		if slices.Contains(moved, s) {
+			it.room = room
+		}
+		st.items = append(st.items, it)
+		out = append(out, s)
+		if m.Type == chat.MessageLeft && m.User != nil && userOf(s) == m.User.ID {
+			st.key = "" // it leaves the room after this event
+		}
+	}
+	return out
 }
 
 // UsersChanged marks the user list for the next coalesced broadcast.

@@ -23,6 +23,12 @@ type fakeService struct {
 	connected    map[string]int
 	sendErr      error
 	lastSwitched string
+	// roomBlock, if set, makes Room wait for it (a stuck store read).
+	roomBlock chan struct{}
+	// replay answers Replay; replayGate, if set, is waited for first.
+	replay     func(userID, roomID string, after uint64) ([]chat.Message, error)
+	replayGate chan struct{}
+	entered    chan struct{} // if set, gets a value as Replay starts
 }
 
 func newFake() *fakeService {
@@ -73,8 +79,38 @@ func (f *fakeService) SwitchRoom(_ context.Context, id, room string) (chat.Room,
 }
 
 func (f *fakeService) Typing(context.Context, string, bool) error { return nil }
-func (f *fakeService) Room(_ context.Context, id string) (chat.Room, error) {
+func (f *fakeService) Room(ctx context.Context, id string) (chat.Room, error) {
+	f.mu.Lock()
+	block := f.roomBlock
+	f.mu.Unlock()
+	if block != nil {
+		select {
+		case <-block:
+		case <-ctx.Done():
+			return chat.Room{}, ctx.Err()
+		}
+	}
 	return chat.Room{ID: id, Name: "Room " + id}, nil
+}
+func (f *fakeService) CachedRoom(string) (chat.Room, bool) { return chat.Room{}, false }
+func (f *fakeService) Replay(ctx context.Context, userID, roomID string, after uint64) ([]chat.Message, error) {
+	f.mu.Lock()
+	gate, fn, entered := f.replayGate, f.replay, f.entered
+	f.mu.Unlock()
+	if entered != nil {
+		entered <- struct{}{}
+	}
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if fn == nil {
+		return nil, &chat.ResumeRefused{Reason: chat.ResumeWindowPassed}
+	}
+	return fn(userID, roomID, after)
 }
 func (f *fakeService) Users() []chat.User { return []chat.User{{ID: "ua"}, {ID: "ub"}} }
 func (f *fakeService) Rooms() []chat.Room { return []chat.Room{{ID: "_default"}} }
@@ -303,5 +339,185 @@ func TestUserRemovedDisconnects(t *testing.T) {
 	case <-a.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("socket of removed user still connected")
+	}
+}
+
+// TestRoomEventNeverWaitsOnTheStore: with every store read of a room
+// stuck, a join is still delivered (and announced, from the notice) and
+// the delivery goroutine goes on.
+func TestRoomEventNeverWaitsOnTheStore(t *testing.T) {
+	svc := newFake()
+	gw, url := start(t, svc)
+	a := dial(t, url, "tok-a")
+	block := make(chan struct{})
+	t.Cleanup(func() { close(block) })
+	svc.mu.Lock()
+	svc.roomBlock = block
+	svc.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		gw.RoomEvent(&chat.Message{ID: "m1", RoomID: "r1", Seq: 1, Type: chat.MessageJoined,
+			User: &chat.User{ID: "ua", CurrentRoom: &chat.RoomRef{ID: "r1", Name: "One"}}})
+		gw.RoomEvent(&chat.Message{ID: "m2", RoomID: "r1", Seq: 2, Type: chat.MessageText})
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("RoomEvent waited on a store read")
+	}
+	ev, err := a.Next(ctxT(t), "current_room_changed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var room chat.Room
+	if err := ev.Arg(0, &room); err != nil || room.ID != "r1" || room.Name != "One" {
+		t.Fatalf("current room = %+v %v", room, err)
+	}
+	for _, id := range []string{"m1", "m2"} {
+		if m := nextMessage(t, a); m.ID != id {
+			t.Fatalf("got %s, want %s", m.ID, id)
+		}
+	}
+}
+
+// nextInOrder is the next event, which must be a chat_message (lists
+// aside).
+func nextInOrder(t *testing.T, c *sioclient.Client) chat.Message {
+	t.Helper()
+	for {
+		ev, err := c.Next(ctxT(t), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Name == "user_list_changed" || ev.Name == "room_list_changed" {
+			continue
+		}
+		if ev.Name != "chat_message" {
+			t.Fatalf("got %s, want chat_message", ev.Name)
+		}
+		var m chat.Message
+		if err := ev.Arg(0, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+}
+
+func nextMessage(t *testing.T, c *sioclient.Client) chat.Message {
+	t.Helper()
+	ev, err := c.Next(ctxT(t), "chat_message")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m chat.Message
+	if err := ev.Arg(0, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+type recovery struct {
+	RoomID    string `json:"room_id"`
+	Recovered bool   `json:"recovered"`
+	Reason    string `json:"reason"`
+}
+
+func dialResume(t *testing.T, url, token string, resume any) (*sioclient.Client, recovery) {
+	t.Helper()
+	c, err := sioclient.Dial(ctxT(t), url, sioclient.Options{Namespace: "/chat", Auth: map[string]any{"token": token, "resume": resume}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	// The initial events come first, in order, then recovery.
+	want := []string{"room_list_changed", "user_list_changed", "current_room_changed", "recovery"}
+	var rec recovery
+	for i, name := range want {
+		ev, err := c.Next(ctxT(t), "")
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", name, err)
+		}
+		if ev.Name != name {
+			t.Fatalf("event %d: %s, want %s", i, ev.Name, name)
+		}
+		if name == "recovery" {
+			if err := ev.Arg(0, &rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return c, rec
+}
+
+// TestResumeHoldsLiveEvents: live events that arrive while a replay runs
+// reach the resumer after it, once each and in seq order; a slow replay
+// holds up no other socket.
+func TestResumeHoldsLiveEvents(t *testing.T) {
+	svc := newFake()
+	gate := make(chan struct{})
+	svc.replayGate = gate
+	svc.entered = make(chan struct{}, 1)
+	svc.replay = func(_, room string, after uint64) ([]chat.Message, error) {
+		if room != "_default" || after != 2 {
+			t.Errorf("replay %s after %d", room, after)
+		}
+		return []chat.Message{{ID: "m3", RoomID: room, Seq: 3}, {ID: "m4", RoomID: room, Seq: 4}, {ID: "m5", RoomID: room, Seq: 5}}, nil
+	}
+	gw, url := start(t, svc)
+	b := dial(t, url, "tok-b")
+	type result struct {
+		c   *sioclient.Client
+		rec recovery
+	}
+	got := make(chan result, 1)
+	go func() {
+		c, rec := dialResume(t, url, "tok-a", map[string]any{"room_id": "_default", "after_seq": 2})
+		got <- result{c, rec}
+	}()
+	// While A's replay is stuck, B gets live events at once; seq 5 is in
+	// A's replay too, seq 6 is not.
+	select { // A is held from its CONNECT on; its replay is now stuck
+	case <-svc.entered:
+	case <-ctxT(t).Done():
+		t.Fatal("no replay")
+	}
+	gw.RoomEvent(&chat.Message{ID: "m5", RoomID: "_default", Seq: 5})
+	gw.RoomEvent(&chat.Message{ID: "m6", RoomID: "_default", Seq: 6})
+	for _, id := range []string{"m5", "m6"} {
+		if m := nextMessage(t, b); m.ID != id {
+			t.Fatalf("b got %s, want %s", m.ID, id)
+		}
+	}
+	close(gate)
+	r := <-got
+	if !r.rec.Recovered || r.rec.RoomID != "_default" {
+		t.Fatalf("recovery = %+v", r.rec)
+	}
+	gw.RoomEvent(&chat.Message{ID: "m7", RoomID: "_default", Seq: 7})
+	for _, id := range []string{"m3", "m4", "m5", "m6", "m7"} {
+		if m := nextInOrder(t, r.c); m.ID != id {
+			t.Fatalf("a got %s, want %s", m.ID, id)
+		}
+	}
+}
+
+func TestResumeRefusedAndMalformed(t *testing.T) {
+	svc := newFake()
+	svc.replay = func(string, string, uint64) ([]chat.Message, error) {
+		return nil, &chat.ResumeRefused{Reason: chat.ResumeRoomChanged}
+	}
+	gw, url := start(t, svc)
+	c, rec := dialResume(t, url, "tok-a", map[string]any{"room_id": "old", "after_seq": 9})
+	if rec != (recovery{RoomID: "old", Reason: "room_changed"}) {
+		t.Fatalf("recovery = %+v", rec)
+	}
+	gw.RoomEvent(&chat.Message{ID: "m1", RoomID: "_default", Seq: 10})
+	if m := nextMessage(t, c); m.ID != "m1" {
+		t.Fatalf("got %s", m.ID)
+	}
+	_, rec = dialResume(t, url, "tok-b", map[string]any{"room_id": "_default", "after_seq": -1})
+	if rec != (recovery{RoomID: "_default", Reason: "invalid_seq"}) {
+		t.Fatalf("malformed: recovery = %+v", rec)
 	}
 }
