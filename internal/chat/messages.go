@@ -15,12 +15,49 @@ type MessageInput struct {
 	Content      string
 	AttachmentID string
 	Alt          string
+	// ClientID, when not nil, makes the send idempotent: 1 to
+	// ClientIDMaxLen characters of [A-Za-z0-9_-] (else invalid_request;
+	// an empty one included). See SendMessage.
+	ClientID *string
+}
+
+// ClientIDMaxLen is the longest MessageInput.ClientID.
+const ClientIDMaxLen = 64
+
+// validClientID reports whether id is 1..ClientIDMaxLen characters of
+// [A-Za-z0-9_-].
+func validClientID(id string) bool {
+	if id == "" || len(id) > ClientIDMaxLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // SendMessage appends a message to the user's current room and returns it
 // with its sequence number; every member receives it. An attachment must
 // have been uploaded by the same user and not have expired.
+//
+// With in.ClientID, a second send of the same user with the same
+// ClientID within the log's duplicate window (two minutes), on any node,
+// stores and delivers nothing and returns the first send's Message (its
+// room, even if the user moved since, its id and seq) with Duplicate set.
+// The repeat is checked like any send (content, attachment, rate limit)
+// before the log can tell it is one; once it is, its rate-limit token is
+// given back, so retrying costs no allowance. Its content is not
+// compared with the original's.
 func (s *Service) SendMessage(ctx context.Context, userID string, in MessageInput) (Message, error) {
+	var clientID string
+	if in.ClientID != nil {
+		if clientID = *in.ClientID; !validClientID(clientID) {
+			return Message{}, clientErr(CodeInvalidRequest, "client_id must be 1 to %d characters of A-Z a-z 0-9 _ -", ClientIDMaxLen)
+		}
+	}
 	var content string
 	if in.AttachmentID == "" || strings.TrimSpace(in.Content) != "" {
 		var err error
@@ -35,7 +72,8 @@ func (s *Service) SendMessage(ctx context.Context, userID string, in MessageInpu
 			return Message{}, err
 		}
 	}
-	if ok, wait := s.limits.Allow(userID); !ok {
+	ok, wait, undoLimit := s.limits.Take(userID)
+	if !ok {
 		return Message{}, RateLimited("you are sending messages too fast", wait)
 	}
 	u, _, err := s.users.get(ctx, userID)
@@ -50,17 +88,46 @@ func (s *Service) SendMessage(ctx context.Context, userID string, in MessageInpu
 	}
 	view := s.userView(u)
 	view.Online = true
-	ev := logEvent{Type: MessageText, ID: newID("m"), TS: s.now(), User: view, Content: content, Attachment: att}
+	ev := logEvent{Type: MessageText, ID: newID("m"), TS: s.now(), User: view, Content: content, Attachment: att, ClientID: clientID}
 	b, err := json.Marshal(&ev)
 	if err != nil {
 		return Message{}, fmt.Errorf("encode message: %w", err)
 	}
-	seq, err := s.events.Append(ctx, u.Room, b)
+	var seq uint64
+	if clientID == "" {
+		seq, err = s.events.Append(ctx, u.Room, b)
+	} else {
+		var dup *LogEntry
+		// The log deduplicates on this id; a user id never contains ':'.
+		seq, dup, err = s.events.AppendOnce(ctx, u.Room, userID+":"+clientID, b)
+		if err == nil && dup != nil {
+			undoLimit()
+			return duplicateMessage(dup, clientID)
+		}
+		if errors.Is(err, ErrNotFound) {
+			// A repeat whose original has left the log already (its
+			// room's event limit, or the room's deletion).
+			undoLimit()
+			return Message{}, clientErr(CodeInvalidRequest, "client_id was used by a message that is no longer stored")
+		}
+	}
 	if err != nil {
 		return Message{}, fmt.Errorf("append message: %w", err)
 	}
 	s.stopTyping(ctx, userID)
 	return ev.message(u.Room, seq), nil
+}
+
+// duplicateMessage is SendMessage's answer to a repeated client id: the
+// stored original, marked Duplicate.
+func duplicateMessage(e *LogEntry, clientID string) (Message, error) {
+	var ev logEvent
+	if err := json.Unmarshal(e.Data, &ev); err != nil {
+		return Message{}, fmt.Errorf("decode the original of client id %q (seq %d): %w", clientID, e.Seq, err)
+	}
+	m := ev.message(e.Room, e.Seq)
+	m.Duplicate = true
+	return m, nil
 }
 
 // attachment checks that the user may send attachment id and returns it

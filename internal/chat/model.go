@@ -51,6 +51,13 @@ type Message struct {
 	User       *User       `json:"user,omitempty"`
 	Content    string      `json:"content,omitempty"`
 	Attachment *Attachment `json:"attachment,omitempty"`
+	// ClientID is the sender's idempotency key of a text message, when
+	// one was given (MessageInput.ClientID).
+	ClientID string `json:"client_id,omitempty"`
+	// Duplicate is set on SendMessage's answer when the send repeated an
+	// earlier one's ClientID: the Message is that earlier one, and nothing
+	// new was stored or delivered. Never sent to clients as a field.
+	Duplicate bool `json:"-"`
 }
 
 // Attachment is an image carried by a text message.
@@ -124,6 +131,7 @@ type logEvent struct {
 	User       User        `json:"user"`
 	Content    string      `json:"content,omitempty"`
 	Attachment *Attachment `json:"attachment,omitempty"`
+	ClientID   string      `json:"client_id,omitempty"`
 }
 
 // message turns a stored event into the client form.
@@ -131,7 +139,7 @@ func (e *logEvent) message(room string, seq uint64) Message {
 	m := Message{ID: e.ID, RoomID: room, Seq: seq, Type: e.Type, Timestamp: e.TS}
 	u := e.User
 	if e.Type == MessageText {
-		m.Sender, m.Content, m.Attachment = &u, e.Content, e.Attachment
+		m.Sender, m.Content, m.Attachment, m.ClientID = &u, e.Content, e.Attachment, e.ClientID
 	} else {
 		m.User = &u
 	}

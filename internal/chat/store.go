@@ -55,6 +55,12 @@ type Log interface {
 	// Append stores data as the next event of room and returns its
 	// sequence number once it is durably stored.
 	Append(ctx context.Context, room string, data []byte) (uint64, error)
+	// AppendOnce is Append with an idempotency key id (not empty): the
+	// first AppendOnce of id stores data and returns its seq with a nil
+	// dup; a repeat of id within the duplicate window (at least two
+	// minutes), from any node and to any room, stores nothing and returns
+	// the first one's stored event as dup (its Room, Seq and Data).
+	AppendOnce(ctx context.Context, room, id string, data []byte) (seq uint64, dup *LogEntry, err error)
 	// Follow calls fn, on one goroutine and in order, for every event
 	// appended after Follow was called, until ctx ends. It returns once
 	// following has started.

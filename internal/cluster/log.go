@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -56,8 +57,16 @@ func (l *Log) Append(ctx context.Context, room string, data []byte) (uint64, err
 // first append's sequence, so a caller may retry an Append whose outcome
 // it does not know (chat.ErrUnavailable) without duplicating the event.
 func (l *Log) AppendID(ctx context.Context, room, id string, data []byte) (uint64, error) {
+	seq, _, err := l.appendID(ctx, room, id, data)
+	return seq, err
+}
+
+// appendID publishes data with message id id (none if empty) and returns
+// the stream sequence, and whether the stream had already stored id
+// (then the sequence is the first append's, in whichever room).
+func (l *Log) appendID(ctx context.Context, room, id string, data []byte) (seq uint64, dup bool, err error) {
 	if err := checkRoom("append", room); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(StreamRooms)}
 	if id != "" {
@@ -65,9 +74,79 @@ func (l *Log) AppendID(ctx context.Context, room, id string, data []byte) (uint6
 	}
 	ack, err := l.c.js.Publish(ctx, RoomSubjectPrefix+room, data, opts...)
 	if err != nil {
-		return 0, fmt.Errorf("room log: append to %q: %w", room, storeErr(err))
+		return 0, false, fmt.Errorf("room log: append to %q: %w", room, storeErr(err))
 	}
-	return ack.Sequence, nil
+	return ack.Sequence, ack.Duplicate, nil
+}
+
+// AppendOnce implements chat.Log: Append with the stream's own
+// deduplication on id (the Nats-Msg-Id header; the ROOMS stream keeps ids
+// for two minutes). A repeat of id within that window, from any node and
+// to any room, stores nothing: the publish ack says Duplicate and carries
+// the first append's sequence, and AppendOnce reads that stored event
+// back (Get) and returns it as dup. id must not be empty.
+func (l *Log) AppendOnce(ctx context.Context, room, id string, data []byte) (uint64, *chat.LogEntry, error) {
+	if id == "" {
+		return 0, nil, fmt.Errorf("room log: append once to %q: empty id", room)
+	}
+	seq, dup, err := l.appendID(ctx, room, id, data)
+	if err != nil || !dup {
+		return seq, nil, err
+	}
+	e, err := l.Get(ctx, seq)
+	if err != nil {
+		return 0, nil, fmt.Errorf("room log: append once to %q: the original of %q: %w", room, id, err)
+	}
+	return seq, &e, nil
+}
+
+// Get returns the stored event with stream sequence seq, read from the
+// stream leader (not a direct get, which a lagging replica may answer),
+// or an error wrapping chat.ErrNotFound when there is none (never
+// stored, expired, or not a room event). Without a deadline on ctx, Get
+// gives up after Options.RequestTimeout.
+func (l *Log) Get(ctx context.Context, seq uint64) (chat.LogEntry, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, l.c.opts.RequestTimeout)
+		defer cancel()
+	}
+	req, err := json.Marshal(struct {
+		Seq uint64 `json:"seq"`
+	}{seq})
+	if err != nil {
+		return chat.LogEntry{}, fmt.Errorf("room log: get %d: %w", seq, err)
+	}
+	reply, err := l.c.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+StreamRooms, req)
+	if err != nil {
+		return chat.LogEntry{}, fmt.Errorf("room log: get %d: %w", seq, storeErr(err))
+	}
+	var resp struct {
+		Error   *jetstream.APIError `json:"error"`
+		Message *struct {
+			Subject string    `json:"subject"`
+			Seq     uint64    `json:"seq"`
+			Data    []byte    `json:"data"`
+			Time    time.Time `json:"time"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(reply.Data, &resp); err != nil {
+		return chat.LogEntry{}, fmt.Errorf("room log: get %d: bad answer: %w", seq, err)
+	}
+	if resp.Error != nil {
+		if resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound {
+			return chat.LogEntry{}, fmt.Errorf("room log: get %d: %w", seq, chat.ErrNotFound)
+		}
+		return chat.LogEntry{}, fmt.Errorf("room log: get %d: %w", seq, storeErr(resp.Error))
+	}
+	if resp.Message == nil {
+		return chat.LogEntry{}, fmt.Errorf("room log: get %d: answer without a message", seq)
+	}
+	room, ok := strings.CutPrefix(resp.Message.Subject, RoomSubjectPrefix)
+	if !ok {
+		return chat.LogEntry{}, fmt.Errorf("room log: get %d: subject %q: %w", seq, resp.Message.Subject, chat.ErrNotFound)
+	}
+	return chat.LogEntry{Room: room, Seq: resp.Message.Seq, Time: resp.Message.Time, Data: resp.Message.Data}, nil
 }
 
 // Follow calls fn, on one goroutine and in order, for every event of

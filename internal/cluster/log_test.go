@@ -262,3 +262,62 @@ func TestLogBarrier(t *testing.T) {
 		t.Fatalf("Barrier after the callback returned: %v", err)
 	}
 }
+
+func TestLogAppendOnce(t *testing.T) {
+	c := natstest.Start(t)
+	ctx := testCtx(t)
+	l := c.Log()
+	seq, dup, err := l.AppendOnce(ctx, "r1", "u1:c1", []byte("first"))
+	if err != nil || dup != nil {
+		t.Fatalf("first AppendOnce: seq %d, dup %v, err %v", seq, dup, err)
+	}
+	// The same id again, to another room and with other data (a user who
+	// moved, retrying the same send): nothing stored, the original back.
+	seq2, dup, err := l.AppendOnce(ctx, "r2", "u1:c1", []byte("second"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dup == nil {
+		t.Fatal("repeated id: dup is nil, want the original event")
+	}
+	if seq2 != seq || dup.Seq != seq || dup.Room != "r1" || string(dup.Data) != "first" || dup.Time.IsZero() {
+		t.Fatalf("repeated id: seq %d, dup %+v (data %q); want seq %d in r1 with data first and a time", seq2, dup, dup.Data, seq)
+	}
+	// Another id is another event.
+	seq3, dup, err := l.AppendOnce(ctx, "r1", "u2:c1", []byte("other"))
+	if err != nil || dup != nil || seq3 <= seq {
+		t.Fatalf("another id: seq %d (after %d), dup %v, err %v", seq3, seq, dup, err)
+	}
+	for room, want := range map[string]int{"r1": 2, "r2": 0} {
+		got, err := l.Since(ctx, room, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != want {
+			t.Errorf("Since(%s): %d events, want %d", room, len(got), want)
+		}
+	}
+	if _, _, err := l.AppendOnce(ctx, "r1", "", []byte("x")); err == nil {
+		t.Error("AppendOnce with an empty id: no error")
+	}
+}
+
+func TestLogGet(t *testing.T) {
+	c := natstest.Start(t)
+	ctx := testCtx(t)
+	l := c.Log()
+	seq, err := l.Append(ctx, "room.with.dots", []byte("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := l.Get(ctx, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Room != "room.with.dots" || e.Seq != seq || string(e.Data) != "hello" || e.Time.IsZero() {
+		t.Fatalf("Get(%d) = %+v (data %q)", seq, e, e.Data)
+	}
+	if _, err := l.Get(ctx, seq+1000); !errors.Is(err, chat.ErrNotFound) {
+		t.Fatalf("Get of a sequence never stored: %v, want chat.ErrNotFound", err)
+	}
+}
