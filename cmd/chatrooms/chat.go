@@ -86,6 +86,9 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		ListenAddr: cfg.NATSListen,
 		Name:       nodeID,
 		Replicas:   cfg.NATSReplicas,
+		// Zero with --nats-url (config refuses --nats-sync there).
+		SyncInterval: cfg.NATSSync.Interval,
+		SyncAlways:   cfg.NATSSync.Always,
 
 		CredentialsFile: cfg.NATSCreds,
 		RootCAFile:      cfg.NATSCA,

@@ -83,6 +83,15 @@ type Options struct {
 	// (default: discard).
 	Logger *slog.Logger
 
+	// SyncInterval is how often the embedded server fsyncs JetStream
+	// data (0: nats-server's default, 2 minutes); SyncAlways fsyncs
+	// after every write instead. Between fsyncs, stored data is in the
+	// operating system's page cache: safe from a crash of this process,
+	// not from a power cut or kernel crash. Embedded server only: either
+	// with NATSURL is an error (configure the NATS servers instead).
+	SyncInterval time.Duration
+	SyncAlways   bool
+
 	// OnConnection, if set, is told when the NATS connection is lost
 	// (false) and when it is back (true). It runs on the connection's
 	// callback goroutine and must not block.
@@ -132,6 +141,8 @@ func (o Options) LogValue() slog.Value {
 		slog.String("nats_url", redactURLs(o.NATSURL)),
 		slog.String("listen_addr", o.ListenAddr),
 		slog.Int("replicas", o.Replicas),
+		slog.Duration("sync_interval", o.SyncInterval),
+		slog.Bool("sync_always", o.SyncAlways),
 		slog.String("name", o.Name),
 		slog.String("credentials_file", o.CredentialsFile),
 		slog.Bool("token_set", o.Token != ""),
@@ -150,6 +161,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.NATSURL != "" && o.ListenAddr != "" {
 		return o, errors.New("cluster: ListenAddr applies only to the embedded server, not with NATSURL")
+	}
+	if o.NATSURL != "" && (o.SyncInterval != 0 || o.SyncAlways) {
+		return o, errors.New("cluster: SyncInterval and SyncAlways apply only to the embedded server, not with NATSURL")
+	}
+	if o.SyncInterval < 0 {
+		return o, fmt.Errorf("cluster: SyncInterval %s is negative", o.SyncInterval)
 	}
 	if o.Replicas == 0 {
 		o.Replicas = 1

@@ -353,3 +353,22 @@ func TestOptionsLogValueHidesSecrets(t *testing.T) {
 		t.Fatalf("options not logged: %s", out)
 	}
 }
+
+func TestSyncOnlyEmbedded(t *testing.T) {
+	for _, o := range []cluster.Options{
+		{NATSURL: "nats://127.0.0.1:1", SyncAlways: true},
+		{NATSURL: "nats://127.0.0.1:1", SyncInterval: time.Second},
+		{DataDir: t.TempDir(), SyncInterval: -time.Second},
+	} {
+		if _, err := cluster.Start(t.Context(), o); err == nil {
+			t.Errorf("Start(%+v): no error", o)
+		}
+	}
+}
+
+func TestSyncAlwaysEmbedded(t *testing.T) {
+	c := natstest.Start(t, func(o *cluster.Options) { o.SyncAlways = true })
+	if _, err := c.Log().Append(testCtx(t), "r", []byte("stored")); err != nil {
+		t.Fatal(err)
+	}
+}

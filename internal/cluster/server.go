@@ -22,6 +22,9 @@ func (c *Cluster) startServer(ctx context.Context) error {
 		StoreDir:   filepath.Join(o.DataDir, "nats"),
 		NoSigs:     true,
 		DontListen: o.ListenAddr == "",
+		// Zero leaves nats-server's default (2m).
+		SyncInterval: o.SyncInterval,
+		SyncAlways:   o.SyncAlways,
 	}
 	if o.ListenAddr != "" {
 		host, port, err := net.SplitHostPort(o.ListenAddr)
@@ -56,7 +59,8 @@ func (c *Cluster) startServer(ctx context.Context) error {
 	if !srv.JetStreamEnabled() {
 		return fmt.Errorf("cluster: embedded NATS server started without JetStream (store dir %s)", sopts.StoreDir)
 	}
-	c.log.Info("nats server started", "store_dir", sopts.StoreDir, "client_url", c.ClientURL())
+	c.log.Info("nats server started", "store_dir", sopts.StoreDir, "client_url", c.ClientURL(),
+		"sync_always", sopts.SyncAlways, "sync_interval", sopts.SyncInterval)
 	return nil
 }
 

@@ -65,6 +65,11 @@ type Config struct {
 	// NATSListen makes the embedded NATS server accept clients on this
 	// address (e.g. 127.0.0.1:4222); empty accepts none.
 	NATSListen string
+	// NATSSync is the embedded NATS server's JetStream sync policy: how
+	// often written data is fsynced (default every 1s), or after every
+	// write. It applies to the embedded server only: giving it (flag or
+	// environment) with NATSURL is an error, and it is zero then.
+	NATSSync NATSSync
 
 	// AttachmentRetention is how long uploaded images are kept (default 12h).
 	AttachmentRetention time.Duration
@@ -126,6 +131,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string, output io
 	fs.StringVar(&c.NATSCreds, "nats-creds", "", "NATS user credentials file (env CHATROOMS_NATS_CREDS)")
 	fs.StringVar(&c.NATSCA, "nats-ca", "", "PEM file of CAs for the NATS servers' TLS certificates (env CHATROOMS_NATS_CA)")
 	fs.StringVar(&c.NodeName, "node-name", "", "stable node name, [a-z0-9-] up to 16; session ids start with it (default: random) (env CHATROOMS_NODE_NAME)")
+	c.NATSSync = NATSSync{Interval: DefaultNATSSyncInterval}
+	fs.Var(&c.NATSSync, "nats-sync", "embedded NATS server's JetStream fsync interval (a duration), or always: fsync every write (env CHATROOMS_NATS_SYNC)")
 	fs.StringVar(&c.NATSListen, "nats-listen", "", "let NATS clients connect to the embedded server at this address (env CHATROOMS_NATS_LISTEN)")
 	fs.DurationVar(&c.AttachmentRetention, "attachment-retention", 12*time.Hour, "how long uploaded images are kept (env CHATROOMS_ATTACHMENT_RETENTION)")
 	fs.Int64Var(&c.AttachmentMaxSize, "attachment-max-size", 10<<20, "largest image upload in bytes (env CHATROOMS_ATTACHMENT_MAX_SIZE)")
@@ -169,6 +176,12 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string, output io
 			}
 		}
 	})
+	if set["nats-sync"] && c.NATSURL != "" {
+		errs = append(errs, errors.New("nats-sync applies to the embedded NATS server only; with --nats-url set sync_interval in the NATS servers' own configuration"))
+	}
+	if c.NATSURL != "" {
+		c.NATSSync = NATSSync{} // no embedded server to configure
+	}
 	if c.ProtocolTest {
 		// The official protocol test suites expect these timings.
 		if !set["ping-interval"] {
@@ -195,6 +208,45 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string, output io
 		return nil, err
 	}
 	return c, nil
+}
+
+// DefaultNATSSyncInterval is the default of --nats-sync: at most about
+// a second of acknowledged messages can be lost to a power cut or kernel
+// crash (a crash of the process alone loses nothing: the data is written
+// to the operating system at once), for a background fsync a second.
+const DefaultNATSSyncInterval = time.Second
+
+// NATSSync is a JetStream sync policy: fsync written data every Interval,
+// or after every write when Always. It is a flag.Value: a positive
+// duration ("1s", "2m") or "always". Not safe for concurrent Set.
+type NATSSync struct {
+	Always   bool
+	Interval time.Duration
+}
+
+// String returns the policy as Set reads it.
+func (s *NATSSync) String() string {
+	if s == nil {
+		return ""
+	}
+	if s.Always {
+		return "always"
+	}
+	return s.Interval.String()
+}
+
+// Set parses "always" or a positive duration.
+func (s *NATSSync) Set(v string) error {
+	if strings.EqualFold(strings.TrimSpace(v), "always") {
+		*s = NATSSync{Always: true}
+		return nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d <= 0 {
+		return fmt.Errorf("nats-sync %q: want a positive duration (1s, 2m) or always", v)
+	}
+	*s = NATSSync{Interval: d}
+	return nil
 }
 
 // EnvName is the environment variable that backs a flag: "data-dir" →

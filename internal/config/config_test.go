@@ -83,6 +83,10 @@ func TestLoadErrors(t *testing.T) {
 		{"stray argument", []string{"extra"}, nil, "unexpected argument"},
 		{"unknown flag", []string{"--nope"}, nil, "not defined"},
 		{"short grace", []string{"--presence-grace", "10ms"}, nil, "presence-grace"},
+		{"bad nats-sync", []string{"--nats-sync", "often"}, nil, "nats-sync"},
+		{"zero nats-sync", []string{"--nats-sync", "0s"}, nil, "nats-sync"},
+		{"nats-sync with nats-url", []string{"--nats-url", "nats://127.0.0.1:4222", "--nats-sync", "always"}, nil, "embedded NATS server only"},
+		{"nats-sync env with nats-url", []string{"--nats-url", "nats://127.0.0.1:4222"}, map[string]string{"CHATROOMS_NATS_SYNC": "1s"}, "embedded NATS server only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,5 +139,32 @@ func TestLimitsAndProxies(t *testing.T) {
 		if _, err := load(args, nil); err == nil {
 			t.Errorf("%v accepted", args)
 		}
+	}
+}
+
+func TestNATSSync(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want NATSSync
+	}{
+		{"default", nil, nil, NATSSync{Interval: time.Second}},
+		{"always", []string{"--nats-sync", "always"}, nil, NATSSync{Always: true}},
+		{"interval", []string{"--nats-sync", "2m"}, nil, NATSSync{Interval: 2 * time.Minute}},
+		{"env", nil, map[string]string{"CHATROOMS_NATS_SYNC": "ALWAYS"}, NATSSync{Always: true}},
+		{"flag over env", []string{"--nats-sync", "250ms"}, map[string]string{"CHATROOMS_NATS_SYNC": "always"}, NATSSync{Interval: 250 * time.Millisecond}},
+		{"zero with nats-url", []string{"--nats-url", "nats://127.0.0.1:4222"}, nil, NATSSync{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(tt.args, tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.NATSSync != tt.want {
+				t.Fatalf("NATSSync = %+v, want %+v", c.NATSSync, tt.want)
+			}
+		})
 	}
 }
