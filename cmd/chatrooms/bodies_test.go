@@ -232,13 +232,14 @@ func TestSlowBodiesTimeOut(t *testing.T) {
 		{
 			// The same for a polling POST, with the default heartbeat
 			// (the session would last 45 s without a pong): the
-			// minimum rate cuts it, and the session goes with it.
+			// minimum rate cuts it (408), and the session goes with it.
 			name:    "polling 1 byte/s",
 			n:       20,
 			polling: true,
 			body:    func(int) []byte { return noops(30) },
 			chunk:   1,
 			every:   time.Second,
+			status:  http.StatusRequestTimeout,
 		},
 		{
 			// A polling POST that keeps the minimum rate (4 KiB/s of a
@@ -253,6 +254,8 @@ func TestSlowBodiesTimeOut(t *testing.T) {
 			chunk:    4 << 10,
 			every:    time.Second,
 			declared: func(int) int { return 1000000 },
+			// Answered as any request on a closed session.
+			status: http.StatusBadRequest,
 		},
 	}
 	for _, tt := range tests {

@@ -207,6 +207,14 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		Logger: log.With("component", "watchdog"),
 	})
 	go wd.Run(svcCtx)
+	// Serve once the first round has ended, so that a node that just
+	// started is not reported unready for want of a round; a round that
+	// does not end within the timeout leaves the node serving, unready,
+	// with the stuck check logged.
+	select {
+	case <-wd.FirstRound():
+	case <-time.After(cmp.Or(testHooks.watchdogTimeout, watchdogTimeout)):
+	}
 	stuckUnhealthy := cmp.Or(testHooks.stuckUnhealthy, stuckUnhealthy)
 
 	httpapi.New(httpapi.Config{

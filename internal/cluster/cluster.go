@@ -467,7 +467,7 @@ func (c *Cluster) provision(ctx context.Context) error {
 	}
 	c.attachments = &Objects{c: c, obs: obs, bucket: ObjectStoreAttachments}
 
-	c.roomLog = &Log{c: c, probes: make(chan func())}
+	c.roomLog = &Log{c: c, probes: make(chan func()), followCheck: followCheckInterval}
 	c.signals = &Signals{c: c}
 	return nil
 }

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -25,6 +28,10 @@ const (
 	// sinceInactive is when the server drops a Since consumer that was
 	// not deleted (its node died mid-call).
 	sinceInactive = 30 * time.Second
+	// followCheckInterval is how often a Follow checks that its consumer
+	// still delivers: one stream-info request per interval per node. A
+	// consumer gone silent is replaced after one to two intervals.
+	followCheckInterval = 2 * time.Second
 )
 
 // Log is the room event log on the ROOMS stream: room r's events are
@@ -34,6 +41,12 @@ type Log struct {
 	c *Cluster
 	// probes carries Barrier's markers into the Follow loops.
 	probes chan func()
+	// followCheck is how often Follow compares the stream with what it
+	// delivered (followCheckInterval; shorter in tests).
+	followCheck time.Duration
+
+	followersMu sync.Mutex
+	followers   []*follower // the running Follows
 }
 
 // checkRoom refuses room names that would not make one exact subject
@@ -151,19 +164,77 @@ func (l *Log) Get(ctx context.Context, seq uint64) (chat.LogEntry, error) {
 
 // Follow calls fn, on one goroutine and in order, for every event of
 // every room appended after Follow was called, until ctx ends or the
-// Cluster closes. It returns once the server-side consumer exists. The
-// consumer is ordered: after a disconnection it resumes after the last
-// event delivered, so fn sees no gap and no duplicate.
+// Cluster closes. It returns once the server-side consumer exists.
+//
+// The consumer is ordered: after a disconnection it resumes after the
+// last event delivered, so fn sees no gap and no duplicate. That recovery
+// is nats.go's, and losing the stream's leader has been seen to leave it
+// silent for good (no error, no heartbeat alarm, no event: a node that
+// no longer delivers anything). So Follow also watches the stream: when
+// it holds events past the last one delivered, nothing is waiting for fn
+// and nothing moved for a whole check interval, the consumer is replaced
+// by a new one starting right after the last event delivered. Events are
+// passed to fn once each, by stream sequence, across replacements.
 func (l *Log) Follow(ctx context.Context, fn func(chat.LogEntry)) error {
+	last, err := l.lastSeq(ctx)
+	if err != nil {
+		return fmt.Errorf("room log: follow: %w", err)
+	}
+	f := &follower{l: l, entries: make(chan chat.LogEntry, followBuffer), stop: make(chan struct{})}
+	f.delivered.Store(last)
+	if err := f.consume(ctx, last+1); err != nil {
+		return fmt.Errorf("room log: follow: %w", err)
+	}
+	l.followersMu.Lock()
+	l.followers = append(l.followers, f)
+	l.followersMu.Unlock()
+	go f.watch(ctx)
+	go f.loop(ctx, fn)
+	return nil
+}
+
+// lastSeq is the ROOMS stream's last sequence (the stream holds room
+// events only).
+func (l *Log) lastSeq(ctx context.Context) (uint64, error) {
+	// One stream-info request (bounded by the default request timeout
+	// where ctx has no deadline).
+	st, err := l.c.js.Stream(ctx, StreamRooms)
+	if err != nil {
+		return 0, storeErr(err)
+	}
+	return st.CachedInfo().State.LastSeq, nil
+}
+
+// follower is one Follow: an ordered consumer feeding entries, the loop
+// calling fn, and the watch replacing a consumer that went silent.
+type follower struct {
+	l       *Log
+	entries chan chat.LogEntry
+	stop    chan struct{} // closed when the loop ends
+
+	// delivered is the stream sequence of the last event passed to fn
+	// (at first, the stream's last sequence when Follow was called).
+	// Written by the loop only.
+	delivered atomic.Uint64
+
+	mu   sync.Mutex
+	cons jetstream.Consumer
+	cc   jetstream.ConsumeContext
+	done bool // the loop ended: no new consumer
+}
+
+// consume starts an ordered consumer from stream sequence from and makes
+// it the current one, stopping the one it replaces.
+func (f *follower) consume(ctx context.Context, from uint64) error {
+	l := f.l
 	cons, err := l.c.js.OrderedConsumer(ctx, StreamRooms, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{RoomSubjectPrefix + ">"},
-		DeliverPolicy:  jetstream.DeliverNewPolicy,
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    from,
 	})
 	if err != nil {
-		return fmt.Errorf("room log: follow: %w", storeErr(err))
+		return storeErr(err)
 	}
-	entries := make(chan chat.LogEntry, followBuffer)
-	stop := make(chan struct{})
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		e, err := logEntry(m)
 		if err != nil {
@@ -171,8 +242,8 @@ func (l *Log) Follow(ctx context.Context, fn func(chat.LogEntry)) error {
 			return
 		}
 		select {
-		case entries <- e:
-		case <-stop:
+		case f.entries <- e:
+		case <-f.stop:
 		}
 	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if l.c.closing() || errors.Is(err, jetstream.ErrConnectionClosed) {
@@ -182,28 +253,94 @@ func (l *Log) Follow(ctx context.Context, fn func(chat.LogEntry)) error {
 	}))
 	if err != nil {
 		l.deleteConsumer(ctx, cons)
-		return fmt.Errorf("room log: follow: %w", storeErr(err))
+		return storeErr(err)
 	}
-	go func() {
-		defer func() {
-			close(stop)
-			cc.Stop()
-			l.deleteConsumer(ctx, cons)
-		}()
-		for {
-			select {
-			case e := <-entries:
-				fn(e)
-			case probe := <-l.probes:
-				probe()
-			case <-ctx.Done():
-				return
-			case <-l.c.done:
-				return
+	f.mu.Lock()
+	oldCons, oldCC, done := f.cons, f.cc, f.done
+	if !done {
+		f.cons, f.cc = cons, cc
+	}
+	f.mu.Unlock()
+	if done { // the loop ended meanwhile
+		oldCons, oldCC = cons, cc
+	}
+	if oldCC != nil {
+		oldCC.Stop()
+		l.deleteConsumer(ctx, oldCons)
+	}
+	return nil
+}
+
+// loop passes entries to fn, skipping any already delivered (a replaced
+// consumer's last ones), and takes Barrier's markers between them.
+func (f *follower) loop(ctx context.Context, fn func(chat.LogEntry)) {
+	defer func() {
+		close(f.stop)
+		f.mu.Lock()
+		f.done = true
+		cons, cc := f.cons, f.cc
+		f.mu.Unlock()
+		cc.Stop()
+		f.l.deleteConsumer(ctx, cons)
+		f.l.followersMu.Lock()
+		f.l.followers = slices.DeleteFunc(f.l.followers, func(g *follower) bool { return g == f })
+		f.l.followersMu.Unlock()
+	}()
+	for {
+		select {
+		case e := <-f.entries:
+			if e.Seq <= f.delivered.Load() {
+				continue
+			}
+			fn(e)
+			f.delivered.Store(e.Seq)
+		case probe := <-f.l.probes:
+			probe()
+		case <-ctx.Done():
+			return
+		case <-f.l.c.done:
+			return
+		}
+	}
+}
+
+// watch replaces the consumer when the stream holds events past the last
+// one delivered, none is waiting for fn, and the delivered position did
+// not move since the previous check: the consumer went silent. It never
+// blocks the loop (its requests run here, not there).
+func (f *follower) watch(ctx context.Context) {
+	t := time.NewTicker(f.l.followCheck)
+	defer t.Stop()
+	var (
+		behind     bool   // the previous check found the stream ahead
+		seen       uint64 // delivered at the previous check
+		replacedAt uint64 // the stream's last seq at the last replacement
+	)
+	for {
+		select {
+		case <-t.C:
+		case <-f.stop:
+			return
+		}
+		last, err := f.l.lastSeq(ctx)
+		if err != nil {
+			behind = false // NATS away: the consumer's own recovery runs
+			continue
+		}
+		delivered := f.delivered.Load()
+		ahead := last > delivered && len(f.entries) == 0
+		if ahead && behind && delivered == seen && last != replacedAt {
+			f.l.c.log.Warn("room log: follow: the consumer went silent; replacing it",
+				"delivered", delivered, "stream_last", last)
+			if err := f.consume(ctx, delivered+1); err != nil {
+				f.l.c.log.Warn("room log: follow: replace the consumer", "error", err)
+			} else {
+				replacedAt = last
+				ahead = false
 			}
 		}
-	}()
-	return nil
+		behind, seen = ahead, delivered
+	}
 }
 
 // Barrier passes a marker through a Follow loop: it returns once a loop

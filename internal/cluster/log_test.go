@@ -321,3 +321,51 @@ func TestLogGet(t *testing.T) {
 		t.Fatalf("Get of a sequence never stored: %v, want chat.ErrNotFound", err)
 	}
 }
+
+// A Follow whose consumer goes silent (it stops delivering without an
+// error, as nats.go's ordered consumer did after the ROOMS leader was
+// killed) is noticed by its stream check and resumed by a new consumer
+// after the last event delivered: every event once, in order.
+func TestLogFollowReplacesSilentConsumer(t *testing.T) {
+	c := natstest.Start(t)
+	c.Log().SetFollowCheck(50 * time.Millisecond)
+	ctx := testCtx(t)
+	got := make(chan chat.LogEntry, 100)
+	if err := c.Log().Follow(ctx, func(e chat.LogEntry) { got <- e }); err != nil {
+		t.Fatal(err)
+	}
+	var want []uint64
+	appendN := func(n int) {
+		for i := range n {
+			seq, err := c.Log().Append(ctx, []string{"a", "b"}[i%2], fmt.Appendf(nil, "m%d", len(want)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, seq)
+		}
+	}
+	receive := func(from int) {
+		for _, w := range want[from:] {
+			select {
+			case e := <-got:
+				if e.Seq != w {
+					t.Fatalf("got seq %d, want %d (appended %v)", e.Seq, w, want)
+				}
+			case <-ctx.Done():
+				t.Fatalf("seq %d never delivered (appended %v)", w, want)
+			}
+		}
+	}
+	appendN(5)
+	receive(0)
+	c.Log().SilenceFollows()
+	appendN(10)
+	receive(5)
+	appendN(5)
+	receive(15)
+	select {
+	case e := <-got:
+		t.Fatalf("an extra event: %+v", e)
+	case <-time.After(300 * time.Millisecond):
+	}
+}

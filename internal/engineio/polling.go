@@ -163,7 +163,15 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusRequestEntityTooLarge, codeBadRequest)
 			return
 		}
+		// Cut by the session's end (400, as for any request on a closed
+		// session) or by the minimum body rate (408); either way the
+		// client gets an answer, not an empty 200.
+		status := http.StatusRequestTimeout
+		if s.ctx.Err() != nil {
+			status = http.StatusBadRequest
+		}
 		s.close(ErrTransportClose, false)
+		writeError(w, status, codeBadRequest)
 		return
 	}
 	err = DecodePayload(body, s.srv.cfg.MaxPackets, func(p Packet) error {

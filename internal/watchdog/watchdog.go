@@ -42,6 +42,8 @@ type Watchdog struct {
 	lastErr    error         // the last round's error, if it failed
 	current    string        // the check running now ("" between rounds)
 	roundStart time.Time     // when the running round started
+	first      chan struct{} // closed when the first round ends
+	firstDone  bool
 }
 
 // New returns a Watchdog; it checks nothing until Run.
@@ -55,8 +57,14 @@ func New(cfg Config) *Watchdog {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Watchdog{cfg: cfg, log: cfg.Logger}
+	return &Watchdog{cfg: cfg, log: cfg.Logger, first: make(chan struct{})}
 }
+
+// FirstRound is closed when the first round has ended, with or without
+// an error: from then on Ready says what the checks found rather than
+// ErrNotYet. A node waits for it before it serves, so that it does not
+// report itself unready merely because it has just started.
+func (w *Watchdog) FirstRound() <-chan struct{} { return w.first }
 
 // ErrNotYet is Ready's answer before the first round completed.
 var ErrNotYet = errors.New("watchdog: no round completed yet")
@@ -139,6 +147,10 @@ func (w *Watchdog) round(ctx context.Context, start time.Time) error {
 	w.lastErr = err
 	if err == nil {
 		w.lastOK, w.lastRTT = time.Now(), rtt
+	}
+	if !w.firstDone {
+		w.firstDone = true
+		close(w.first)
 	}
 	w.mu.Unlock()
 	return err

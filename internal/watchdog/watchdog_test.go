@@ -143,3 +143,28 @@ func TestStoppedWatchdogGoesStale(t *testing.T) {
 	<-done
 	eventually(t, "stale", func() bool { return w.Ready() != nil })
 }
+
+// FirstRound is closed once the first round ends, whatever it found, and
+// not before: a check held back holds it.
+func TestFirstRound(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		release := make(chan struct{})
+		w, _ := start(t, Check{Name: "held", Run: func(context.Context) error {
+			<-release
+			if fail {
+				return errors.New("broken")
+			}
+			return nil
+		}})
+		select {
+		case <-w.FirstRound():
+			t.Fatalf("fail=%v: FirstRound closed while the first check runs", fail)
+		case <-time.After(20 * time.Millisecond):
+		}
+		close(release)
+		<-w.FirstRound()
+		if err := w.Ready(); (err != nil) != fail || errors.Is(err, ErrNotYet) {
+			t.Fatalf("fail=%v: Ready after the first round = %v", fail, err)
+		}
+	}
+}

@@ -306,10 +306,14 @@ var (
 
 // testOnlyFlags are the node flags the tests add to those of
 // deploy/compose.yaml: a data directory per node (unused with
-// --nats-url), short timings, more logging, and no per-address limits
-// (every test client comes from 127.0.0.1).
+// --nats-url), short timings, more logging, no per-address limits
+// (every test client comes from 127.0.0.1), and no limit on room switches
+// or typing (scenarios switch and type as fast as they can; the limits
+// themselves are tested in cmd/chatrooms). The message limit stays: the
+// rate-limit scenario checks it is shared across nodes.
 var testOnlyFlags = []string{"--data-dir", "--presence-grace", "--shutdown-grace", "--log-level",
-	"--limit-new-users", "--limit-handshakes", "--max-sessions-per-addr", "--limit-addr-uploads"}
+	"--limit-new-users", "--limit-handshakes", "--max-sessions-per-addr", "--limit-addr-uploads",
+	"--limit-room-switches", "--limit-typing"}
 
 // args are the flags deploy/compose.yaml gives a node, with loopback
 // addresses, plus testOnlyFlags.
@@ -332,6 +336,8 @@ func (n *chatNode) args(tp *topology) []string {
 		"--limit-handshakes", "off",
 		"--max-sessions-per-addr", "0",
 		"--limit-addr-uploads", "off",
+		"--limit-room-switches", "off",
+		"--limit-typing", "off",
 	}
 }
 
