@@ -36,12 +36,14 @@ const freezeBound = 10 * time.Second
 func TestNonReaderDoesNotFreezeChat(t *testing.T) {
 	for _, variant := range []string{"messages", "typing"} {
 		t.Run(variant, func(t *testing.T) {
-			// A small queue makes the non-reader a slow consumer after
-			// tens of kilobytes, not megabytes.
-			// The per-user limits are raised (typing unlimited, as when
-			// the freeze was found) so that the kernel's buffers fill in
-			// seconds; the limits have tests of their own.
-			s := startServer(t, "", "--max-payload", "65536", "--write-queue-bytes", "65536",
+			// A queue of 1 MiB (a quarter of the default) makes the
+			// non-reader, whose receive buffer is tiny, a slow consumer
+			// within seconds, while the members, which read, can fall
+			// behind by seconds (a busy machine) without being dropped
+			// themselves. The per-user limits are raised (typing
+			// unlimited, as when the freeze was found); the limits have
+			// tests of their own.
+			s := startServer(t, "", "--max-payload", "65536", "--write-queue-bytes", "1048576",
 				"--limit-messages", "20/1s:20", "--limit-typing", "off", "--typing-fanout", "1ms")
 			victim, vtok := s.register(t, "sloth")
 			conn, vsid := dialNonReader(t, s, vtok)
@@ -105,6 +107,9 @@ func TestNonReaderDoesNotFreezeChat(t *testing.T) {
 					t.Errorf("load: %v", err)
 				}
 			}
+			if t.Failed() {
+				t.Logf("server disconnections:\n%s", grepLines(s.logs.String(), "chat socket disconnected"))
+			}
 			t.Logf("%s: %d events sent; slowest probe (sign up, connect, send, receive) %v", variant, sent.Load(), worst)
 			// The drop must have been a slow-consumer close (found by a
 			// broadcast), not a ping or write timeout.
@@ -146,7 +151,10 @@ func load(ctx context.Context, m *member, variant string, i int, sent *atomic.In
 			case <-ctx.Done():
 			case <-time.After(60 * time.Millisecond):
 			}
-		} else if n%50 == 49 {
+		} else if n%20 == 19 {
+			// About 200 typing events a second from each member (a few
+			// hundred KB/s to each reader): the non-reader's queue
+			// fills in seconds.
 			select {
 			case <-ctx.Done():
 			case <-time.After(100 * time.Millisecond):
@@ -296,4 +304,15 @@ func userOnline(t *testing.T, s *server, id string) bool {
 func waitOnline(t *testing.T, s *server, id string, want bool) {
 	t.Helper()
 	waitFor(t, func() bool { return userOnline(t, s, id) == want })
+}
+
+// grepLines returns the lines of text that contain sub.
+func grepLines(text, sub string) string {
+	var out []string
+	for line := range strings.Lines(text) {
+		if strings.Contains(line, sub) {
+			out = append(out, strings.TrimRight(line, "\n"))
+		}
+	}
+	return strings.Join(out, "\n")
 }
