@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -130,6 +131,7 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	}
 	svc := chat.New(chat.Config{
 		NodeID:          nodeID,
+		Predecessor:     predecessor(cfg.NATSURL == "", cfg.NodeName),
 		Grace:           cfg.Grace,
 		PersistentRooms: rooms,
 		MessageLimit:    cfg.LimitMessages,
@@ -291,4 +293,22 @@ func newNodeName() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return "n" + hex.EncodeToString(b[:])
+}
+
+// predecessor tells the earlier lives of this node among the node ids
+// in the shared state (see chat.Config.Predecessor): on an embedded NATS
+// server every other node id is one (no other process reaches it); on a
+// shared NATS, those of the same --node-name (unique within a cluster, as
+// a load balancer routes sessions by it); without one, none can be told.
+func predecessor(embedded bool, name string) func(string) bool {
+	switch {
+	case embedded:
+		return func(string) bool { return true }
+	case name != "":
+		return func(id string) bool {
+			life, ok := strings.CutPrefix(id, name+"-")
+			return ok && !strings.Contains(life, "-")
+		}
+	}
+	return nil
 }

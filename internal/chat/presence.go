@@ -114,3 +114,37 @@ func (s *Service) dropDeadSessions(ctx context.Context, userID string) {
 		s.log.Warn("drop sessions of dead nodes", "user", userID, "err", err)
 	}
 }
+
+// retirePredecessors deletes the liveness entries of this node's earlier
+// lives (Config.Predecessor) and forgets the sessions they held, before
+// the node serves. Best effort: what fails here the sweeper does once the
+// dead entries expire.
+func (s *Service) retirePredecessors(ctx context.Context) {
+	if s.cfg.Predecessor == nil {
+		return
+	}
+	var dead []string
+	s.mu.RLock()
+	for id := range s.liveNodes {
+		if id != s.cfg.NodeID && s.cfg.Predecessor(id) {
+			dead = append(dead, id)
+		}
+	}
+	s.mu.RUnlock()
+	if len(dead) == 0 {
+		return
+	}
+	for _, id := range dead {
+		if err := s.nodes.Delete(ctx, id, 0); err != nil {
+			s.log.Warn("retire an earlier life of this node", "node", id, "err", err)
+			continue
+		}
+		// The watch will say so too; the sweep below must not wait for it.
+		s.mu.Lock()
+		delete(s.liveNodes, id)
+		s.mu.Unlock()
+		s.log.Info("retired an earlier life of this node", "node", id)
+	}
+	s.sweep(ctx)
+	s.listener.UsersChanged()
+}

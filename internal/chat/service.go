@@ -45,6 +45,14 @@ type Config struct {
 	PersistentRooms []RoomSpec
 	// TypingTTL ends a typing indicator that was not refreshed (default 5s).
 	TypingTTL time.Duration
+	// Predecessor reports whether a node id is an earlier life of this
+	// node (the same stable node name, or any other node on an embedded
+	// NATS server, which no other process shares). Start retires those
+	// before serving: their liveness entries go and the sessions they
+	// held are forgotten (the users' grace periods start), so a node
+	// restarted after a crash does not list its users online until the
+	// dead entry expires. Nil: none is.
+	Predecessor func(nodeID string) bool
 	// Heartbeat is how often this node renews its liveness entry (default
 	// 2s); the nodes bucket's TTL decides when a silent node counts as dead.
 	Heartbeat time.Duration
@@ -221,6 +229,7 @@ func (s *Service) Start(ctx context.Context, l Listener) error {
 			return ctx.Err()
 		}
 	}
+	s.retirePredecessors(ctx)
 	if err := s.migrateNameKeys(ctx); err != nil {
 		return fmt.Errorf("start chat: re-key names: %w", err)
 	}
