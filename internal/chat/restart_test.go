@@ -13,10 +13,10 @@ import (
 
 type nopListener struct{}
 
-func (nopListener) RoomEvent(*chat.Message)         {}
-func (nopListener) UsersChanged()                   {}
-func (nopListener) RoomsChanged()                   {}
-func (nopListener) UserRemoved(string)              {}
+func (nopListener) RoomEvent(*chat.Message)        {}
+func (nopListener) UsersChanged()                  {}
+func (nopListener) RoomsChanged()                  {}
+func (nopListener) UserRemoved(string)             {}
 func (nopListener) Typing(string, chat.User, bool) {}
 
 func startService(t *testing.T, ctx context.Context, cl *cluster.Cluster, nodeID string, predecessor func(string) bool) *chat.Service {
