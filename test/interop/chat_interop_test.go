@@ -15,7 +15,8 @@ import (
 )
 
 // TestChatInterop runs the chat contract with the official socket.io-client
-// against the real chat service (embedded NATS on a temporary data dir).
+// against the real chat service (embedded NATS on a temporary data dir):
+// the contract, then resume and idempotent sends (delivery.scenario.mjs).
 func TestChatInterop(t *testing.T) {
 	node := requireNode(t)
 	bin := proctest.BuildChatrooms(t, buildTimeout)
@@ -30,7 +31,7 @@ func TestChatInterop(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), nodeTestTimeout)
 	defer cancel()
-	run := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "chat/chat.scenario.mjs")
+	run := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "chat/chat.scenario.mjs", "chat/delivery.scenario.mjs")
 	run.Env = append(os.Environ(), "SERVER_URL="+url, "NO_COLOR=1", "FORCE_COLOR=0")
 	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	run.Cancel = func() error { return syscall.Kill(-run.Process.Pid, syscall.SIGKILL) }
