@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/attachments"
@@ -56,7 +58,7 @@ const natsLossGrace = 3 * time.Second
 // service, the Socket.IO gateway and the HTTP API on mux. The returned
 // function stops the service and closes NATS; call it after the HTTP
 // server and the Socket.IO sessions are down.
-func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *http.ServeMux) (*socketio.Server, func(context.Context) error, error) {
+func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *http.ServeMux) (*chatFront, func(context.Context) error, error) {
 	rooms := chat.DefaultRooms
 	if cfg.RoomsFile != "" {
 		data, err := os.ReadFile(cfg.RoomsFile)
@@ -218,6 +220,7 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	case <-time.After(cmp.Or(testHooks.watchdogTimeout, watchdogTimeout)):
 	}
 	stuckUnhealthy := cmp.Or(testHooks.stuckUnhealthy, stuckUnhealthy)
+	front := &chatFront{sio: sio, gw: gw, log: log}
 
 	httpapi.New(httpapi.Config{
 		AdmitNewUser:      lim.admitNewUser,
@@ -231,6 +234,11 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
+		if front.draining.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "not ready: shutting down\n")
+			return
+		}
 		if err := cl.Ready(rctx); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, "not ready: NATS unavailable\n")
@@ -271,7 +279,30 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		}
 		return nil
 	}
-	return sio, closeChat, nil
+	return front, closeChat, nil
+}
+
+// chatFront is the chat's client side, shut down in order: a drain (the
+// node turns unready and refuses new sessions, client calls in flight
+// finish and queue their acks, new calls are refused with unavailable),
+// then the sessions close, their queued frames sent first; clients see a
+// transport close, not a Socket.IO disconnect, so they reconnect (through
+// a load balancer, to another node) and resume there.
+type chatFront struct {
+	sio      *socketio.Server
+	gw       *realtime.Gateway
+	log      *slog.Logger
+	draining atomic.Bool
+}
+
+// Shutdown drains, then closes every session; both within ctx.
+func (f *chatFront) Shutdown(ctx context.Context) error {
+	f.draining.Store(true)
+	f.sio.EngineIO().SetAvailable(false)
+	began := time.Now()
+	err := f.gw.Drain(ctx)
+	f.log.Info("client calls drained", "took", time.Since(began).Round(time.Millisecond), "err", err)
+	return errors.Join(err, f.sio.Shutdown(ctx))
 }
 
 // fileLookup shows the attachments service to the chat service.

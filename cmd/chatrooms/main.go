@@ -67,11 +67,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		})
 		components = append(components, ts)
 	} else {
-		sio, closeChat, err := startChat(ctx, cfg, log, mux)
+		front, closeChat, err := startChat(ctx, cfg, log, mux)
 		if err != nil {
 			return err
 		}
-		components = append(components, sio)
+		components = append(components, front)
 		afterHTTP = append(afterHTTP, closeChat)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -71,6 +72,8 @@ type Gateway struct {
 	usersDirty atomic.Bool
 	roomsDirty atomic.Bool
 
+	calls calls // client calls in flight, for Drain
+
 	mu     sync.Mutex
 	byUser map[string]map[*socketio.Socket]struct{}
 	// held are sockets whose room events are held back: from the connect
@@ -128,9 +131,9 @@ func New(cfg Config, svc Service, sio *socketio.Server) *Gateway {
 	g.nsp.OnConnect(g.onConnect)
 	g.nsp.OnConnection(g.onConnection)
 	g.nsp.OnDisconnect(g.onDisconnect)
-	g.nsp.On("send_message", g.onSendMessage)
-	g.nsp.On("switch_room", g.onSwitchRoom)
-	g.nsp.On("typing", g.onTyping)
+	g.nsp.On("send_message", g.tracked(g.onSendMessage))
+	g.nsp.On("switch_room", g.tracked(g.onSwitchRoom))
+	g.nsp.On("typing", g.tracked(g.onTyping))
 	return g
 }
 
@@ -618,4 +621,79 @@ func strictUnmarshal(data []byte, v any) error {
 		return errors.New("trailing data")
 	}
 	return nil
+}
+
+// calls counts the client calls in flight, so that a shutdown can let
+// them finish (and their acks be sent) before the sockets close.
+type calls struct {
+	mu       sync.Mutex
+	n        int
+	draining bool
+	idle     chan struct{} // closed when n drops to 0 during a drain
+}
+
+// begin counts a call in; false once draining.
+func (c *calls) begin() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.draining {
+		return false
+	}
+	c.n++
+	return true
+}
+
+func (c *calls) end() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n--
+	if c.n == 0 && c.idle != nil {
+		close(c.idle)
+		c.idle = nil
+	}
+}
+
+// drain refuses new calls and waits until none is in flight, or ctx ends.
+func (c *calls) drain(ctx context.Context) error {
+	c.mu.Lock()
+	c.draining = true
+	if c.n == 0 {
+		c.mu.Unlock()
+		return nil
+	}
+	if c.idle == nil {
+		c.idle = make(chan struct{})
+	}
+	idle, n := c.idle, c.n
+	c.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("drain: %d client calls still in flight: %w", n, context.Cause(ctx))
+	}
+}
+
+// tracked wraps an event handler: the call counts as in flight until it
+// returns (its ack is queued by then); once draining, the call is refused
+// with unavailable, so the client retries it after reconnecting (with the
+// same client_id for a message).
+func (g *Gateway) tracked(h func(*socketio.Socket, *socketio.Incoming)) func(*socketio.Socket, *socketio.Incoming) {
+	return func(s *socketio.Socket, e *socketio.Incoming) {
+		if !g.calls.begin() {
+			g.reply(e, "", nil, &chat.Error{Code: chat.CodeUnavailable, Message: "the server is shutting down; reconnect and retry"})
+			return
+		}
+		defer g.calls.end()
+		h(s, e)
+	}
+}
+
+// Drain is the first step of a graceful shutdown: client calls from now
+// on are refused (unavailable), and Drain returns once the calls in
+// flight have finished and queued their acks, or ctx ends. The sockets
+// stay open: closing them (the Socket.IO server's Shutdown) comes next,
+// and lets the queued acks go out first.
+func (g *Gateway) Drain(ctx context.Context) error {
+	return g.calls.drain(ctx)
 }

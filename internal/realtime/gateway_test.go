@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -29,6 +30,10 @@ type fakeService struct {
 	replay     func(userID, roomID string, after uint64) ([]chat.Message, error)
 	replayGate chan struct{}
 	entered    chan struct{} // if set, gets a value as Replay starts
+	// sendGate, if set, makes SendMessage wait for it (after a value on
+	// sendEntered, if set).
+	sendGate    chan struct{}
+	sendEntered chan struct{}
 }
 
 func newFake() *fakeService {
@@ -62,6 +67,12 @@ func (f *fakeService) Disconnected(_ context.Context, id string) error {
 }
 
 func (f *fakeService) SendMessage(_ context.Context, id string, in chat.MessageInput) (chat.Message, error) {
+	if f.sendEntered != nil {
+		f.sendEntered <- struct{}{}
+	}
+	if f.sendGate != nil {
+		<-f.sendGate
+	}
 	if f.sendErr != nil {
 		return chat.Message{}, f.sendErr
 	}
@@ -519,5 +530,65 @@ func TestResumeRefusedAndMalformed(t *testing.T) {
 	_, rec = dialResume(t, url, "tok-b", map[string]any{"room_id": "_default", "after_seq": -1})
 	if rec != (recovery{RoomID: "_default", Reason: "invalid_seq"}) {
 		t.Fatalf("malformed: recovery = %+v", rec)
+	}
+}
+
+// Drain lets a call in flight finish and send its ack, refuses calls made
+// after it began with unavailable, and returns once none is in flight.
+func TestDrainFinishesCallsInFlight(t *testing.T) {
+	svc := newFake()
+	entered, release := make(chan struct{}), make(chan struct{})
+	svc.sendGate, svc.sendEntered = release, entered
+	gw, url := start(t, svc)
+	a := dial(t, url, "tok-a")
+	b := dial(t, url, "tok-b")
+	acked := make(chan error, 1)
+	go func() {
+		ack, err := a.EmitWithAck(ctxT(t), "send_message", map[string]string{"content": "in flight"})
+		var res struct {
+			OK bool `json:"ok"`
+		}
+		if err == nil && (ack.Arg(0, &res) != nil || !res.OK) {
+			err = fmt.Errorf("ack %s", ack.Args)
+		}
+		acked <- err
+	}()
+	<-entered // the call is in the service
+	drained := make(chan error, 1)
+	go func() { drained <- gw.Drain(ctxT(t)) }()
+	// Drain waits for the call; a new call is refused meanwhile.
+	waitRefused := func() {
+		for {
+			ack, err := b.EmitWithAck(ctxT(t), "switch_room", map[string]string{"room_id": "r1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res struct {
+				Error string `json:"error"`
+			}
+			_ = ack.Arg(0, &res)
+			if res.Error == "unavailable" {
+				return
+			}
+			// The drain had not begun yet: the switch went through.
+			select {
+			case <-ctxT(t).Done():
+				t.Fatal("calls never refused after Drain began")
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	waitRefused()
+	select {
+	case err := <-drained:
+		t.Fatalf("Drain returned (%v) while a call was in flight", err)
+	default:
+	}
+	close(release)
+	if err := <-acked; err != nil {
+		t.Fatalf("the call in flight: %v", err)
+	}
+	if err := <-drained; err != nil {
+		t.Fatalf("Drain: %v", err)
 	}
 }
