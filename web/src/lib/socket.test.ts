@@ -2,6 +2,7 @@ import { io } from "socket.io-client";
 import { describe, expect, it, vi } from "vitest";
 import { FakeSocket } from "../testing/fake-socket";
 import { anna, defaultRoom, lobby, peter, textMessage } from "../testing/fixtures";
+import type { ResumePoint } from "../types/events";
 import { TIMEOUT_ACK, createChatService, createChatSocket } from "./socket";
 
 function setup() {
@@ -15,7 +16,21 @@ describe("createChatSocket", () => {
     const fake = new FakeSocket();
     vi.mocked(io).mockReturnValueOnce(fake.asSocket());
     expect(createChatSocket("secret")).toBe(fake);
-    expect(io).toHaveBeenCalledWith("/chat", { auth: { token: "secret" }, autoConnect: false });
+    expect(io).toHaveBeenCalledWith("/chat", { auth: expect.any(Function), autoConnect: false });
+  });
+
+  it("builds the auth payload on every connect, with the resume point of that moment", () => {
+    const fake = new FakeSocket();
+    vi.mocked(io).mockReturnValueOnce(fake.asSocket());
+    let point: ResumePoint | null = null;
+    createChatSocket("secret", () => point);
+    const auth = vi.mocked(io).mock.lastCall?.[1]?.auth;
+    if (typeof auth !== "function") throw new Error("auth is not built per connect");
+    const sent: unknown[] = [];
+    auth((payload) => sent.push(payload));
+    point = { room_id: "_default", after_seq: 42 };
+    auth((payload) => sent.push(payload));
+    expect(sent).toEqual([{ token: "secret" }, { token: "secret", resume: { room_id: "_default", after_seq: 42 } }]);
   });
 });
 
@@ -74,6 +89,45 @@ describe("ChatService", () => {
       { attachment_id: "a2" },
       { attachment_id: "a3" },
     ]);
+  });
+
+  it("sendMessage carries the client_id, and resolves with a duplicate's original", async () => {
+    const { fake, service } = setup();
+    const reply = service.sendMessage("hello", undefined, "c-1");
+    void service.sendMessage("", { id: "a1" }, "c-2");
+    expect(fake.calls("send_message").map((c) => c.payload)).toEqual([
+      { content: "hello", client_id: "c-1" },
+      { attachment_id: "a1", client_id: "c-2" },
+    ]);
+    const message = textMessage(peter, "hello", { client_id: "c-1" });
+    fake.calls("send_message")[0]?.ack({ ok: true, message, duplicate: true });
+    await expect(reply).resolves.toEqual({ ok: true, message, duplicate: true });
+  });
+
+  it("passes recovery to its subscribers", () => {
+    const { fake, service } = setup();
+    const recovery = vi.fn();
+    const off = service.onRecovery(recovery);
+    fake.serverEmit("recovery", { room_id: "_default", recovered: false, reason: "window_passed" });
+    off();
+    fake.serverEmit("recovery", { room_id: "_default", recovered: true });
+    expect(recovery.mock.calls).toEqual([[{ room_id: "_default", recovered: false, reason: "window_passed" }]]);
+  });
+
+  it("knows since when the connection is down", () => {
+    const { fake, service } = setup();
+    const now = vi.spyOn(Date, "now").mockReturnValue(1_000);
+    expect(service.offlineSince).toBeNull();
+    fake.serverConnect();
+    expect(service.offlineSince).toBeNull();
+    now.mockReturnValue(5_000);
+    fake.serverDisconnect("transport close");
+    now.mockReturnValue(9_000);
+    fake.connectError("xhr poll error");
+    expect(service.offlineSince).toBe(5_000);
+    fake.serverConnect();
+    expect(service.offlineSince).toBeNull();
+    now.mockRestore();
   });
 
   it("sendMessage resolves with the server's error", async () => {

@@ -8,7 +8,10 @@ import {
   type ChatAuth,
   type ClientToServerEvents,
   type Message,
+  type RecoveryEvent,
+  type ResumePoint,
   type Room,
+  type SendMessageAck,
   type SendMessagePayload,
   type ServerToClientEvents,
   type TypingEvent,
@@ -17,10 +20,21 @@ import {
 
 export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-/** Opens nothing yet: the service connects once its listeners are in place. */
-export function createChatSocket(token: string): ChatSocket {
-  const auth: ChatAuth = { token };
-  return io("/chat", { auth, autoConnect: false });
+/** Where to resume from, asked again before every (re)connect. */
+export type ResumeSource = () => ResumePoint | null;
+
+/**
+ * Opens nothing yet: the service connects once its listeners are in place.
+ * The auth payload is built on every connect, so each reconnect resumes
+ * from the last message seen.
+ */
+export function createChatSocket(token: string, resume: ResumeSource = () => null): ChatSocket {
+  return io("/chat", { auth: (cb) => cb(chatAuth(token, resume())), autoConnect: false });
+}
+
+/** The auth payload of one connect. */
+export function chatAuth(token: string, resume: ResumePoint | null): ChatAuth {
+  return resume ? { token, resume } : { token };
 }
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "disconnected";
@@ -46,18 +60,23 @@ export interface ChatService {
   disconnect(): void;
   /**
    * Resolves with the server's ack, or a "timeout" error when none came.
-   * With an attachment the content may be empty.
+   * With an attachment the content may be empty. A clientId makes a
+   * repeat safe: the server answers it with the original message.
    */
-  sendMessage(content: string, attachment?: OutgoingAttachment): Promise<Ack<{ message: Message }>>;
+  sendMessage(content: string, attachment?: OutgoingAttachment, clientId?: string): Promise<SendMessageAck>;
   switchRoom(roomId: string): Promise<Ack<{ room: Room }>>;
   /** Tells the room's other members; dropped while offline. */
   typing(typing: boolean): void;
   readonly connectionState: ConnectionState;
+  /** When the connection was lost (Date.now()), while it is down; null while up or before the first. */
+  readonly offlineSince: number | null;
   onRoomList(handler: (rooms: Room[]) => void): Unsubscribe;
   onUserList(handler: (users: User[]) => void): Unsubscribe;
   onCurrentRoom(handler: (room: Room) => void): Unsubscribe;
   onChatMessage(handler: (message: Message) => void): Unsubscribe;
   onTyping(handler: (event: TypingEvent) => void): Unsubscribe;
+  /** The answer to a resume, before the replayed messages. */
+  onRecovery(handler: (event: RecoveryEvent) => void): Unsubscribe;
   onConnectionState(handler: (state: ConnectionState) => void): Unsubscribe;
   onSessionEnd(handler: (reason: SessionEnd) => void): Unsubscribe;
 }
@@ -77,11 +96,14 @@ export const TIMEOUT_ACK = {
 export function createChatService(socket: ChatSocket, options: ChatServiceOptions = {}): ChatService {
   const ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
   let state: ConnectionState = "connecting";
+  let offlineSince: number | null = null;
   const stateHandlers = new Set<(state: ConnectionState) => void>();
   const endHandlers = new Set<(reason: SessionEnd) => void>();
 
   const setState = (next: ConnectionState) => {
     if (next === state) return;
+    if (state === "connected") offlineSince = Date.now();
+    if (next === "connected") offlineSince = null;
     state = next;
     for (const handler of [...stateHandlers]) handler(next);
   };
@@ -134,7 +156,7 @@ export function createChatService(socket: ChatSocket, options: ChatServiceOption
       socket.disconnect();
       setState("disconnected");
     },
-    sendMessage(content, attachment) {
+    sendMessage(content, attachment, clientId) {
       const payload: SendMessagePayload = attachment
         ? {
             ...(content !== "" ? { content } : {}),
@@ -142,7 +164,10 @@ export function createChatService(socket: ChatSocket, options: ChatServiceOption
             ...(attachment.alt ? { alt: attachment.alt } : {}),
           }
         : { content };
-      return call<{ message: Message }>((cb) => socket.timeout(ackTimeoutMs).emit("send_message", payload, cb));
+      if (clientId !== undefined) payload.client_id = clientId;
+      return call<{ message: Message; duplicate?: boolean }>((cb) =>
+        socket.timeout(ackTimeoutMs).emit("send_message", payload, cb),
+      );
     },
     switchRoom(roomId) {
       return call<{ room: Room }>((cb) => socket.timeout(ackTimeoutMs).emit("switch_room", { room_id: roomId }, cb));
@@ -154,11 +179,15 @@ export function createChatService(socket: ChatSocket, options: ChatServiceOption
     get connectionState() {
       return state;
     },
+    get offlineSince() {
+      return offlineSince;
+    },
     onRoomList: (handler) => subscribe("room_list_changed", handler),
     onUserList: (handler) => subscribe("user_list_changed", handler),
     onCurrentRoom: (handler) => subscribe("current_room_changed", handler),
     onChatMessage: (handler) => subscribe("chat_message", handler),
     onTyping: (handler) => subscribe("typing", handler),
+    onRecovery: (handler) => subscribe("recovery", handler),
     onConnectionState(handler) {
       stateHandlers.add(handler);
       return () => {

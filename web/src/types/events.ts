@@ -40,6 +40,8 @@ interface MessageBase {
   seq: number;
   /** Unix milliseconds. */
   timestamp: number;
+  /** The sender's own id for it, when send_message carried one. */
+  client_id?: string;
 }
 
 /** An image carried by a text message. */
@@ -109,6 +111,8 @@ export type ErrorCode =
 export interface ApiErrorBody {
   error: ErrorCode | (string & {});
   message: string;
+  /** With rate_limited: how long to wait before the same call can succeed. */
+  retry_after_ms?: number;
 }
 
 /** An acknowledgement: {"ok": true, …} or an error. */
@@ -125,6 +129,20 @@ export interface ServerToClientEvents {
   room_list_changed: (rooms: Room[]) => void;
   user_list_changed: (users: User[]) => void;
   typing: (event: TypingEvent) => void;
+  recovery: (event: RecoveryEvent) => void;
+}
+
+/** Why the server could not replay what a resuming client missed. */
+export type RecoveryReason = "room_changed" | "not_a_member" | "window_passed" | "invalid_seq";
+
+/**
+ * The answer to a resume: recovered, and the missed chat_message events
+ * follow in order; or not, and nothing is replayed.
+ */
+export interface RecoveryEvent {
+  room_id: string;
+  recovered: boolean;
+  reason?: RecoveryReason | (string & {});
 }
 
 /** send_message: text, an uploaded image, or both. */
@@ -134,10 +152,15 @@ export interface SendMessagePayload {
   attachment_id?: string;
   /** The image's description: one line, at most 200 characters. */
   alt?: string;
+  /** Our id for the message: a repeat within 2 minutes is answered, not sent again. */
+  client_id?: string;
 }
 
+/** The ack of send_message; duplicate when the client_id was seen before. */
+export type SendMessageAck = Ack<{ message: Message; duplicate?: boolean }>;
+
 export interface ClientToServerEvents {
-  send_message: (payload: SendMessagePayload, ack: (reply: Ack<{ message: Message }>) => void) => void;
+  send_message: (payload: SendMessagePayload, ack: (reply: SendMessageAck) => void) => void;
   switch_room: (payload: { room_id: string }, ack: (reply: Ack<{ room: Room }>) => void) => void;
   typing: (payload: { typing: boolean }, ack: (reply: Ack) => void) => void;
 }
@@ -145,6 +168,13 @@ export interface ClientToServerEvents {
 /** The auth payload of the /chat namespace. */
 export interface ChatAuth {
   token: string;
+  /** The last seq seen in the current room: the server replays what came after. */
+  resume?: ResumePoint;
+}
+
+export interface ResumePoint {
+  room_id: string;
+  after_seq: number;
 }
 
 /** The connect_error message for a missing, invalid or expired token. */
