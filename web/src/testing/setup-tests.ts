@@ -17,6 +17,7 @@ beforeEach(() => {
   installStrictFetch();
   installFakeXhr();
   localStorage.clear();
+  sessionStorage.clear();
   document.title = "ChatRooms";
 });
 
