@@ -1,19 +1,21 @@
 import { act, render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { TOKEN_KEY, USER_KEY } from "../features/auth/api/storage";
+import { DRAFT_KEY, OUTBOX_KEY, VIEW_KEY } from "../features/messages/api/storage";
+import type { ResumeSource } from "../lib/socket";
 import { FakeSocket } from "../testing/fake-socket";
-import { anna, defaultRoom, peter } from "../testing/fixtures";
+import { anna, defaultRoom, notice, peter, textMessage } from "../testing/fixtures";
 import { json, noContent, onRequest, recordedRequests } from "../testing/strict-fetch";
 import { App } from "./App";
 
 function renderApp() {
-  const sockets: { token: string; fake: FakeSocket }[] = [];
+  const sockets: { token: string; fake: FakeSocket; resume: ResumeSource }[] = [];
   render(
     <App
-      createSocket={(token) => {
+      createSocket={(token, resume) => {
         const fake = new FakeSocket();
-        sockets.push({ token, fake });
+        sockets.push({ token, fake, resume });
         return fake.asSocket();
       }}
     />,
@@ -76,7 +78,7 @@ describe("App", () => {
     storeSession();
     onRequest("GET /api/users/me", () => json(401, { error: "unauthorized", message: "invalid token" }));
     renderApp();
-    expect(await screen.findByRole("textbox", { name: "Nickname" })).toBeInTheDocument();
+    expect(await screen.findByRole("textbox", { name: "Nickname" })).toHaveValue("Peter");
     expect(screen.getByRole("status")).toHaveTextContent("Your session has ended");
     expect(localStorage.getItem(TOKEN_KEY)).toBeNull();
   });
@@ -126,6 +128,68 @@ describe("App", () => {
     expect(del?.headers.get("Authorization")).toBe("Bearer stored-token");
     expect(app.last().fake.disconnect).toHaveBeenCalled();
     expect(localStorage.getItem(TOKEN_KEY)).toBeNull();
+  });
+
+  it("resumes every connect from the last seq seen in the room", async () => {
+    storeSession();
+    onRequest("GET /api/users/me", () => json(200, peter));
+    const app = renderApp();
+    await chatScreen();
+    expect(app.last().resume()).toBeNull(); // nothing seen yet: the first connect does not resume
+    app.serverConnects();
+    expect(app.last().resume()).toEqual({ room_id: defaultRoom.id, after_seq: 0 });
+    const hello = textMessage(anna, "hello");
+    act(() => app.last().fake.serverEmit("chat_message", hello));
+    expect(app.last().resume()).toEqual({ room_id: defaultRoom.id, after_seq: hello.seq });
+  });
+
+  it("a session gone after a long absence says why, offers the nickname, and keeps what was written", async () => {
+    storeSession();
+    onRequest("GET /api/users/me", () => json(200, peter));
+    const app = renderApp();
+    await chatScreen();
+    app.serverConnects();
+    act(() => app.last().fake.serverEmit("chat_message", notice("joined", peter)));
+    const now = vi.spyOn(Date, "now").mockReturnValue(1_000_000);
+    act(() => app.last().fake.serverDisconnect("transport close"));
+    await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "sent while away{Enter}");
+    await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "still typing");
+    now.mockReturnValue(1_075_400);
+    act(() => app.last().fake.connectError("invalid_token"));
+    now.mockRestore();
+
+    expect(await screen.findByRole("textbox", { name: "Nickname" })).toHaveValue("Peter");
+    expect(screen.getByRole("status")).toHaveTextContent(
+      "You were away for 75 s, longer than the server keeps a session, so yours has ended.",
+    );
+    expect(sessionStorage.getItem(VIEW_KEY)).toBeNull();
+    expect(sessionStorage.getItem(OUTBOX_KEY)).toContain("sent while away");
+    expect(sessionStorage.getItem(DRAFT_KEY)).toContain("still typing");
+
+    // Joining again: the draft is back, the message written away waits for the user's word.
+    onRequest("POST /api/users", () => json(201, { user: { ...peter, id: "u-peter-2" }, token: "new-token" }));
+    await userEvent.click(screen.getByRole("button", { name: "Enter" }));
+    await chatScreen();
+    app.serverConnects();
+    expect(screen.getByRole("textbox", { name: "Message" })).toHaveValue("still typing");
+    const log = screen.getByRole("log");
+    expect(log).toHaveTextContent("sent while away");
+    expect(log).toHaveTextContent("Not sent: your session ended before it was sent");
+    expect(app.last().fake.calls("send_message")).toHaveLength(0);
+  });
+
+  it("Logout forgets the conversation kept in the tab", async () => {
+    storeSession();
+    onRequest("GET /api/users/me", () => json(200, peter));
+    onRequest("DELETE /api/users/me", () => noContent());
+    const app = renderApp();
+    await chatScreen();
+    app.serverConnects();
+    act(() => app.last().fake.serverEmit("chat_message", textMessage(anna, "private")));
+    await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "draft");
+    await userEvent.click(screen.getByRole("button", { name: "Logout" }));
+    expect(await screen.findByRole("textbox", { name: "Nickname" })).toHaveValue("");
+    expect([VIEW_KEY, OUTBOX_KEY, DRAFT_KEY].map((k) => sessionStorage.getItem(k))).toEqual([null, null, null]);
   });
 
   it("follows a login and a logout in another tab", async () => {

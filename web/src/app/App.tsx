@@ -1,13 +1,21 @@
 import { useState } from "react";
 import { LoginPage } from "../features/auth/components/LoginPage";
-import { NOTICE_ENDED, NOTICE_LOGGED_OUT, useSession } from "../features/auth/hooks/useSession";
+import { NOTICE_LOGGED_OUT, sessionEndedNotice, useSession } from "../features/auth/hooks/useSession";
 import type { Session } from "../features/auth/api/auth";
-import { createChatService, createChatSocket, type ChatService, type ChatSocket } from "../lib/socket";
+import { clearConversation, clearView, loadResumePoint } from "../features/messages/api/storage";
+import {
+  createChatService,
+  createChatSocket,
+  type ChatService,
+  type ChatSocket,
+  type ResumeSource,
+  type SessionEnd,
+} from "../lib/socket";
 import { ChatScreen } from "./ChatScreen";
 
 export interface AppProps {
-  /** Opens the /chat socket for a token; tests pass a fake. */
-  createSocket?: (token: string) => ChatSocket;
+  /** Opens the /chat socket for a token, resuming from where the view is; tests pass a fake. */
+  createSocket?: (token: string, resume: ResumeSource) => ChatSocket;
 }
 
 /** Login page or chat screen, as the stored session says. */
@@ -22,28 +30,44 @@ export function App({ createSocket = createChatSocket }: AppProps) {
     );
   }
   if (state.status === "anonymous") {
-    return <LoginPage onLogin={login} notice={state.notice} />;
+    return <LoginPage onLogin={login} notice={state.notice} nickname={state.nickname} />;
   }
+  const { session } = state;
   return (
     <ChatSession
-      key={state.session.token}
-      session={state.session}
+      key={session.token}
+      session={session}
       createSocket={createSocket}
-      onLogout={logout}
-      onEnd={(reason) => end(reason === "logged_out" ? NOTICE_LOGGED_OUT : NOTICE_ENDED)}
+      onLogout={async () => {
+        await logout();
+        // Logged out on purpose: nothing of the conversation stays in the tab.
+        clearConversation();
+      }}
+      onEnd={(reason, awayMs) => {
+        if (reason === "logged_out") {
+          clearConversation();
+          end(NOTICE_LOGGED_OUT);
+        } else {
+          // Expired: the login page says why; drafts and unsent messages stay.
+          clearView();
+          end(sessionEndedNotice(awayMs), session.user.name);
+        }
+      }}
     />
   );
 }
 
 interface ChatSessionProps {
   session: Session;
-  createSocket: (token: string) => ChatSocket;
+  createSocket: (token: string, resume: ResumeSource) => ChatSocket;
   onLogout(): Promise<void>;
-  onEnd(reason: "invalid_token" | "logged_out"): void;
+  onEnd(reason: SessionEnd, awayMs?: number | null): void;
 }
 
-/** One socket per login: made here, connected by ChatScreen. */
+/** One socket per login: made here, connected by ChatScreen; every connect resumes the stored view. */
 function ChatSession({ session, createSocket, onLogout, onEnd }: ChatSessionProps) {
-  const [service] = useState<ChatService>(() => createChatService(createSocket(session.token)));
+  const [service] = useState<ChatService>(() =>
+    createChatService(createSocket(session.token, () => loadResumePoint(session.user.id))),
+  );
   return <ChatScreen session={session} service={service} onLogout={onLogout} onSessionEnd={onEnd} />;
 }

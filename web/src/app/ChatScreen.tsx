@@ -4,6 +4,7 @@ import { uploadAttachment } from "../features/attachments/api/upload";
 import type { ReadyAttachment, Uploader } from "../features/attachments/hooks/useAttachmentDraft";
 import type { Session } from "../features/auth/api/auth";
 import { ConversationPane } from "../features/messages/components/ConversationPane";
+import { useConnectionBanner } from "../features/messages/hooks/useConnectionBanner";
 import { useMessages } from "../features/messages/hooks/useMessages";
 import { useTypingNotifier } from "../features/messages/hooks/useTypingNotifier";
 import { useTypingUsers } from "../features/messages/hooks/useTypingUsers";
@@ -20,7 +21,11 @@ export interface ChatScreenProps {
   session: Session;
   service: ChatService;
   onLogout(): Promise<void>;
-  onSessionEnd(reason: SessionEnd): void;
+  /**
+   * The server ended the session; awayMs is how long the connection had
+   * been down when it refused us (null when it had not been up).
+   */
+  onSessionEnd(reason: SessionEnd, awayMs?: number | null): void;
 }
 
 type Panel = "rooms" | "users" | null;
@@ -34,10 +39,14 @@ const USERS_ID = "users-panel";
  */
 export function ChatScreen({ session, service, onLogout, onSessionEnd }: ChatScreenProps) {
   const { token, user } = session;
-  const { rooms, currentRoom, switchRoom, switchError } = useRooms(service);
+  const messages = useMessages(service, user.id);
+  const rooms = useRooms(service);
+  const { switchRoom, switchError } = rooms;
+  // After a reload the stored view's room shows (with what it held) before the server names it.
+  const currentRoom = rooms.currentRoom ?? messages.room;
   const users = useUsers(service);
   const connection = useConnectionState(service);
-  const messages = useMessages(service, user.id);
+  const banner = useConnectionBanner(connection);
   const typingUsers = useTypingUsers(service, user.id, currentRoom?.id ?? null);
   const notifier = useTypingNotifier(service, currentRoom?.id ?? null);
   useUnreadTitle(service, user.id);
@@ -56,7 +65,10 @@ export function ChatScreen({ session, service, onLogout, onSessionEnd }: ChatScr
     () =>
       service.onSessionEnd((reason) => {
         // Our own logout makes the server disconnect us: that is expected.
-        if (!loggingOut.current) onSessionEndRef.current(reason);
+        if (loggingOut.current) return;
+        const since = service.offlineSince;
+        if (reason === "invalid_token") onSessionEndRef.current(reason, since === null ? null : Date.now() - since);
+        else onSessionEndRef.current(reason);
       }),
     [service],
   );
@@ -125,7 +137,7 @@ export function ChatScreen({ session, service, onLogout, onSessionEnd }: ChatScr
         <Sidebar position="left" scrollable={false} className="app__rooms">
           <RoomList
             id={ROOMS_ID}
-            rooms={rooms}
+            rooms={rooms.rooms}
             currentRoomId={currentRoom?.id ?? null}
             onSelect={selectRoom}
             createRoom={(name, description) => createRoom(token, name, description)}
@@ -141,6 +153,8 @@ export function ChatScreen({ session, service, onLogout, onSessionEnd }: ChatScr
             onSend={send}
             uploadAttachment={upload}
             onRetry={messages.retry}
+            onEdit={messages.edit}
+            banner={banner}
             onDraftChange={notifier.changed}
             headerStart={
               <button

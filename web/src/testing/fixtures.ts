@@ -1,4 +1,5 @@
-import type { Attachment, Message, Room, TextMessage, Upload, User } from "../types/events";
+import { expect } from "vitest";
+import type { Attachment, Message, Room, SendMessagePayload, TextMessage, Upload, User } from "../types/events";
 import { MessageType } from "../types/events";
 
 export const defaultRoom: Room = {
@@ -107,4 +108,9 @@ export function imageMessage(sender: User, attachment: Attachment, content?: str
 /** A small file as the picker, a paste or a drop would give it. */
 export function imageFile(name = "cat.png", type = "image/png"): File {
   return new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])], name, { type });
+}
+
+/** A send_message payload as the web client sends it: with a UUID as its client_id. */
+export function sent(payload: SendMessagePayload): SendMessagePayload {
+  return { ...payload, client_id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/) };
 }

@@ -2,7 +2,7 @@ import { act, createEvent, fireEvent, screen, within } from "@testing-library/re
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { lastXhr, xhrRequests } from "../../../testing/fake-xhr";
-import { at, attachmentOf, imageFile, imageMessage, peter, upload } from "../../../testing/fixtures";
+import { at, attachmentOf, imageFile, imageMessage, peter, sent, upload } from "../../../testing/fixtures";
 import { renderChat } from "../../../testing/render-chat";
 
 const conversation = () => screen.getByRole("main", { name: "Conversation" });
@@ -63,7 +63,7 @@ describe("attaching an image", () => {
     expect(screen.getByRole("img", { name: "my cat" })).toHaveAttribute("src", "/api/attachments/a1/thumbnail");
     await chat.user.click(sendButton());
 
-    expect(chat.fake.calls("send_message").map((c) => c.payload)).toEqual([{ attachment_id: "a1", alt: "my cat" }]);
+    expect(chat.fake.calls("send_message").map((c) => c.payload)).toEqual([sent({ attachment_id: "a1", alt: "my cat" })]);
     // The composer is empty again (the image is in the log now).
     expect(screen.queryByRole("button", { name: "Remove attachment" })).not.toBeInTheDocument();
     expect(screen.queryByRole("textbox", { name: "Image description" })).not.toBeInTheDocument();
@@ -81,7 +81,7 @@ describe("attaching an image", () => {
     await finishUpload("a2");
     await chat.user.type(screen.getByRole("textbox", { name: "Image description" }), "   ");
     await chat.user.type(messageBox(), "  look at this {Enter}");
-    expect(chat.fake.calls("send_message").map((c) => c.payload)).toEqual([{ content: "look at this", attachment_id: "a2" }]);
+    expect(chat.fake.calls("send_message").map((c) => c.payload)).toEqual([sent({ content: "look at this", attachment_id: "a2" })]);
     expect(messageBox()).toHaveValue("");
   });
 
@@ -90,7 +90,7 @@ describe("attaching an image", () => {
     await chat.user.upload(fileInput(), imageFile());
     await finishUpload("a3");
     await chat.user.type(screen.getByRole("textbox", { name: "Image description" }), "a sunset{Enter}");
-    expect(chat.fake.calls("send_message").map((c) => c.payload)).toEqual([{ attachment_id: "a3", alt: "a sunset" }]);
+    expect(chat.fake.calls("send_message").map((c) => c.payload)).toEqual([sent({ attachment_id: "a3", alt: "a sunset" })]);
   });
 
   it("sends nothing while the upload is under way, not even the text", async () => {
@@ -101,7 +101,7 @@ describe("attaching an image", () => {
     expect(chat.fake.calls("send_message")).toHaveLength(0);
     await finishUpload("a4");
     await chat.user.keyboard("{Enter}");
-    expect(chat.fake.calls("send_message").map((c) => c.payload)).toEqual([{ content: "caption", attachment_id: "a4" }]);
+    expect(chat.fake.calls("send_message").map((c) => c.payload)).toEqual([sent({ content: "caption", attachment_id: "a4" })]);
   });
 
   it("attaches a pasted image (clipboardData.files) and leaves pasted text alone", async () => {
@@ -121,7 +121,7 @@ describe("attaching an image", () => {
     await finishUpload("a5");
     expect(preview()).toHaveAttribute("src", "/api/attachments/a5/thumbnail");
     await chat.user.click(sendButton());
-    expect(chat.fake.calls("send_message").map((c) => c.payload)).toEqual([{ attachment_id: "a5" }]);
+    expect(chat.fake.calls("send_message").map((c) => c.payload)).toEqual([sent({ attachment_id: "a5" })]);
   });
 
   it("attaches a pasted image given only as a clipboard item of kind file", async () => {
@@ -198,7 +198,7 @@ describe("attaching an image", () => {
     expect(screen.queryByRole("img", { name: "Image to send" })).not.toBeInTheDocument();
     expect(sendButton()).toBeDisabled();
     await chat.user.type(messageBox(), "text only{Enter}");
-    expect(chat.fake.calls("send_message").map((c) => c.payload)).toEqual([{ content: "text only" }]);
+    expect(chat.fake.calls("send_message").map((c) => c.payload)).toEqual([sent({ content: "text only" })]);
   });
 
   it("a newer file replaces one still uploading", async () => {
@@ -238,7 +238,7 @@ describe("attaching an image", () => {
     expect(screen.getByRole("alert")).toHaveTextContent(words);
     expect(screen.queryByRole("img", { name: "Image to send" })).not.toBeInTheDocument();
     await chat.user.type(messageBox(), "without it{Enter}");
-    expect(chat.fake.calls("send_message").map((c) => c.payload)).toEqual([{ content: "without it" }]);
+    expect(chat.fake.calls("send_message").map((c) => c.payload)).toEqual([sent({ content: "without it" })]);
     expect(chat.onSessionEnd).not.toHaveBeenCalled();
   });
 
@@ -266,14 +266,16 @@ describe("attaching an image", () => {
     expect(articles[0]).toHaveAccessibleName("Peter at 12:00");
     expect(articles[0]).not.toHaveTextContent("Sending…");
 
-    // A second one is rate limited, then retried with the same id.
+    // A second one is refused, then retried as it was: same image, same client_id.
     await chat.user.upload(fileInput(), imageFile());
     await finishUpload("a11");
     await chat.user.type(messageBox(), "again{Enter}");
     await act(async () => {
-      chat.fake.calls("send_message")[1]?.ack({ error: "rate_limited", message: "you are sending messages too fast" });
+      chat.fake.calls("send_message")[1]?.ack({ error: "unavailable", message: "the service is temporarily unavailable" });
     });
     await chat.user.click(within(log()).getByRole("button", { name: "Retry" }));
-    expect(chat.fake.calls("send_message")[2]?.payload).toEqual({ content: "again", attachment_id: "a11" });
+    const [, first, again] = chat.fake.calls("send_message").map((c) => c.payload);
+    expect(again).toEqual(sent({ content: "again", attachment_id: "a11" }));
+    expect(again).toEqual(first);
   });
 });

@@ -5,6 +5,8 @@ export interface LoginPageProps {
   onLogin(username: string): Promise<void>;
   /** Why the user is here again (session ended, logged out elsewhere). */
   notice?: string | undefined;
+  /** The nickname of the session that ended, filled in to join again. */
+  nickname?: string | undefined;
 }
 
 /** The server's error in words. */
@@ -16,8 +18,8 @@ export function describeLoginError(err: unknown): string {
   return "Something went wrong. Please try again.";
 }
 
-export function LoginPage({ onLogin, notice }: LoginPageProps) {
-  const [username, setUsername] = useState("");
+export function LoginPage({ onLogin, notice, nickname = "" }: LoginPageProps) {
+  const [username, setUsername] = useState(nickname);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const inputId = useId();

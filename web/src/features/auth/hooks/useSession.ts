@@ -5,11 +5,27 @@ import { TOKEN_KEY, clearSession, loadSession, loadToken, storeSession } from ".
 
 export type SessionState =
   | { status: "checking" }
-  | { status: "anonymous"; notice?: string }
+  | { status: "anonymous"; notice?: string; nickname?: string }
   | { status: "authenticated"; session: Session };
 
 export const NOTICE_ENDED = "Your session has ended. Enter a nickname to join again.";
 export const NOTICE_LOGGED_OUT = "You have been logged out.";
+
+/** How long someone was away, in words: seconds up to two minutes, then minutes. */
+function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return s < 120 ? `${s} s` : `${Math.floor(s / 60)} min`;
+}
+
+/**
+ * Why a session the server refused has ended. Refused after the
+ * connection had been down for awayMs: the user was away longer than the
+ * server keeps a session for someone offline (its grace period).
+ */
+export function sessionEndedNotice(awayMs: number | null | undefined): string {
+  if (awayMs == null) return NOTICE_ENDED;
+  return `You were away for ${duration(awayMs)}, longer than the server keeps a session, so yours has ended. Enter a nickname to join again.`;
+}
 
 function initialState(): SessionState {
   return loadToken() ? { status: "checking" } : { status: "anonymous" };
@@ -21,8 +37,8 @@ export interface SessionControls {
   login(username: string): Promise<void>;
   /** Logs out everywhere (DELETE /api/users/me), then forgets the token. */
   logout(): Promise<void>;
-  /** Forgets the token after the server ended the session. */
-  end(notice?: string): void;
+  /** Forgets the token after the server ended the session; the login page offers the nickname again. */
+  end(notice?: string, nickname?: string): void;
 }
 
 /**
@@ -51,8 +67,9 @@ export function useSession(): SessionControls {
       .catch((err: unknown) => {
         if (controller.signal.aborted) return;
         if (err instanceof ApiError && err.status === 401) {
+          const nickname = loadSession()?.user.name;
           clearSession();
-          setState({ status: "anonymous", notice: NOTICE_ENDED });
+          setState({ status: "anonymous", notice: NOTICE_ENDED, ...(nickname ? { nickname } : {}) });
           return;
         }
         const stored = loadSession();
@@ -103,9 +120,9 @@ export function useSession(): SessionControls {
     setState({ status: "anonymous" });
   }, []);
 
-  const end = useCallback((notice: string = NOTICE_ENDED) => {
+  const end = useCallback((notice: string = NOTICE_ENDED, nickname?: string) => {
     clearSession();
-    setState({ status: "anonymous", notice });
+    setState({ status: "anonymous", notice, ...(nickname ? { nickname } : {}) });
   }, []);
 
   return { state, login, logout, end };

@@ -3,7 +3,6 @@ import {
   useId,
   useLayoutEffect,
   useRef,
-  useState,
   type ClipboardEvent,
   type FormEvent,
   type KeyboardEvent,
@@ -18,22 +17,31 @@ export interface ComposerProps {
   onSend(content: string, attachment?: ReadyAttachment): void;
   /** The image of the next message (owned by the conversation, which also takes drops). */
   attachment: AttachmentDraftControls;
-  /** Every change of the draft (for the typing notice). */
-  onDraftChange?(draft: string): void;
+  /** The text being written, owned by the conversation (kept across reloads). */
+  draft: string;
+  /** Every change of the draft. */
+  onDraftChange(draft: string): void;
   disabled?: boolean;
   /** Set by chat-ui-kit's ChatContainer, which places us as its MessageInput. */
   as?: unknown;
 }
 
 const MAX_HEIGHT_PX = 160;
+/** The server's limit on a message, in characters (docs/protocol.md). */
+export const MAX_MESSAGE_CHARS = 2000;
+/** The counter shows from this many characters on. */
+const COUNTER_FROM = 1800;
+
+/** Characters as the server counts them (code points of the trimmed text). */
+export const countChars = (text: string) => [...text.trim()].length;
+const chars = (n: number) => `${n.toLocaleString("en")} ${n === 1 ? "character" : "characters"}`;
 
 /**
  * A plain textarea, so what is sent is exactly the text typed: Enter sends,
  * Shift+Enter adds a line, and an IME composition is never cut short. The
  * paperclip or a pasted image attaches an image; a message may be only that.
  */
-export function Composer({ onSend, attachment, onDraftChange, disabled = false }: ComposerProps) {
-  const [draft, setDraft] = useState("");
+export function Composer({ onSend, attachment, draft, onDraftChange, disabled = false }: ComposerProps) {
   const textarea = useRef<HTMLTextAreaElement>(null);
   const id = useId();
 
@@ -52,14 +60,13 @@ export function Composer({ onSend, attachment, onDraftChange, disabled = false }
     el.style.height = `${Math.min(el.scrollHeight, MAX_HEIGHT_PX)}px`;
   }, [draft]);
 
-  const change = (value: string) => {
-    setDraft(value);
-    onDraftChange?.(value);
-  };
+  const change = (value: string) => onDraftChange(value);
+  const length = countChars(draft);
+  const tooLong = length > MAX_MESSAGE_CHARS;
 
   const image = attachment.draft.status;
   // Wait for an upload under way: the message goes with its image or not at all.
-  const canSend = !disabled && image !== "uploading" && (draft.trim() !== "" || image === "ready");
+  const canSend = !disabled && image !== "uploading" && !tooLong && (draft.trim() !== "" || image === "ready");
 
   const send = () => {
     if (!canSend) return;
@@ -114,6 +121,11 @@ export function Composer({ onSend, attachment, onDraftChange, disabled = false }
             onPaste={onPaste}
           />
         </div>
+        {length >= COUNTER_FROM ? (
+          <span className={`composer__counter${tooLong ? " composer__counter--over" : ""}`} aria-live="polite">
+            {tooLong ? `${chars(length - MAX_MESSAGE_CHARS)} over the limit` : `${chars(MAX_MESSAGE_CHARS - length)} left`}
+          </span>
+        ) : null}
         <div className="cs-message-input__tools">
           <button
             type="submit"

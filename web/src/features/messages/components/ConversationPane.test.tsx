@@ -1,6 +1,6 @@
-import { act, screen, within } from "@testing-library/react";
+import { act, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { anna, at, boris, defaultRoom, lobby, notice, peter, textMessage } from "../../../testing/fixtures";
+import { anna, at, boris, defaultRoom, lobby, notice, peter, sent, textMessage } from "../../../testing/fixtures";
 import { renderChat } from "../../../testing/render-chat";
 
 const log = () => screen.getByRole("log");
@@ -80,7 +80,7 @@ describe("the conversation", () => {
     await chat.user.type(box, "first line{Shift>}{Enter}{/Shift}second line");
     expect(chat.fake.calls("send_message")).toHaveLength(0);
     await chat.user.keyboard("{Enter}");
-    expect(chat.fake.calls("send_message")[0]?.payload).toEqual({ content: "first line\nsecond line" });
+    expect(chat.fake.calls("send_message")[0]?.payload).toEqual(sent({ content: "first line\nsecond line" }));
     expect(box).toHaveValue("");
     const own = within(log()).getByRole("article", { name: /^Peter at \d{2}:\d{2}$/ });
     expect(own).toHaveAttribute("data-own", "true");
@@ -97,17 +97,19 @@ describe("the conversation", () => {
     expect(send).toBeDisabled();
     await chat.user.type(screen.getByRole("textbox", { name: "Message" }), "hi");
     await chat.user.click(send);
-    expect(chat.fake.calls("send_message")[0]?.payload).toEqual({ content: "hi" });
+    expect(chat.fake.calls("send_message")[0]?.payload).toEqual(sent({ content: "hi" }));
   });
 
   it.each(["broadcast first", "ack first"])("shows our message once when it is confirmed (%s)", async (order) => {
     const chat = renderChat();
     chat.connect();
     await chat.user.type(screen.getByRole("textbox", { name: "Message" }), "hello all{Enter}");
-    const message = textMessage(peter, "hello all", { timestamp: at(11, 11) });
+    const [call] = chat.fake.calls("send_message");
+    const clientId = (call?.payload as { client_id: string }).client_id;
+    const message = textMessage(peter, "hello all", { timestamp: at(11, 11), client_id: clientId });
     const ack = () =>
       act(async () => {
-        chat.fake.calls("send_message")[0]?.ack({ ok: true, message });
+        call?.ack({ ok: true, message });
       });
     if (order === "ack first") await ack();
     chat.emit("chat_message", message);
@@ -119,30 +121,47 @@ describe("the conversation", () => {
     expect(articles[0]).not.toHaveTextContent("Sending…");
   });
 
-  it("keeps a refused message in the log with the reason; no retry for a refusal", async () => {
+  it("keeps a refused message in the log with the reason, Retry (same client_id) and Edit", async () => {
     const chat = renderChat();
     chat.connect();
-    await chat.user.type(screen.getByRole("textbox", { name: "Message" }), "bad{Enter}");
+    const box = screen.getByRole("textbox", { name: "Message" });
+    await chat.user.type(box, "bad{Enter}");
     await act(async () => {
-      chat.fake.calls("send_message")[0]?.ack({ error: "invalid_message", message: "message: too long" });
+      chat.fake.calls("send_message")[0]?.ack({ error: "invalid_message", message: "must not contain control characters" });
     });
     const article = within(log()).getByRole("article", { name: /^Peter at/ });
-    expect(within(article).getByText("Not sent: message: too long")).toBeInTheDocument();
-    expect(within(article).queryByRole("button", { name: "Retry" })).not.toBeInTheDocument();
+    expect(within(article).getByText("Not sent: must not contain control characters")).toBeInTheDocument();
+
+    await chat.user.click(within(article).getByRole("button", { name: "Retry" }));
+    const [first, second] = chat.fake.calls("send_message");
+    expect(second?.payload).toEqual(first?.payload);
+    expect(within(log()).getByText("Sending…")).toBeInTheDocument();
+    await act(async () => {
+      second?.ack({ error: "invalid_message", message: "must not contain control characters" });
+    });
+
+    // Edit puts the text back in the composer, after what is there, and takes the message off.
+    await chat.user.type(box, "draft");
+    await chat.user.click(within(log()).getByRole("button", { name: "Edit" }));
+    expect(box).toHaveValue("draft\nbad");
+    expect(within(log()).queryByRole("article")).not.toBeInTheDocument();
   });
 
-  it("offers to retry a message that was rate limited", async () => {
+  it("sends a rate-limited message again by itself once the server's wait is over", async () => {
     const chat = renderChat();
     chat.connect();
     await chat.user.type(screen.getByRole("textbox", { name: "Message" }), "again{Enter}");
+    const asked = Date.now();
     await act(async () => {
-      chat.fake.calls("send_message")[0]?.ack({ error: "rate_limited", message: "you are sending messages too fast" });
+      chat.fake.calls("send_message")[0]?.ack({ error: "rate_limited", message: "too fast", retry_after_ms: 60 });
     });
-    expect(within(log()).getByText("Not sent: you are sending messages too fast")).toBeInTheDocument();
-    await chat.user.click(within(log()).getByRole("button", { name: "Retry" }));
-    expect(chat.fake.calls("send_message")[1]?.payload).toEqual({ content: "again" });
     expect(within(log()).queryByText(/Not sent/)).not.toBeInTheDocument();
     expect(within(log()).getByText("Sending…")).toBeInTheDocument();
+    expect(chat.fake.calls("send_message")).toHaveLength(1);
+    await waitFor(() => expect(chat.fake.calls("send_message")).toHaveLength(2));
+    expect(Date.now() - asked).toBeGreaterThanOrEqual(50); // not before the wait (timers may round)
+    const [first, second] = chat.fake.calls("send_message");
+    expect(second?.payload).toEqual(first?.payload);
   });
 
   it("shows who is typing and forgets them after 6 s without news", () => {
@@ -201,36 +220,55 @@ describe("the conversation", () => {
     expect(chat.fake.calls("typing").map((c) => c.payload)).toEqual([{ typing: true }, { typing: false }]);
   });
 
-  it("offers Jump to latest only after the reader scrolled up and something arrived", async () => {
-    const chat = renderChat();
-    chat.connect();
+  /** A scroll container 500 px high over 2000 px of messages, at the bottom. */
+  function fakeScroll() {
     const scroller = log().querySelector<HTMLElement>("[data-cs-message-list]");
     if (!scroller) throw new Error("no scroll container");
-    let scrollTop = 0;
+    const at = { scrollTop: 1500 };
     Object.defineProperty(scroller, "scrollHeight", { configurable: true, get: () => 2000 });
     Object.defineProperty(scroller, "clientHeight", { configurable: true, get: () => 500 });
     Object.defineProperty(scroller, "scrollTop", {
       configurable: true,
-      get: () => scrollTop,
+      get: () => at.scrollTop,
       set: (v: number) => {
-        scrollTop = Math.min(v, 1500);
+        at.scrollTop = Math.min(v, 1500);
       },
     });
-    scrollTop = 1500;
+    const scrollUp = () =>
+      act(() => {
+        at.scrollTop = 200;
+        scroller.dispatchEvent(new Event("scroll"));
+      });
+    return { at, scrollUp };
+  }
+
+  it("counts what arrives above a message of ours that waits at the end", async () => {
+    const chat = renderChat();
+    chat.connect();
+    const { at, scrollUp } = fakeScroll();
+    await chat.user.type(screen.getByRole("textbox", { name: "Message" }), "mine{Enter}");
+    await act(async () => chat.fake.calls("send_message")[0]?.ack({ error: "invalid_message", message: "no" }));
+    scrollUp();
+    chat.emit("chat_message", textMessage(anna, "new one"));
+    expect(at.scrollTop).toBe(200);
+    expect(screen.getByRole("button", { name: /^Jump to latest/ })).toHaveTextContent("1");
+  });
+
+  it("offers Jump to latest only after the reader scrolled up and something arrived", async () => {
+    const chat = renderChat();
+    chat.connect();
+    const { at, scrollUp } = fakeScroll();
     chat.emit("chat_message", textMessage(anna, "at the bottom"));
     expect(screen.queryByRole("button", { name: /Jump to latest/ })).not.toBeInTheDocument();
 
     // The reader scrolls up; a message arrives and does not move them.
-    scrollTop = 200;
-    act(() => {
-      scroller.dispatchEvent(new Event("scroll"));
-    });
+    scrollUp();
     expect(screen.queryByRole("button", { name: /Jump to latest/ })).not.toBeInTheDocument();
     chat.emit("chat_message", textMessage(anna, "while you read"));
-    expect(scrollTop).toBe(200);
+    expect(at.scrollTop).toBe(200);
     const jump = screen.getByRole("button", { name: /^Jump to latest/ });
     await chat.user.click(jump);
-    expect(scrollTop).toBe(1500);
+    expect(at.scrollTop).toBe(1500);
     expect(screen.queryByRole("button", { name: /Jump to latest/ })).not.toBeInTheDocument();
   });
 

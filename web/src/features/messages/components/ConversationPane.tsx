@@ -19,11 +19,14 @@ import {
   type Uploader,
 } from "../../attachments/hooks/useAttachmentDraft";
 import { useFileDrop } from "../../attachments/hooks/useFileDrop";
+import type { BannerState } from "../hooks/useConnectionBanner";
+import { useDraft } from "../hooks/useDraft";
+import { GAP_TEXT, type Entry } from "../hooks/useMessages";
 import { useStickToBottom } from "../hooks/useStickToBottom";
-import type { Entry } from "../hooks/useMessages";
 import { typingText } from "../hooks/useTypingUsers";
 import { formatTime } from "../time";
 import { Composer } from "./Composer";
+import { ConnectionBanner } from "./ConnectionBanner";
 import { MessageText } from "./MessageText";
 
 export interface ConversationPaneProps {
@@ -34,8 +37,13 @@ export interface ConversationPaneProps {
   onSend(content: string, attachment?: ReadyAttachment): void;
   /** Uploads an image for the next message (POST /api/attachments). */
   uploadAttachment: Uploader;
+  /** Sends a refused message again, as it was. */
   onRetry(key: string): void;
+  /** Takes a refused message off the log and returns its text for the composer. */
+  onEdit?(key: string): string | null;
   onDraftChange?(draft: string): void;
+  /** The connection banner; while offline our messages wait for the connection. */
+  banner?: BannerState;
   /** Controls placed at the start and end of the header (the phone layout's toggles). */
   headerStart?: ReactNode;
   headerEnd?: ReactNode;
@@ -49,13 +57,12 @@ type TextEntry = {
   content: string;
   attachment?: Attachment;
   timestamp: number;
-  status?: "sending" | "failed";
+  status?: "pending" | "failed";
   error?: string;
-  retryable?: boolean;
 };
 
 type Item =
-  | { kind: "notice"; key: string; text: string }
+  | { kind: "notice"; key: string; text: string; gap?: boolean }
   | { kind: "group"; key: string; sender: User; own: boolean; messages: TextEntry[] };
 
 /** Turns the entries into notices and runs of messages by one sender. */
@@ -65,6 +72,11 @@ export function groupEntries(entries: Entry[], me: User): Item[] {
   for (const entry of entries) {
     let sender: User;
     let text: TextEntry;
+    if (entry.kind === "gap") {
+      items.push({ kind: "notice", key: entry.key, text: GAP_TEXT, gap: true });
+      group = null;
+      continue;
+    }
     if (entry.kind === "local") {
       sender = me;
       text = {
@@ -73,7 +85,7 @@ export function groupEntries(entries: Entry[], me: User): Item[] {
         ...(entry.attachment ? { attachment: entry.attachment } : {}),
         timestamp: entry.timestamp,
         status: entry.status,
-        ...(entry.error !== undefined ? { error: entry.error, retryable: entry.retryable === true } : {}),
+        ...(entry.error !== undefined ? { error: entry.error } : {}),
       };
     } else if (entry.message.type === MessageType.Text) {
       sender = entry.message.sender;
@@ -97,6 +109,15 @@ export function groupEntries(entries: Entry[], me: User): Item[] {
   return items;
 }
 
+/**
+ * The header and the connection banner under it. chat-ui-kit's
+ * ChatContainer keeps only children it knows, each in its place; this one
+ * takes the header's (as the Composer takes the input's).
+ */
+function HeaderSlot({ children }: { children: ReactNode; as?: unknown }) {
+  return <>{children}</>;
+}
+
 function position(index: number, count: number): "single" | "first" | "normal" | "last" {
   if (count === 1) return "single";
   if (index === 0) return "first";
@@ -112,26 +133,38 @@ export function ConversationPane({
   onSend,
   uploadAttachment,
   onRetry,
+  onEdit,
   onDraftChange,
+  banner = null,
   headerStart,
   headerEnd,
 }: ConversationPaneProps) {
   const items = useMemo(() => groupEntries(entries, me), [entries, me]);
   const labelPrefix = useId();
   const paneRef = useRef<HTMLElement>(null);
-  const lastEntry = entries[entries.length - 1];
+  const outgoing = entries.filter((e) => e.kind === "local").length;
   const { unseen, jumpToLatest } = useStickToBottom(paneRef, {
     roomId: room?.id ?? null,
     count: entries.length,
-    lastKey: lastEntry?.key ?? null,
-    lastIsLocal: lastEntry?.kind === "local",
+    lastKey: entries[entries.length - outgoing - 1]?.key ?? null,
+    outgoing,
   });
   const typing = typingText(typingUsers);
   const attachment = useAttachmentDraft(uploadAttachment);
 
+  const [draft, setDraft] = useDraft(onDraftChange);
+  const offline = banner === "offline";
+
+  // A refused message goes back into the composer, after what is there.
+  const edit = (key: string) => {
+    const text = onEdit?.(key);
+    if (text == null) return;
+    setDraft(draft.trim() === "" ? text : `${draft}\n${text}`);
+  };
+
   const send = (content: string, image?: ReadyAttachment) => {
     onSend(content, image);
-    jumpToLatest("auto");
+    jumpToLatest();
   };
 
   // Files dragged over the conversation: a hint while over it, an upload on drop.
@@ -161,17 +194,20 @@ export function ConversationPane({
       {...drop.handlers}
     >
       <ChatContainer>
-        <ConversationHeader>
-          {headerStart ? <ConversationHeader.Back>{headerStart}</ConversationHeader.Back> : null}
-          {room ? <Avatar src={room.avatar_url} /> : null}
-          <ConversationHeader.Content>
-            <h2 className="cs-conversation-header__user-name conversation__title">{room?.name ?? "Connecting…"}</h2>
-            {room?.description ? (
-              <p className="cs-conversation-header__info conversation__description">{room.description}</p>
-            ) : null}
-          </ConversationHeader.Content>
-          {headerEnd ? <ConversationHeader.Actions>{headerEnd}</ConversationHeader.Actions> : null}
-        </ConversationHeader>
+        <HeaderSlot as={ConversationHeader}>
+          <ConversationHeader>
+            {headerStart ? <ConversationHeader.Back>{headerStart}</ConversationHeader.Back> : null}
+            {room ? <Avatar src={room.avatar_url} /> : null}
+            <ConversationHeader.Content>
+              <h2 className="cs-conversation-header__user-name conversation__title">{room?.name ?? "Connecting…"}</h2>
+              {room?.description ? (
+                <p className="cs-conversation-header__info conversation__description">{room.description}</p>
+              ) : null}
+            </ConversationHeader.Content>
+            {headerEnd ? <ConversationHeader.Actions>{headerEnd}</ConversationHeader.Actions> : null}
+          </ConversationHeader>
+          <ConnectionBanner state={banner} />
+        </HeaderSlot>
         <MessageList
           role="log"
           aria-label="Messages"
@@ -185,7 +221,7 @@ export function ConversationPane({
             <div className="conversation__overlay" aria-live="off">
               {typing ? <TypingIndicator content={typing} /> : null}
               {unseen > 0 ? (
-                <button type="button" className="jump" onClick={() => jumpToLatest("smooth")}>
+                <button type="button" className="jump" onClick={jumpToLatest}>
                   Jump to latest
                   <span className="jump__count" aria-hidden="true">
                     {unseen}
@@ -198,7 +234,7 @@ export function ConversationPane({
           <MessageSeparator className="conversation__start">Your conversation starts here</MessageSeparator>
           {items.map((item) =>
             item.kind === "notice" ? (
-              <MessageSeparator key={item.key} className="notice">
+              <MessageSeparator key={item.key} className={item.gap ? "notice notice--gap" : "notice"}>
                 {item.text}
               </MessageSeparator>
             ) : (
@@ -241,16 +277,19 @@ export function ConversationPane({
                         </Message.CustomContent>
                         {m.status ? (
                           <Message.Footer>
-                            {m.status === "sending" ? (
-                              <span className="message__state">Sending…</span>
+                            {m.status === "pending" ? (
+                              <span className="message__state">{offline ? "Waiting for connection" : "Sending…"}</span>
                             ) : (
                               <span className="message__state message__state--failed">
-                                <span>Not sent: {m.error}</span>
-                                {m.retryable ? (
+                                <span>Not sent: {m.error}</span>{" "}
+                                <button type="button" className="link-button" onClick={() => onRetry(m.key)}>
+                                  Retry
+                                </button>
+                                {onEdit && !m.attachment ? (
                                   <>
                                     {" "}
-                                    <button type="button" className="link-button" onClick={() => onRetry(m.key)}>
-                                      Retry
+                                    <button type="button" className="link-button" onClick={() => edit(m.key)}>
+                                      Edit
                                     </button>
                                   </>
                                 ) : null}
@@ -270,7 +309,8 @@ export function ConversationPane({
           as={MessageInput}
           onSend={send}
           attachment={attachment}
-          onDraftChange={onDraftChange}
+          draft={draft}
+          onDraftChange={setDraft}
           disabled={!room}
         />
       </ChatContainer>

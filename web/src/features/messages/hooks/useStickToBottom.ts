@@ -5,18 +5,19 @@ const NEAR_BOTTOM_PX = 32;
 
 export interface StickInput {
   roomId: string | null;
-  /** How many entries the list shows. */
+  /** How many entries the list shows (the log and, after it, our unconfirmed messages). */
   count: number;
-  /** The key of the last entry: a new one means something arrived at the end. */
+  /** The key of the log's last entry: a new one means something arrived at its end. */
   lastKey: string | null;
-  /** The last entry is one we are sending: always show it. */
-  lastIsLocal: boolean;
+  /** How many of ours are unconfirmed: one more means we just sent one, which is always shown. */
+  outgoing: number;
 }
 
 export interface StickToBottom {
   /** Entries that arrived while the reader was scrolled up. */
   unseen: number;
-  jumpToLatest(behavior: ScrollBehavior): void;
+  /** Scrolls to the latest entry once the list has rendered, and stays there. */
+  jumpToLatest(): void;
 }
 
 /**
@@ -25,25 +26,23 @@ export interface StickToBottom {
  * Works on chat-ui-kit's MessageList, found inside the given pane.
  */
 export function useStickToBottom(paneRef: RefObject<HTMLElement | null>, input: StickInput): StickToBottom {
-  const { roomId, count, lastKey, lastIsLocal } = input;
+  const { roomId, count, lastKey, outgoing } = input;
   const stick = useRef(true);
   const [unseen, setUnseen] = useState(0);
-  const previous = useRef({ count, lastKey, lastIsLocal });
+  const previous = useRef({ count, lastKey, outgoing });
 
   const container = useCallback(
     () => paneRef.current?.querySelector<HTMLElement>("[data-cs-message-list]") ?? null,
     [paneRef],
   );
 
-  const toBottom = useCallback(
-    (behavior: ScrollBehavior) => {
-      const el = container();
-      if (!el) return;
-      if (typeof el.scrollTo === "function") el.scrollTo({ top: el.scrollHeight, behavior });
-      else el.scrollTop = el.scrollHeight;
-    },
-    [container],
-  );
+  // Instant, on the scroll container itself: chat-ui-kit's MessageList
+  // puts its scroll position back on every re-render, which would cut a
+  // smooth scroll short.
+  const toBottom = useCallback(() => {
+    const el = container();
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [container]);
 
   useEffect(() => {
     const el = container();
@@ -65,26 +64,33 @@ export function useStickToBottom(paneRef: RefObject<HTMLElement | null>, input: 
 
   useLayoutEffect(() => {
     const before = previous.current;
-    previous.current = { count, lastKey, lastIsLocal };
-    if (lastKey === null || lastKey === before.lastKey) return;
-    if (stick.current || lastIsLocal) {
+    previous.current = { count, lastKey, outgoing };
+    const sent = outgoing > before.outgoing;
+    const arrived = lastKey !== before.lastKey || count > before.count;
+    if (!sent && !arrived) return;
+    if (stick.current || sent) {
       stick.current = true;
-      toBottom("auto");
+      toBottom();
       return;
     }
-    // Our message confirmed in place is nothing new; a grown list is.
-    const added = count > before.count ? count - before.count : before.lastIsLocal ? 0 : 1;
+    // A grown list is new; so is a new last entry in a full one, unless it
+    // is our own message, confirmed (it leaves the outgoing ones).
+    const added = count > before.count ? count - before.count : outgoing < before.outgoing ? 0 : 1;
     if (added > 0) setUnseen((n) => n + added);
-  }, [count, lastKey, lastIsLocal, toBottom]);
+  }, [count, lastKey, outgoing, toBottom]);
 
-  const jumpToLatest = useCallback(
-    (behavior: ScrollBehavior) => {
-      stick.current = true;
-      setUnseen(0);
-      toBottom(behavior);
-    },
-    [toBottom],
-  );
+  // A jump is made after the render it causes (the pill goes away), in a
+  // layout effect of ours, which runs after the MessageList's own update.
+  const [jumps, setJumps] = useState(0);
+  useLayoutEffect(() => {
+    if (jumps > 0) toBottom();
+  }, [jumps, toBottom]);
+
+  const jumpToLatest = useCallback(() => {
+    stick.current = true;
+    setUnseen(0);
+    setJumps((n) => n + 1);
+  }, []);
 
   return { unseen, jumpToLatest };
 }

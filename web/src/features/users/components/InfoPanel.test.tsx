@@ -55,9 +55,11 @@ describe("users in the chat screen", () => {
     expect(within(list()).getAllByRole("listitem")).toHaveLength(1);
     chat.emit("user_list_changed", [peter, anna]);
     expect(within(list()).getAllByRole("listitem")).toHaveLength(2);
-    expect(screen.getByRole("status")).toHaveTextContent("Connected");
+    // The Info sidebar's status (the conversation's banner is another).
+    const status = () => within(screen.getByRole("complementary", { name: "Info" })).getByRole("status");
+    expect(status()).toHaveTextContent("Connected");
     act(() => chat.fake.serverDisconnect("transport close"));
-    expect(screen.getByRole("status")).toHaveTextContent("Reconnecting…");
+    expect(status()).toHaveTextContent("Reconnecting…");
   });
 
   it("logs out through the session", async () => {
