@@ -11,7 +11,8 @@
 //
 // E2E_SCREENSHOTS=dir keeps the screenshots the scenarios take (make
 // screenshots writes them to docs/screenshots); by default they go to a
-// temporary directory.
+// temporary directory. E2E_FILES=glob runs only the scenario files it
+// matches (E2E_FILES=delivery.test.mjs).
 package e2e_test
 
 import (
@@ -180,9 +181,14 @@ func checkServesClient(t *testing.T, base string) {
 // browser process left behind can be found by it and stopped by PID.
 func runScenarios(t *testing.T, node, chromium, baseURL string) {
 	t.Helper()
-	files, err := filepath.Glob("*.test.mjs")
+	// E2E_FILES (a glob, e.g. delivery.test.mjs) runs some of the files only.
+	pattern := os.Getenv("E2E_FILES")
+	if pattern == "" {
+		pattern = "*.test.mjs"
+	}
+	files, err := filepath.Glob(pattern)
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no *.test.mjs files in e2e (err %v)", err)
+		t.Fatalf("no %s files in e2e (err %v)", pattern, err)
 	}
 	tmp := t.TempDir()
 	shots := os.Getenv("E2E_SCREENSHOTS")
