@@ -4,9 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
+import { URL, api, register } from "./api.mjs";
 
-const URL = process.env.SERVER_URL ?? "";
-if (!/^https?:\/\//.test(URL)) throw new Error("SERVER_URL must be set");
 const WAIT = 5_000;
 
 const MODES = [
@@ -14,21 +13,6 @@ const MODES = [
   { name: "polling-only", opts: { transports: ["polling"] } },
   { name: "polling-upgrade", opts: {} },
 ];
-
-async function api(method, path, { token, body } = {}) {
-  const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(URL + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-async function register(name) {
-  const res = await api("POST", "/api/users", { body: { username: name } });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body;
-}
 
 // A socket whose every event is queued, so none is missed between awaits.
 function connect(token, opts) {
