@@ -55,5 +55,7 @@ export default defineConfig({
     css: false,
     restoreMocks: true,
     unstubGlobals: true,
+    // A test's bound detects a hang; on a busy 2-core machine jsdom renders slowly.
+    testTimeout: 60_000,
   },
 });

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Connected records a new connection of the user on this node: the user
 // is online (again), and keeps their nickname and room.
 func (s *Service) Connected(ctx context.Context, userID string) error {
+	s.local.begin(userID, +1)
 	_, _, err := s.users.modify(ctx, userID, func(u *userRecord) (op, error) {
 		if u.Sessions == nil {
 			u.Sessions = make(map[string]int, 1)
@@ -17,6 +19,7 @@ func (s *Service) Connected(ctx context.Context, userID string) error {
 		u.OfflineSince = 0
 		return opWrite, nil
 	})
+	s.local.end(userID, err != nil)
 	if errors.Is(err, ErrNotFound) {
 		return clientErr(CodeUnauthorized, "not logged in")
 	}
@@ -29,6 +32,7 @@ func (s *Service) Connected(ctx context.Context, userID string) error {
 // Disconnected records that one of the user's connections on this node
 // closed. When it was their last anywhere, the grace period starts.
 func (s *Service) Disconnected(ctx context.Context, userID string) error {
+	s.local.begin(userID, -1)
 	_, _, err := s.users.modify(ctx, userID, func(u *userRecord) (op, error) {
 		if u.Sessions[s.cfg.NodeID] <= 0 {
 			return opKeep, nil
@@ -42,6 +46,9 @@ func (s *Service) Disconnected(ctx context.Context, userID string) error {
 		}
 		return opWrite, nil
 	})
+	// The socket is gone whether or not the store heard of it: the count
+	// stays down, and reconcile writes it once the store answers again.
+	s.local.end(userID, false)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("record disconnection: %w", err)
 	}
@@ -52,12 +59,24 @@ func (s *Service) Disconnected(ctx context.Context, userID string) error {
 // nodes that stopped beating, and deletes orphaned empty rooms. Every node
 // sweeps; compare-and-set makes each removal happen once.
 func (s *Service) sweep(ctx context.Context) {
-	var expired, stale []string
+	var expired, stale, drifted []string
 	var emptyRooms []string
 	graceMS := s.cfg.Grace.Milliseconds()
 	now := s.now()
 	s.mu.RLock()
+	self := s.liveNodes[s.cfg.NodeID]
+	var local map[string]int
+	if self {
+		local = s.local.settled()
+	}
 	for id, u := range s.userCache {
+		if self {
+			if n, ok := local[id]; ok && n != u.Sessions[s.cfg.NodeID] {
+				drifted = append(drifted, id)
+			} else if !ok && u.Sessions[s.cfg.NodeID] > 0 && !s.local.busy(id) {
+				drifted = append(drifted, id)
+			}
+		}
 		dead := false
 		for n := range u.Sessions {
 			if !s.liveNodes[n] {
@@ -80,6 +99,9 @@ func (s *Service) sweep(ctx context.Context) {
 
 	for _, id := range stale {
 		s.dropDeadSessions(ctx, id)
+	}
+	for _, id := range drifted {
+		s.reconcileSessions(ctx, id)
 	}
 	for _, id := range expired {
 		s.removeUser(ctx, id, true)
@@ -113,6 +135,107 @@ func (s *Service) dropDeadSessions(ctx context.Context, userID string) {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.log.Warn("drop sessions of dead nodes", "user", userID, "err", err)
 	}
+}
+
+// reconcileSessions makes the store's count of the user's sessions on
+// this node what this node really holds. The two drift apart when the
+// store could not be written (a disconnection during a NATS outage) or
+// another node took this one for dead while it could not beat, dropped
+// its sessions, and the user would expire although still connected here.
+// A user with a connection or disconnection in flight is left to it.
+func (s *Service) reconcileSessions(ctx context.Context, userID string) {
+	node := s.cfg.NodeID
+	_, _, err := s.users.modify(ctx, userID, func(u *userRecord) (op, error) {
+		n, settled := s.local.count(userID)
+		if !settled || u.Sessions[node] == n {
+			return opKeep, nil
+		}
+		if n > 0 {
+			if u.Sessions == nil {
+				u.Sessions = make(map[string]int, 1)
+			}
+			u.Sessions[node] = n
+			u.OfflineSince = 0
+		} else {
+			delete(u.Sessions, node)
+			if len(u.Sessions) == 0 {
+				u.OfflineSince = s.now()
+			}
+		}
+		return opWrite, nil
+	})
+	switch {
+	case err == nil:
+		s.log.Info("reconciled the user's sessions on this node", "user", userID, "node", node)
+	case !errors.Is(err, ErrNotFound):
+		s.log.Warn("reconcile sessions", "user", userID, "err", err)
+	}
+}
+
+// localSessions counts the connections each user has on this node, as
+// the transport reported them, and which users have a change on its way
+// to the store. Its lock is taken after Service.mu, never before, and
+// nothing is called while it is held.
+type localSessions struct {
+	mu       sync.Mutex
+	n        map[string]int // open connections by user
+	inflight map[string]int // Connected/Disconnected calls not yet returned
+}
+
+// begin counts a connection (+1) or disconnection (-1) of the user whose
+// store write is about to start.
+func (l *localSessions) begin(userID string, delta int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n == nil {
+		l.n, l.inflight = make(map[string]int), make(map[string]int)
+	}
+	l.n[userID] = max(0, l.n[userID]+delta)
+	l.inflight[userID]++
+}
+
+// end says the write begun for the user returned; undo takes back a
+// connection the store refused.
+func (l *localSessions) end(userID string, undo bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if undo {
+		l.n[userID] = max(0, l.n[userID]-1)
+	}
+	if l.inflight[userID]--; l.inflight[userID] <= 0 {
+		delete(l.inflight, userID)
+	}
+	if l.n[userID] == 0 && l.inflight[userID] == 0 {
+		delete(l.n, userID)
+	}
+}
+
+// count is the user's connections here; settled is false while a write
+// for the user is in flight (its count is then not yet the store's).
+func (l *localSessions) count(userID string) (n int, settled bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n[userID], l.inflight[userID] == 0
+}
+
+// busy says a write for the user is in flight.
+func (l *localSessions) busy(userID string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inflight[userID] > 0
+}
+
+// settled returns the counts of the users with no write in flight.
+func (l *localSessions) settled() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]int, len(l.n))
+	for id, n := range l.n {
+		if l.inflight[id] == 0 {
+			out[id] = n
+		}
+	}
+	return out
 }
 
 // retirePredecessors deletes the liveness entries of this node's earlier

@@ -147,6 +147,8 @@ type Service struct {
 	roomCache map[string]*roomRecord
 	liveNodes map[string]bool
 
+	local localSessions // connections on this node, to reconcile the store with
+
 	typingMu sync.Mutex
 	typing   map[string]*typingState // by user id, users typing via this node
 	limits   *ratelimit.Keyed        // messages per user

@@ -1,4 +1,4 @@
-import { act, render, screen } from "@testing-library/react";
+import { act, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { TOKEN_KEY, USER_KEY } from "../features/auth/api/storage";
@@ -25,14 +25,18 @@ function renderApp() {
     if (!s) throw new Error("no socket was opened");
     return s;
   };
-  const serverConnects = () =>
+  // The chat screen shows before its effects have run (subscribed to the
+  // socket and called connect()): the server answers only once they have.
+  const serverConnects = async () => {
+    const { fake } = last();
+    await waitFor(() => expect(fake.connect).toHaveBeenCalled());
     act(() => {
-      const { fake } = last();
       fake.serverConnect();
       fake.serverEmit("room_list_changed", [defaultRoom]);
       fake.serverEmit("user_list_changed", [peter, anna]);
       fake.serverEmit("current_room_changed", defaultRoom);
     });
+  };
   return { sockets, last, serverConnects };
 }
 
@@ -59,7 +63,7 @@ describe("App", () => {
     expect(localStorage.getItem(TOKEN_KEY)).toBe("new-token");
     expect(app.last().token).toBe("new-token");
     expect(app.last().fake.connect).toHaveBeenCalledOnce();
-    app.serverConnects();
+    await app.serverConnects();
     expect(conversation()).toBeInTheDocument();
     expect(screen.getByRole("heading", { level: 2 })).toHaveTextContent("Default Room");
     expect(screen.getByRole("complementary", { name: "Info" })).toHaveTextContent("You are logged in as Peter");
@@ -109,7 +113,7 @@ describe("App", () => {
     onRequest("GET /api/users/me", () => json(200, peter));
     const app = renderApp();
     await chatScreen();
-    app.serverConnects();
+    await app.serverConnects();
     act(() => app.last().fake.serverDisconnect("io server disconnect"));
     expect(await screen.findByRole("textbox", { name: "Nickname" })).toBeInTheDocument();
     expect(screen.getByRole("status")).toHaveTextContent("You have been logged out.");
@@ -121,7 +125,7 @@ describe("App", () => {
     onRequest("DELETE /api/users/me", () => noContent());
     const app = renderApp();
     await chatScreen();
-    app.serverConnects();
+    await app.serverConnects();
     await userEvent.click(screen.getByRole("button", { name: "Logout" }));
     expect(await screen.findByRole("textbox", { name: "Nickname" })).toBeInTheDocument();
     const del = recordedRequests().find((r) => r.method === "DELETE");
@@ -136,7 +140,7 @@ describe("App", () => {
     const app = renderApp();
     await chatScreen();
     expect(app.last().resume()).toBeNull(); // nothing seen yet: the first connect does not resume
-    app.serverConnects();
+    await app.serverConnects();
     expect(app.last().resume()).toEqual({ room_id: defaultRoom.id, after_seq: 0 });
     const hello = textMessage(anna, "hello");
     act(() => app.last().fake.serverEmit("chat_message", hello));
@@ -148,7 +152,7 @@ describe("App", () => {
     onRequest("GET /api/users/me", () => json(200, peter));
     const app = renderApp();
     await chatScreen();
-    app.serverConnects();
+    await app.serverConnects();
     act(() => app.last().fake.serverEmit("chat_message", notice("joined", peter)));
     const now = vi.spyOn(Date, "now").mockReturnValue(1_000_000);
     act(() => app.last().fake.serverDisconnect("transport close"));
@@ -170,7 +174,7 @@ describe("App", () => {
     onRequest("POST /api/users", () => json(201, { user: { ...peter, id: "u-peter-2" }, token: "new-token" }));
     await userEvent.click(screen.getByRole("button", { name: "Enter" }));
     await chatScreen();
-    app.serverConnects();
+    await app.serverConnects();
     expect(screen.getByRole("textbox", { name: "Message" })).toHaveValue("still typing");
     const log = screen.getByRole("log");
     expect(log).toHaveTextContent("sent while away");
@@ -184,7 +188,7 @@ describe("App", () => {
     onRequest("DELETE /api/users/me", () => noContent());
     const app = renderApp();
     await chatScreen();
-    app.serverConnects();
+    await app.serverConnects();
     act(() => app.last().fake.serverEmit("chat_message", textMessage(anna, "private")));
     await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "draft");
     await userEvent.click(screen.getByRole("button", { name: "Logout" }));

@@ -118,6 +118,7 @@ describe("ChatService", () => {
     const { fake, service } = setup();
     const now = vi.spyOn(Date, "now").mockReturnValue(1_000);
     expect(service.offlineSince).toBeNull();
+    service.connect();
     fake.serverConnect();
     expect(service.offlineSince).toBeNull();
     now.mockReturnValue(5_000);
@@ -149,6 +150,7 @@ describe("ChatService", () => {
     const { fake, service } = setup();
     service.typing(true);
     expect(fake.calls("typing")).toHaveLength(0);
+    service.connect();
     fake.serverConnect();
     service.typing(true);
     service.typing(false);
@@ -177,6 +179,7 @@ describe("ChatService", () => {
     const ended = vi.fn();
     service.onConnectionState((s) => states.push(s));
     service.onSessionEnd(ended);
+    service.connect();
     fake.serverConnect();
     service.disconnect();
     expect(fake.disconnect).toHaveBeenCalledOnce();
@@ -197,6 +200,7 @@ describe("ChatService", () => {
     const { fake, service } = setup();
     const ended = vi.fn();
     const off = service.onSessionEnd(ended);
+    service.connect();
     fake.serverConnect();
     fake.serverDisconnect("io server disconnect");
     expect(ended).toHaveBeenCalledWith("logged_out");

@@ -76,8 +76,14 @@ export class FakeSocket {
 
   // --- the server's side ---
 
-  /** The connection opens and the server sends its initial state. */
+  /**
+   * The connection opens. A server can only accept a connection the client
+   * opened: before connect() was called this throws, so that a test which
+   * plays the server too early (before the client's effects subscribed)
+   * fails every time instead of only when the machine is slow.
+   */
   serverConnect(): void {
+    if (!this.active) throw new Error("serverConnect before the client called connect()");
     this.connected = true;
     this.active = true;
     this.fire("connect");

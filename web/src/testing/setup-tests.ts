@@ -1,5 +1,5 @@
 import "@testing-library/jest-dom/vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterEach, beforeEach, vi } from "vitest";
 import { installFakeXhr, pendingXhrs } from "./fake-xhr";
 import { installStrictFetch, unhandledRequests } from "./strict-fetch";
@@ -12,6 +12,10 @@ vi.mock("socket.io-client", () => ({
     throw new Error("a test opened a real Socket.IO connection; pass a fake socket");
   }),
 }));
+
+// findBy*/waitFor wait for a condition, not for a speed: the bound only
+// tells a hang from a busy machine (the default 1 s fails beside a CPU hog).
+configure({ asyncUtilTimeout: 10_000 });
 
 beforeEach(() => {
   installStrictFetch();
