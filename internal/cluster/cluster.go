@@ -391,8 +391,13 @@ func redactURLs(urls string) string {
 	return strings.Join(parts, ",")
 }
 
-// provision creates or updates every bucket and the ROOMS stream. It is
-// idempotent: every node runs it at start.
+// provision creates or updates every bucket, the ROOMS stream and the
+// object store. It is idempotent: every node runs it at start. The
+// streams are provisioned concurrently: on a replicated cluster each new
+// stream waits for its Raft group to elect a leader (up to an election
+// timeout, 4–9 s, when the group's peers learn of it late, as on a
+// cluster that has just formed), and one after another nine of them took
+// longer than the start timeout.
 func (c *Cluster) provision(ctx context.Context) error {
 	o := c.opts
 	buckets := []struct {
@@ -408,64 +413,94 @@ func (c *Cluster) provision(ctx context.Context) error {
 		{&c.nodes, BucketNodes, "ChatRooms node heartbeats", o.NodeTTL},
 		{&c.attachMeta, BucketAttachMeta, "ChatRooms attachment metadata", o.AttachmentRetention},
 	}
+	var tasks []func(context.Context) error
 	for _, b := range buckets {
+		tasks = append(tasks, func(ctx context.Context) error {
+			err := retry(ctx, func(ctx context.Context) error {
+				_, err := c.js.CreateOrUpdateStream(ctx, kvStreamConfig(b.name, b.descr, b.ttl, o.Replicas))
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("cluster: create bucket %s: %w", b.name, storeErr(err))
+			}
+			var kv jetstream.KeyValue
+			err = retry(ctx, func(ctx context.Context) (err error) {
+				kv, err = c.js.KeyValue(ctx, b.name)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("cluster: bind bucket %s: %w", b.name, storeErr(err))
+			}
+			*b.dst = &KV{c: c, kv: kv, bucket: b.name}
+			return nil
+		})
+	}
+	tasks = append(tasks, func(ctx context.Context) error {
 		err := retry(ctx, func(ctx context.Context) error {
-			_, err := c.js.CreateOrUpdateStream(ctx, kvStreamConfig(b.name, b.descr, b.ttl, o.Replicas))
+			_, err := c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+				Name:              StreamRooms,
+				Description:       "ChatRooms room events",
+				Subjects:          []string{RoomSubjectPrefix + ">"},
+				Retention:         jetstream.LimitsPolicy,
+				Storage:           jetstream.FileStorage,
+				Replicas:          o.Replicas,
+				MaxAge:            o.RoomsMaxAge,
+				MaxMsgsPerSubject: o.RoomsMaxMsgsPerSubject,
+				MaxMsgs:           -1,
+				MaxBytes:          -1,
+				Discard:           jetstream.DiscardOld,
+				Duplicates:        min(roomsDuplicateWindow, o.RoomsMaxAge),
+				AllowDirect:       true,
+			})
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("cluster: create bucket %s: %w", b.name, storeErr(err))
+			return fmt.Errorf("cluster: create stream %s: %w", StreamRooms, storeErr(err))
 		}
-		var kv jetstream.KeyValue
+		return nil
+	}, func(ctx context.Context) error {
+		err := retry(ctx, func(ctx context.Context) error {
+			_, err := c.js.CreateOrUpdateStream(ctx, objectStreamConfig(ObjectStoreAttachments,
+				"ChatRooms attachments", o.AttachmentRetention+blobGrace(o.AttachmentRetention), o.AttachmentMaxBytes, o.Replicas))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("cluster: create object store %s: %w", ObjectStoreAttachments, storeErr(err))
+		}
+		var obs jetstream.ObjectStore
 		err = retry(ctx, func(ctx context.Context) (err error) {
-			kv, err = c.js.KeyValue(ctx, b.name)
+			obs, err = c.js.ObjectStore(ctx, ObjectStoreAttachments)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("cluster: bind bucket %s: %w", b.name, storeErr(err))
+			return fmt.Errorf("cluster: bind object store %s: %w", ObjectStoreAttachments, storeErr(err))
 		}
-		*b.dst = &KV{c: c, kv: kv, bucket: b.name}
-	}
+		c.attachments = &Objects{c: c, obs: obs, bucket: ObjectStoreAttachments}
+		return nil
+	})
 
-	err := retry(ctx, func(ctx context.Context) error {
-		_, err := c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-			Name:              StreamRooms,
-			Description:       "ChatRooms room events",
-			Subjects:          []string{RoomSubjectPrefix + ">"},
-			Retention:         jetstream.LimitsPolicy,
-			Storage:           jetstream.FileStorage,
-			Replicas:          o.Replicas,
-			MaxAge:            o.RoomsMaxAge,
-			MaxMsgsPerSubject: o.RoomsMaxMsgsPerSubject,
-			MaxMsgs:           -1,
-			MaxBytes:          -1,
-			Discard:           jetstream.DiscardOld,
-			Duplicates:        min(roomsDuplicateWindow, o.RoomsMaxAge),
-			AllowDirect:       true,
+	// The first failure stops the others: the start has failed.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(tasks))
+	var wg sync.WaitGroup
+	for i, task := range tasks {
+		wg.Go(func() {
+			if errs[i] = task(ctx); errs[i] != nil {
+				cancel()
+			}
 		})
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("cluster: create stream %s: %w", StreamRooms, storeErr(err))
 	}
-
-	err = retry(ctx, func(ctx context.Context) error {
-		_, err := c.js.CreateOrUpdateStream(ctx, objectStreamConfig(ObjectStoreAttachments,
-			"ChatRooms attachments", o.AttachmentRetention+blobGrace(o.AttachmentRetention), o.AttachmentMaxBytes, o.Replicas))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("cluster: create object store %s: %w", ObjectStoreAttachments, storeErr(err))
+	wg.Wait()
+	for _, err := range errs {
+		// The first real cause; the others were cancelled because of it.
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
 	}
-	var obs jetstream.ObjectStore
-	err = retry(ctx, func(ctx context.Context) (err error) {
-		obs, err = c.js.ObjectStore(ctx, ObjectStoreAttachments)
+	if err := errors.Join(errs...); err != nil {
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("cluster: bind object store %s: %w", ObjectStoreAttachments, storeErr(err))
 	}
-	c.attachments = &Objects{c: c, obs: obs, bucket: ObjectStoreAttachments}
 
 	c.roomLog = &Log{c: c, probes: make(chan func()), followCheck: followCheckInterval}
 	c.signals = &Signals{c: c}
