@@ -79,6 +79,22 @@ type Gateway struct {
 	// held are sockets whose room events are held back: from the connect
 	// handler until the initial events (and a resume's replay) are sent.
 	held map[*socketio.Socket]*holdState
+	// ahead are resumed sockets whose replay, read from the log, went
+	// further than this node's room events had come (the node's event
+	// consumer lagging, as while it is replaced after the stream's leader
+	// was lost): RoomEvent leaves them out of their room's events up to
+	// the last seq replayed, and forgets them once past it.
+	ahead map[*socketio.Socket]replayed
+	// delivered is the highest seq RoomEvent was given (room events come
+	// in seq order, all rooms together).
+	delivered uint64
+}
+
+// replayed is where a resumed socket's replay ended: its room key and
+// the last seq it was given (or its after_seq, if higher).
+type replayed struct {
+	key string
+	seq uint64
 }
 
 // holdState is a held socket's room and the room events held for it, in
@@ -124,6 +140,7 @@ func New(cfg Config, svc Service, sio *socketio.Server) *Gateway {
 		kick:   make(chan struct{}, 1),
 		byUser: make(map[string]map[*socketio.Socket]struct{}),
 		held:   make(map[*socketio.Socket]*holdState),
+		ahead:  make(map[*socketio.Socket]replayed),
 
 		typingLimits: ratelimit.New(ratelimit.Config{Limit: cfg.TypingLimit}),
 		switchLimits: ratelimit.New(ratelimit.Config{Limit: cfg.SwitchLimit}),
@@ -277,9 +294,11 @@ func (g *Gateway) recovery(s *socketio.Socket, roomID, reason string) {
 }
 
 // release sends the room events held for s, skipping those of room
-// replayed up to seq last, then lets room events through. Each round
-// takes what is held under the lock and sends it after releasing it; the
-// socket stops being held in the round that finds nothing.
+// replayed up to seq last, then lets room events through (but for those
+// of room up to last, should this node's delivery be behind the replay).
+// Each round takes what is held under the lock and sends it after
+// releasing it; the socket stops being held in the round that finds
+// nothing.
 func (g *Gateway) release(s *socketio.Socket, st *holdState, room string, last uint64) {
 	for {
 		g.mu.Lock()
@@ -288,6 +307,9 @@ func (g *Gateway) release(s *socketio.Socket, st *holdState, room string, last u
 		if len(items) == 0 {
 			if g.held[s] == st {
 				delete(g.held, s)
+				if room != "" && last > g.delivered {
+					g.ahead[s] = replayed{key: roomKey(room), seq: last}
+				}
 			}
 			g.mu.Unlock()
 			return
@@ -322,6 +344,7 @@ func (g *Gateway) onDisconnect(s *socketio.Socket, reason string) {
 		}
 	}
 	delete(g.held, s)
+	delete(g.ahead, s)
 	g.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.CallTimeout)
 	defer cancel()
@@ -472,10 +495,10 @@ func (g *Gateway) RoomEvent(m *chat.Message) {
 		}
 		room = g.joinedRoom(m)
 	}
-	held := g.hold(key, m, moved, &room)
+	skip := g.hold(key, m, moved, &room)
 	b := g.nsp.To(key)
-	if len(held) > 0 {
-		b = b.Except(held...)
+	if len(skip) > 0 {
+		b = b.Except(skip...)
 	}
 	if _, err := b.EmitCount("chat_message", m); err != nil {
 		g.log.Error("broadcast message", "room", m.RoomID, "err", err)
@@ -486,7 +509,7 @@ func (g *Gateway) RoomEvent(m *chat.Message) {
 		}
 	}
 	for _, s := range moved {
-		if !slices.Contains(held, s) {
+		if !slices.Contains(skip, s) {
 			_ = s.Emit("current_room_changed", room)
 		}
 	}
@@ -507,19 +530,29 @@ func (g *Gateway) joinedRoom(m *chat.Message) chat.Room {
 
 // hold queues m for the held sockets in room key (moving the held ones
 // among moved there first, with room to announce after m) and returns
-// those sockets, which the broadcast must leave out.
+// those sockets, which the broadcast must leave out, with the sockets
+// whose replay already gave them m.
 func (g *Gateway) hold(key string, m *chat.Message, moved []*socketio.Socket, room *chat.Room) []*socketio.Socket {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.delivered = max(g.delivered, m.Seq)
+	var out []*socketio.Socket
+	for s, r := range g.ahead {
+		if r.key == key && m.Seq <= r.seq {
+			out = append(out, s)
+		}
+		if m.Seq >= r.seq {
+			delete(g.ahead, s)
+		}
+	}
 	if len(g.held) == 0 {
-		return nil
+		return out
 	}
 	for _, s := range moved {
 		if st := g.held[s]; st != nil {
 			st.key = key
 		}
 	}
-	var out []*socketio.Socket
 	for s, st := range g.held {
 		if st.key != key {
 			continue

@@ -513,6 +513,48 @@ func TestResumeHoldsLiveEvents(t *testing.T) {
 	}
 }
 
+// TestResumeAheadOfLiveDelivery: a replay read from the log can go
+// further than this node's live room events have come (its event
+// consumer lags, as after losing the ROOMS stream's leader, when it is
+// replaced and catches up); the events the replay gave are not sent
+// again when they arrive live, also those up to after_seq, and the
+// events after them are.
+func TestResumeAheadOfLiveDelivery(t *testing.T) {
+	svc := newFake()
+	svc.replay = func(_, room string, after uint64) ([]chat.Message, error) {
+		return []chat.Message{{ID: "m3", RoomID: room, Seq: 3}, {ID: "m4", RoomID: room, Seq: 4}}, nil
+	}
+	gw, url := start(t, svc)
+	b := dial(t, url, "tok-b")
+	a, rec := dialResume(t, url, "tok-a", map[string]any{"room_id": "_default", "after_seq": 2})
+	if !rec.Recovered {
+		t.Fatalf("recovery = %+v", rec)
+	}
+	for _, id := range []string{"m3", "m4"} {
+		if m := nextInOrder(t, a); m.ID != id {
+			t.Fatalf("a got %s, want %s", m.ID, id)
+		}
+	}
+	// The node's delivery catches up: seq 2 (A had it before), 3 and 4
+	// (replayed), then 5, another room's 6 and 7.
+	for _, m := range []chat.Message{{ID: "m2", Seq: 2}, {ID: "m3", Seq: 3}, {ID: "m4", Seq: 4}, {ID: "m5", Seq: 5}, {ID: "x6", RoomID: "other", Seq: 6}, {ID: "m7", Seq: 7}} {
+		if m.RoomID == "" {
+			m.RoomID = "_default"
+		}
+		gw.RoomEvent(&m)
+	}
+	for _, id := range []string{"m2", "m3", "m4", "m5", "m7"} {
+		if m := nextMessage(t, b); m.ID != id {
+			t.Fatalf("b got %s, want %s", m.ID, id)
+		}
+	}
+	for _, id := range []string{"m5", "m7"} {
+		if m := nextInOrder(t, a); m.ID != id {
+			t.Fatalf("a got %s (seq %d), want %s: a replayed event again", m.ID, m.Seq, id)
+		}
+	}
+}
+
 func TestResumeRefusedAndMalformed(t *testing.T) {
 	svc := newFake()
 	svc.replay = func(string, string, uint64) ([]chat.Message, error) {
