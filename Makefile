@@ -5,6 +5,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/chatrooms
 FUZZTIME ?= 3s
+CHAOS_DURATION ?= 5m
 ADDR ?= :8080
 GOLANGCI_VERSION := v2.15.0
 
@@ -13,7 +14,7 @@ WEB_SRC = $(shell find web -path web/node_modules -prune -o -path web/dist -prun
 # Go packages but the browser tests, which `test` runs on their own.
 GO_PKGS = $(shell $(GO) list ./... | grep -v '/e2e$$')
 
-.PHONY: all run run-protocol-test build web web-test e2e screenshots test unit race interop fuzz bench lint fmt-check vet deps clean
+.PHONY: all run run-protocol-test build web web-test e2e screenshots test unit race interop chaos fuzz bench lint fmt-check vet deps clean
 
 all: build
 
@@ -85,6 +86,14 @@ race:
 interop: deps
 	$(GO) test -race -count=1 -v ./test/interop/
 
+# The chaos test (test/cluster/chaos_test.go, build tag chaos, not in
+# `test`): three nodes on a 3-server NATS cluster behind nginx, clients
+# that drop, reload and move while sending with client_ids, a node and a
+# NATS server killed, a rolling restart; it prints
+# "chaos: sent=N acked=N delivered=N lost=N duplicated=N gaps=N".
+chaos: deps
+	$(GO) test -race -count=1 -tags chaos -timeout 30m -run TestChaos -v ./test/cluster/ -args -chaos.duration=$(CHAOS_DURATION)
+
 # Runs every fuzz target for FUZZTIME each.
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
@@ -97,6 +106,7 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags chaos ./test/cluster/
 
 lint: vet
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION) run ./...
