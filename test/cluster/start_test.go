@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -23,23 +22,7 @@ const togetherBound = 60 * time.Second
 // all become ready, none gives up while the cluster elects its leaders
 // and provisions the R3 buckets and streams.
 func TestStartTogether(t *testing.T) {
-	natsBin, chatBin := binaries(t)
-	dir := t.TempDir()
-	tp := &topology{t: t, dir: dir, opts: topoOptions{Grace: 3 * time.Second, NoNginx: true}, http: &http.Client{Timeout: 10 * time.Second}}
-	ports := freePorts(t, 3*3+3)
-	for i := range 3 {
-		tp.nats = append(tp.nats, &natsServer{
-			bin: natsBin, name: fmt.Sprintf("nats-%d", i+1),
-			port: ports[3*i], route: ports[3*i+1], monitor: ports[3*i+2],
-			storeDir: filepath.Join(dir, fmt.Sprintf("nats-%d", i+1)),
-		})
-	}
-	for _, s := range tp.nats {
-		s.routes = tp.routeURLs()
-	}
-	for i, name := range nodeNames {
-		tp.nodes = append(tp.nodes, &chatNode{bin: chatBin, name: name, port: ports[9+i], dataDir: filepath.Join(dir, "node-"+name)})
-	}
+	tp := newTopology(t, topoOptions{NoNginx: true})
 
 	t0 := time.Now()
 	for _, n := range tp.nodes {

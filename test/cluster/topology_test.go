@@ -49,6 +49,27 @@ type topology struct {
 // three servers, every node's /readyz answers 200, nginx proxies.
 func startTopology(t *testing.T, opts topoOptions) *topology {
 	t.Helper()
+	tp := newTopology(t, opts)
+	for _, s := range tp.nats {
+		s.start(t)
+	}
+	tp.waitNATS(startTimeout)
+	for _, n := range tp.nodes {
+		n.start(t, tp)
+	}
+	for _, n := range tp.nodes {
+		tp.waitReady(n, startTimeout)
+	}
+	if !opts.NoNginx {
+		tp.lb.start(t, tp)
+	}
+	return tp
+}
+
+// newTopology lays out the processes (binaries, ports, directories)
+// without starting any.
+func newTopology(t *testing.T, opts topoOptions) *topology {
+	t.Helper()
 	if opts.Grace == 0 {
 		opts.Grace = 3 * time.Second
 	}
@@ -81,19 +102,8 @@ func startTopology(t *testing.T, opts topoOptions) *topology {
 			dataDir: filepath.Join(tp.dir, "node-"+name),
 		})
 	}
-	for _, s := range tp.nats {
-		s.start(t)
-	}
-	tp.waitNATS(startTimeout)
-	for _, n := range tp.nodes {
-		n.start(t, tp)
-	}
-	for _, n := range tp.nodes {
-		tp.waitReady(n, startTimeout)
-	}
 	if !opts.NoNginx {
 		tp.lb = &nginx{port: ports[12], prefix: filepath.Join(tp.dir, "nginx")}
-		tp.lb.start(t, tp)
 	}
 	return tp
 }
