@@ -447,13 +447,15 @@ func (c *chaosClient) run(ctl *chaosControl, maxSends int) {
 	if fenceDone {
 		close(c.fenced)
 	}
+	fence := ctl.fence
 	for range int(time.Hour / (200 * time.Millisecond)) {
 		select {
 		case <-ctl.finish:
 			return
 		case <-c.ctx.Done():
 			return
-		case <-ctl.fence:
+		case <-fence:
+			fence = nil // closed: ready for good
 			if !fenceDone {
 				c.send(false)
 				fenceDone = true
