@@ -27,6 +27,10 @@ type User struct {
 type RoomRef struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	// JoinSeq is the seq of the join notice that began the user's
+	// membership (0 when unknown). Not sent to clients: Authenticate fills
+	// it in, for the transport to keep earlier events from a new socket.
+	JoinSeq uint64 `json:"-"`
 }
 
 // Room is a room as clients see it.

@@ -145,11 +145,14 @@ func (s *Service) dropDeadSessions(ctx context.Context, userID string) {
 // A user with a connection or disconnection in flight is left to it.
 func (s *Service) reconcileSessions(ctx context.Context, userID string) {
 	node := s.cfg.NodeID
+	wrote := false // by the last try of the function below
 	_, _, err := s.users.modify(ctx, userID, func(u *userRecord) (op, error) {
+		wrote = false
 		n, settled := s.local.count(userID)
 		if !settled || u.Sessions[node] == n {
 			return opKeep, nil
 		}
+		wrote = true
 		if n > 0 {
 			if u.Sessions == nil {
 				u.Sessions = make(map[string]int, 1)
@@ -165,8 +168,9 @@ func (s *Service) reconcileSessions(ctx context.Context, userID string) {
 		return opWrite, nil
 	})
 	switch {
-	case err == nil:
+	case err == nil && wrote:
 		s.log.Info("reconciled the user's sessions on this node", "user", userID, "node", node)
+	case err == nil: // the store was right; this node's cache had not caught up
 	case !errors.Is(err, ErrNotFound):
 		s.log.Warn("reconcile sessions", "user", userID, "err", err)
 	}

@@ -565,7 +565,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (User, error) 
 	if err != nil {
 		return User{}, fmt.Errorf("get user: %w", err)
 	}
-	return s.userView(u), nil
+	v := s.userView(u)
+	if v.CurrentRoom != nil && v.CurrentRoom.ID == u.Room {
+		v.CurrentRoom.JoinSeq = u.JoinSeq
+	}
+	return v, nil
 }
 
 // Logout removes the user everywhere: their room membership (with a leave

@@ -102,6 +102,12 @@ type replayed struct {
 type holdState struct {
 	key    string // the socket's room key, as delivery moves it
 	items  []heldItem
+	// room and joinSeq: the user's room at connect and the seq of the
+	// join that began the membership. Without a replay, nothing of that
+	// room up to joinSeq-1 reaches the socket (were this node's delivery
+	// behind the join, earlier events would still come).
+	room    string
+	joinSeq uint64
 	resume *resumeRequest // nil: no resume asked
 	bad    bool           // the resume payload was malformed
 }
@@ -210,6 +216,7 @@ func (g *Gateway) onConnect(ctx context.Context, s *socketio.Socket, auth json.R
 	// (and a resume its replay).
 	if u.CurrentRoom != nil {
 		hold.key = roomKey(u.CurrentRoom.ID)
+		hold.room, hold.joinSeq = u.CurrentRoom.ID, u.CurrentRoom.JoinSeq
 	}
 	g.held[s] = hold
 	g.mu.Unlock()
@@ -248,10 +255,10 @@ func (g *Gateway) onConnection(s *socketio.Socket) {
 	switch {
 	case st == nil: // disconnected meanwhile
 	case st.resume == nil:
-		g.release(s, st, "", 0)
+		g.releaseFromJoin(s, st)
 	case st.bad:
 		g.recovery(s, st.resume.RoomID, chat.ResumeInvalidSeq)
-		g.release(s, st, "", 0)
+		g.releaseFromJoin(s, st)
 	default:
 		go g.resume(s, st)
 	}
@@ -269,7 +276,7 @@ func (g *Gateway) resume(s *socketio.Socket, st *holdState) {
 	switch {
 	case errors.As(err, &refused):
 		g.recovery(s, req.RoomID, refused.Reason)
-		g.release(s, st, "", 0)
+		g.releaseFromJoin(s, st)
 	case err != nil:
 		if s.Context().Err() != nil {
 			return // gone; onDisconnect forgot the hold
@@ -291,6 +298,16 @@ func (g *Gateway) resume(s *socketio.Socket, st *holdState) {
 
 func (g *Gateway) recovery(s *socketio.Socket, roomID, reason string) {
 	_ = s.Emit("recovery", map[string]any{"room_id": roomID, "recovered": false, "reason": reason})
+}
+
+// releaseFromJoin releases a socket that replays nothing: of its room,
+// only events from the user's join on.
+func (g *Gateway) releaseFromJoin(s *socketio.Socket, st *holdState) {
+	if st.room == "" || st.joinSeq == 0 {
+		g.release(s, st, "", 0)
+		return
+	}
+	g.release(s, st, st.room, st.joinSeq-1)
 }
 
 // release sends the room events held for s, skipping those of room

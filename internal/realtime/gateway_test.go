@@ -34,6 +34,8 @@ type fakeService struct {
 	// sendEntered, if set).
 	sendGate    chan struct{}
 	sendEntered chan struct{}
+	// joinSeq is where users' memberships began (0: unknown).
+	joinSeq map[string]uint64
 }
 
 func newFake() *fakeService {
@@ -49,7 +51,7 @@ func (f *fakeService) Authenticate(_ context.Context, token string) (chat.User, 
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return chat.User{ID: id, Name: id, CurrentRoom: &chat.RoomRef{ID: f.rooms[id]}}, nil
+	return chat.User{ID: id, Name: id, CurrentRoom: &chat.RoomRef{ID: f.rooms[id], JoinSeq: f.joinSeq[id]}}, nil
 }
 
 func (f *fakeService) Connected(_ context.Context, id string) error {
@@ -632,5 +634,50 @@ func TestDrainFinishesCallsInFlight(t *testing.T) {
 	}
 	if err := <-drained; err != nil {
 		t.Fatalf("Drain: %v", err)
+	}
+}
+
+// TestConnectBehindTheJoin: a socket connecting without a resume, on a
+// node whose room-event delivery is behind the user's join (the join was
+// made through another node, and this node's consumer lags), gets the
+// room's events from the join on, never those before it.
+func TestConnectBehindTheJoin(t *testing.T) {
+	tests := []struct {
+		name   string
+		resume map[string]any // nil: a plain connect
+	}{
+		{"plain connect", nil},
+		{"resume refused", map[string]any{"room_id": "elsewhere", "after_seq": 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := newFake()
+			svc.joinSeq = map[string]uint64{"ua": 5}
+			svc.replay = func(_, _ string, _ uint64) ([]chat.Message, error) {
+				return nil, &chat.ResumeRefused{Reason: chat.ResumeRoomChanged}
+			}
+			gw, url := start(t, svc)
+			var a *sioclient.Client
+			if tt.resume == nil {
+				a = dial(t, url, "tok-a")
+			} else {
+				var rec recovery
+				a, rec = dialResume(t, url, "tok-a", tt.resume)
+				if rec.Recovered {
+					t.Fatalf("recovery = %+v", rec)
+				}
+			}
+			// This node's delivery catches up: 3 and 4 (before the join),
+			// the join notice 5, then 6.
+			for _, m := range []chat.Message{{ID: "m3", Seq: 3}, {ID: "m4", Seq: 4}, {ID: "m5", Seq: 5}, {ID: "m6", Seq: 6}} {
+				m.RoomID = "_default"
+				gw.RoomEvent(&m)
+			}
+			for _, id := range []string{"m5", "m6"} {
+				if m := nextInOrder(t, a); m.ID != id {
+					t.Fatalf("a got %s (seq %d), want %s: an event from before the join", m.ID, m.Seq, id)
+				}
+			}
+		})
 	}
 }
