@@ -100,16 +100,16 @@ type replayed struct {
 // holdState is a held socket's room and the room events held for it, in
 // delivery order. Guarded by Gateway.mu.
 type holdState struct {
-	key    string // the socket's room key, as delivery moves it
-	items  []heldItem
+	key   string // the socket's room key, as delivery moves it
+	items []heldItem
 	// room and joinSeq: the user's room at connect and the seq of the
 	// join that began the membership. Without a replay, nothing of that
 	// room up to joinSeq-1 reaches the socket (were this node's delivery
 	// behind the join, earlier events would still come).
 	room    string
 	joinSeq uint64
-	resume *resumeRequest // nil: no resume asked
-	bad    bool           // the resume payload was malformed
+	resume  *resumeRequest // nil: no resume asked
+	bad     bool           // the resume payload was malformed
 }
 
 // heldItem is a chat_message held back, and the room to announce after it
