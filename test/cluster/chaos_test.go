@@ -181,16 +181,7 @@ func TestChaos(t *testing.T) {
 	pause(spacing)
 
 	js := jsConn(t, tp)
-	leaderName := streamLeader(t, js)
-	var leader *natsServer
-	for _, s := range tp.nats {
-		if s.name == leaderName {
-			leader = s
-		}
-	}
-	if leader == nil {
-		t.Fatalf("ROOMS leader %q is none of the servers", leaderName)
-	}
+	leader := roomsLeader(t, tp, js)
 	mark("SIGKILL NATS server %s (pid %d), leader of ROOMS", leader.name, leader.p.PID())
 	leader.p.Kill(t)
 	pause(3 * time.Second)

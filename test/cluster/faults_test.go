@@ -492,19 +492,23 @@ func checkStored(t *testing.T, js jetstream.JetStream, room string, acked []chat
 // its clients carry on through nginx on another node. Losing 2 of 3
 // gives "unavailable", never a success. Restarting the servers on their
 // data brings everything back.
+// roomsLeader is the NATS server leading the ROOMS stream.
+func roomsLeader(t *testing.T, tp *topology, js jetstream.JetStream) *natsServer {
+	t.Helper()
+	name := streamLeader(t, js)
+	for _, s := range tp.nats {
+		if s.name == name {
+			return s
+		}
+	}
+	t.Fatalf("ROOMS leader %q is none of the servers", name)
+	return nil
+}
+
 func TestNATSServerKilled(t *testing.T) {
 	tp := startTopology(t, topoOptions{Grace: 30 * time.Second})
 	js := jsConn(t, tp)
-	leaderName := streamLeader(t, js)
-	var leader *natsServer
-	for _, s := range tp.nats {
-		if s.name == leaderName {
-			leader = s
-		}
-	}
-	if leader == nil {
-		t.Fatalf("ROOMS leader %q is none of the servers", leaderName)
-	}
+	leader := roomsLeader(t, tp, js)
 	// Node c knows only the leader, so that killing it cuts c off from
 	// NATS (a partition of one node) while a and b fail over.
 	nodeC := tp.node("c")
@@ -768,20 +772,12 @@ func TestRestartEverything(t *testing.T) {
 	_ = a.C.Close()
 	_ = b.C.Close()
 
-	for _, s := range tp.nats {
-		s.start(t)
-	}
-	tp.waitNATS(startTimeout)
+	tp.start()
 	for _, n := range tp.nodes {
-		n.start(t, tp)
-	}
-	for _, n := range tp.nodes {
-		tp.waitReady(n, startTimeout)
 		if n.id == oldIDs[n.name] {
 			t.Fatalf("node %s kept its identity %s across the restart", n.name, n.id)
 		}
 	}
-	tp.lb.start(t, tp)
 
 	for _, ep := range tp.endpoints() {
 		var got chat.Room

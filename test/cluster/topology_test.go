@@ -50,20 +50,27 @@ type topology struct {
 func startTopology(t *testing.T, opts topoOptions) *topology {
 	t.Helper()
 	tp := newTopology(t, opts)
+	tp.start()
+	return tp
+}
+
+// start starts every process, in order, each once the one before is
+// ready: NATS, the nodes, nginx.
+func (tp *topology) start() {
+	tp.t.Helper()
 	for _, s := range tp.nats {
-		s.start(t)
+		s.start(tp.t)
 	}
 	tp.waitNATS(startTimeout)
 	for _, n := range tp.nodes {
-		n.start(t, tp)
+		n.start(tp.t, tp)
 	}
 	for _, n := range tp.nodes {
 		tp.waitReady(n, startTimeout)
 	}
-	if !opts.NoNginx {
-		tp.lb.start(t, tp)
+	if tp.lb != nil {
+		tp.lb.start(tp.t, tp)
 	}
-	return tp
 }
 
 // newTopology lays out the processes (binaries, ports, directories)
