@@ -431,7 +431,7 @@ func (c *Cluster) provision(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("cluster: bind bucket %s: %w", b.name, storeErr(err))
 			}
-			*b.dst = &KV{c: c, kv: kv, bucket: b.name}
+			*b.dst = &KV{c: c, kv: kv, bucket: b.name, watchCheck: followCheckInterval}
 			return nil
 		})
 	}

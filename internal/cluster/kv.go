@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -22,6 +23,9 @@ type KV struct {
 	c      *Cluster
 	kv     jetstream.KeyValue
 	bucket string
+	// watchCheck is how often a Watch compares the bucket's stream with
+	// what it delivered (followCheckInterval; shorter in tests).
+	watchCheck time.Duration
 }
 
 // Bucket returns the bucket's name.
@@ -157,51 +161,4 @@ func (k *KV) Keys(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("%s: keys: %w", k.bucket, storeErr(err))
 	}
 	return keys, nil
-}
-
-// Watch calls fn with every current entry, then onReady (if not nil),
-// then fn with every change (Deleted set for deletions, purges and TTL
-// expiries), in revision order, on one goroutine, until ctx ends or the
-// Cluster closes. It returns once the watch is established.
-func (k *KV) Watch(ctx context.Context, fn func(chat.Entry), onReady func()) error {
-	w, err := k.kv.WatchAll(ctx)
-	if err != nil {
-		return fmt.Errorf("%s: watch: %w", k.bucket, storeErr(err))
-	}
-	go func() {
-		updates := w.Updates()
-		ready := false
-		for {
-			select {
-			case <-ctx.Done():
-			case <-k.c.done:
-			case e, ok := <-updates:
-				if !ok {
-					return // the connection closed
-				}
-				if e == nil {
-					if !ready {
-						ready = true
-						if onReady != nil {
-							onReady()
-						}
-					}
-					continue
-				}
-				deleted := e.Operation() != jetstream.KeyValuePut
-				if deleted && !ready {
-					continue // a past deletion, not a current entry
-				}
-				fn(chat.Entry{Key: e.Key(), Value: e.Value(), Revision: e.Revision(), Deleted: deleted})
-				continue
-			}
-			// The watcher's delivery callback may be blocked on a full
-			// channel: keep receiving until Stop closes it.
-			_ = w.Stop()
-			for range updates {
-			}
-			return
-		}
-	}()
-	return nil
 }
