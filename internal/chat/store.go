@@ -32,9 +32,11 @@ type KV interface {
 	Delete(ctx context.Context, key string, rev uint64) error
 	// Keys lists the current keys.
 	Keys(ctx context.Context) ([]string, error)
-	// Watch calls fn with every current entry, then with each change
+	// Watch calls fn with every current entry, then with the changes
 	// (Deleted set for deletions and purges), in revision order, until ctx
-	// ends; onReady runs once after the initial entries. Watch returns
+	// ends. A key changed again before its change was delivered may be
+	// passed once, with its latest value (buckets keep one revision a
+	// key): fn always ends up with the current value; onReady runs once after the initial entries. Watch returns
 	// once the watch is established; fn and onReady run on one goroutine.
 	Watch(ctx context.Context, fn func(Entry), onReady func()) error
 }
