@@ -145,11 +145,7 @@ func stopWatcher(w jetstream.KeyWatcher) {
 func (x *kvWatch) supervise(ctx context.Context, cur jetstream.KeyWatcher) {
 	t := time.NewTicker(x.k.watchCheck)
 	defer t.Stop()
-	var (
-		behind     bool   // the previous check found the stream ahead
-		seen       uint64 // taken at the previous check
-		replacedAt uint64 // the stream's last seq at the last replacement
-	)
+	var stall stallCheck
 	for {
 		select {
 		case <-t.C:
@@ -158,31 +154,29 @@ func (x *kvWatch) supervise(ctx context.Context, cur jetstream.KeyWatcher) {
 		}
 		last, err := x.k.lastSeq(ctx)
 		if err != nil {
-			behind = false // NATS away: the watcher's own recovery runs
+			stall.unknown() // NATS away: the watcher's own recovery runs
 			continue
 		}
 		taken := x.taken.Load()
-		ahead := last > taken && len(cur.Updates()) == 0
-		if ahead && behind && taken == seen && last != replacedAt {
-			x.k.c.log.Warn("kv watch went silent; replacing it",
-				"bucket", x.k.bucket, "delivered", taken, "stream_last", last)
-			nw, err := x.k.kv.WatchAll(ctx, jetstream.ResumeFromRevision(taken+1))
-			if err != nil {
-				if ctx.Err() == nil && !x.k.c.closing() {
-					x.k.c.log.Warn("kv watch: replace the watcher", "bucket", x.k.bucket, "error", storeErr(err))
-				}
-			} else {
-				select {
-				case x.swap <- nw:
-					cur = nw
-					replacedAt = last
-					ahead = false
-				case <-x.stop:
-					stopWatcher(nw)
-					return
-				}
-			}
+		if !stall.silent(last, taken, len(cur.Updates()) == 0) {
+			continue
 		}
-		behind, seen = ahead, taken
+		x.k.c.log.Warn("kv watch went silent; replacing it",
+			"bucket", x.k.bucket, "delivered", taken, "stream_last", last)
+		nw, err := x.k.kv.WatchAll(ctx, jetstream.ResumeFromRevision(taken+1))
+		if err != nil {
+			if ctx.Err() == nil && !x.k.c.closing() {
+				x.k.c.log.Warn("kv watch: replace the watcher", "bucket", x.k.bucket, "error", storeErr(err))
+			}
+			continue
+		}
+		select {
+		case x.swap <- nw:
+			cur = nw
+			stall.replaced(last)
+		case <-x.stop:
+			stopWatcher(nw)
+			return
+		}
 	}
 }

@@ -311,11 +311,7 @@ func (f *follower) loop(ctx context.Context, fn func(chat.LogEntry)) {
 func (f *follower) watch(ctx context.Context) {
 	t := time.NewTicker(f.l.followCheck)
 	defer t.Stop()
-	var (
-		behind     bool   // the previous check found the stream ahead
-		seen       uint64 // delivered at the previous check
-		replacedAt uint64 // the stream's last seq at the last replacement
-	)
+	var stall stallCheck
 	for {
 		select {
 		case <-t.C:
@@ -324,24 +320,49 @@ func (f *follower) watch(ctx context.Context) {
 		}
 		last, err := f.l.lastSeq(ctx)
 		if err != nil {
-			behind = false // NATS away: the consumer's own recovery runs
+			stall.unknown() // NATS away: the consumer's own recovery runs
 			continue
 		}
 		delivered := f.delivered.Load()
-		ahead := last > delivered && len(f.entries) == 0
-		if ahead && behind && delivered == seen && last != replacedAt {
-			f.l.c.log.Warn("room log: follow: the consumer went silent; replacing it",
-				"delivered", delivered, "stream_last", last)
-			if err := f.consume(ctx, delivered+1); err != nil {
-				f.l.c.log.Warn("room log: follow: replace the consumer", "error", err)
-			} else {
-				replacedAt = last
-				ahead = false
-			}
+		if !stall.silent(last, delivered, len(f.entries) == 0) {
+			continue
 		}
-		behind, seen = ahead, delivered
+		f.l.c.log.Warn("room log: follow: the consumer went silent; replacing it",
+			"delivered", delivered, "stream_last", last)
+		if err := f.consume(ctx, delivered+1); err != nil {
+			f.l.c.log.Warn("room log: follow: replace the consumer", "error", err)
+			continue
+		}
+		stall.replaced(last)
 	}
 }
+
+// stallCheck tells a consumer that went silent from one that is busy or
+// has nothing to deliver, from one check to the next: it is silent when
+// its stream holds entries past the last one delivered, none is waiting
+// to be processed, and the delivered position did not move since the
+// previous check, which found the stream ahead too. A stream end already
+// replaced for is not replaced for again.
+type stallCheck struct {
+	behind     bool   // the previous check found the stream ahead
+	seen       uint64 // delivered at the previous check
+	replacedAt uint64 // the stream's last seq at the last replacement
+}
+
+// silent records a check: last is the stream's last sequence, delivered
+// the consumer's position, idle that nothing waits to be processed.
+func (c *stallCheck) silent(last, delivered uint64, idle bool) bool {
+	ahead := last > delivered && idle
+	silent := ahead && c.behind && delivered == c.seen && last != c.replacedAt
+	c.behind, c.seen = ahead, delivered
+	return silent
+}
+
+// replaced records that the consumer was replaced at stream end last.
+func (c *stallCheck) replaced(last uint64) { c.replacedAt, c.behind = last, false }
+
+// unknown records a check that could not read the stream.
+func (c *stallCheck) unknown() { c.behind = false }
 
 // Barrier passes a marker through a Follow loop: it returns once a loop
 // took it between two events, proving that loop is not stuck in its
