@@ -562,15 +562,8 @@ func (c *chaosClient) send(disturb bool) {
 // otherNode it tries a few times to land on another node.
 func (c *chaosClient) reconnect(why string, otherNode bool) error {
 	oldNode := c.node
-	if c.cur != nil {
-		_ = c.cur.Close()
-	}
-	if c.readerDone != nil {
-		select {
-		case <-c.readerDone:
-		case <-time.After(stepTimeout):
-			c.problem("the reader of socket %d did not end within %v of its close", len(c.sockets)-1, stepTimeout)
-		}
+	if !c.closeCurrent() {
+		c.problem("the reader of socket %d did not end within %v of its close", len(c.sockets)-1, stepTimeout)
 	}
 	c.cur, c.raw = nil, nil
 	began := time.Now()
@@ -721,17 +714,27 @@ func (c *chaosClient) halt(t *testing.T) {
 			t.Errorf("chaos client %s did not stop", c.m.Name)
 			return
 		}
-		if c.cur != nil {
-			_ = c.cur.Close()
-		}
-		if c.readerDone != nil {
-			select {
-			case <-c.readerDone:
-			case <-time.After(stepTimeout):
-				t.Errorf("chaos client %s: the last reader did not end", c.m.Name)
-			}
+		if !c.closeCurrent() {
+			t.Errorf("chaos client %s: the last reader did not end", c.m.Name)
 		}
 	})
+}
+
+// closeCurrent closes the current socket, if any, and waits (bounded)
+// for its reader to take what it had received; false if it did not end.
+func (c *chaosClient) closeCurrent() bool {
+	if c.cur != nil {
+		_ = c.cur.Close()
+	}
+	if c.readerDone == nil {
+		return true
+	}
+	select {
+	case <-c.readerDone:
+		return true
+	case <-time.After(stepTimeout):
+		return false
+	}
 }
 
 func (c *chaosClient) summary() string {
