@@ -3,7 +3,13 @@
 // two things against `chatrooms --protocol-test`:
 //
 //   - idle: the server's resident memory per idle connected WebSocket;
-//   - broadcast: deliveries per second of a small event to one room.
+//   - broadcast: deliveries per second of a small event to one room;
+//
+// and one against the real chat service:
+//
+//   - chat: users created over HTTP, connected to /chat, switched into
+//     rooms, senders at a list of rates; latency, loss, duplicates,
+//     misrouting and list bytes (chat.go).
 //
 // Every loop is bounded in count and time, and the whole run by -timeout.
 // See docs/measurements.md and scripts/measure.sh.
@@ -20,6 +26,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -61,14 +68,25 @@ type config struct {
 	payload     int
 	window      int
 	room        string
+
+	// chat
+	users       int
+	rooms       int
+	roomSize    int
+	rates       []int
+	step        time.Duration
+	drain       time.Duration
+	httpConc    int
+	jsonOut     string
+	serverFlags string
 }
 
 func parseFlags(args []string, output io.Writer) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("chatload", flag.ContinueOnError)
 	fs.SetOutput(output)
-	var local string
-	fs.StringVar(&c.scenario, "scenario", "", "idle or broadcast (required)")
+	var local, rates string
+	fs.StringVar(&c.scenario, "scenario", "", "idle, broadcast or chat (required)")
 	fs.StringVar(&c.baseURL, "url", "http://127.0.0.1:8080", "server base URL; must be a loopback address")
 	fs.DurationVar(&c.timeout, "timeout", 3*time.Minute, "hard bound on the whole run")
 	fs.StringVar(&local, "local-addrs", "127.0.0.1", "comma-separated loopback source addresses, used round-robin (more addresses, more ephemeral ports)")
@@ -79,12 +97,21 @@ func parseFlags(args []string, output io.Writer) (*config, error) {
 	fs.DurationVar(&c.settle, "settle", 5*time.Second, "idle: wait after the last connection before reading the server's RSS")
 	fs.BoolVar(&c.worker, "worker", false, "internal: run as an idle client process driven by the parent over stdin/stdout")
 	fs.IntVar(&c.receivers, "receivers", 1000, "broadcast: connections that join the room")
-	fs.IntVar(&c.senders, "senders", 2, "broadcast: connections that emit to the room")
+	fs.IntVar(&c.senders, "senders", 2, "broadcast: connections that emit to the room; chat: users that send_message, spread over the rooms")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "broadcast: how long the senders send")
 	fs.Int64Var(&c.maxMessages, "max-messages", 1_000_000, "broadcast: most messages sent in total")
 	fs.IntVar(&c.payload, "payload", 150, "broadcast: bytes of the event payload (a JSON string)")
 	fs.IntVar(&c.window, "window", 1024, "broadcast: most messages the senders together may be ahead of the slowest receiver (bounds each receiver's server-side queue to about window × 175 bytes)")
 	fs.StringVar(&c.room, "room", "bench", "broadcast: room name")
+	fs.IntVar(&c.users, "users", 200, "chat: users created and connected")
+	fs.IntVar(&c.rooms, "rooms", 2, "chat: rooms created")
+	fs.IntVar(&c.roomSize, "room-size", 0, "chat: users switched into each room (default users/rooms)")
+	fs.StringVar(&rates, "rates", "1000", "chat: comma-separated aggregate rates, in deliveries/s (messages/s × room size), one step each")
+	fs.DurationVar(&c.step, "step", 10*time.Second, "chat: duration of each rate step")
+	fs.DurationVar(&c.drain, "drain", 10*time.Second, "chat: after the last step, longest wait for the deliveries still owed (then they count as lost)")
+	fs.IntVar(&c.httpConc, "http-concurrency", 32, "chat: HTTP requests (user and room creation) at once")
+	fs.StringVar(&c.jsonOut, "json", "", "chat: also write the figures to this JSON file")
+	fs.StringVar(&c.serverFlags, "server-flags", "", "chat: the flags the server was started with, copied into the report (e.g. its --limit-messages)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -92,8 +119,8 @@ func parseFlags(args []string, output io.Writer) (*config, error) {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	var errs []error
-	if c.scenario != "idle" && c.scenario != "broadcast" {
-		errs = append(errs, fmt.Errorf("-scenario %q: want idle or broadcast", c.scenario))
+	if c.scenario != "idle" && c.scenario != "broadcast" && c.scenario != "chat" {
+		errs = append(errs, fmt.Errorf("-scenario %q: want idle, broadcast or chat", c.scenario))
 	}
 	if err := checkLoopbackURL(c.baseURL); err != nil {
 		errs = append(errs, err)
@@ -115,7 +142,11 @@ func parseFlags(args []string, output io.Writer) (*config, error) {
 	positive("conns", int64(c.conns), 100_000)
 	positive("procs", int64(c.procs), 64)
 	positive("receivers", int64(c.receivers), 15_000)
-	positive("senders", int64(c.senders), 64)
+	if c.scenario == "chat" {
+		errs = append(errs, c.checkChat(rates)...)
+	} else {
+		positive("senders", int64(c.senders), 64)
+	}
 	positive("max-messages", c.maxMessages, 100_000_000)
 	positive("payload", int64(c.payload), 60_000)
 	positive("window", int64(c.window), 1_000_000)
@@ -195,7 +226,47 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return idleWorker(ctx, cfg, stdin, stdout, log)
 	case cfg.scenario == "idle":
 		return runIdle(ctx, cfg, stdout, log)
+	case cfg.scenario == "chat":
+		return runChat(ctx, cfg, stdout, log)
 	default:
 		return runBroadcast(ctx, cfg, stdout, log)
 	}
+}
+
+// checkChat validates the chat scenario's flags and parses -rates.
+func (c *config) checkChat(rates string) []error {
+	var errs []error
+	if c.users < 2 || c.users > 15_000 {
+		errs = append(errs, fmt.Errorf("-users %d: want 2..15000", c.users))
+	}
+	if c.rooms < 1 || c.rooms > c.users {
+		errs = append(errs, fmt.Errorf("-rooms %d: want 1..users", c.rooms))
+	}
+	if c.roomSize == 0 && c.rooms > 0 {
+		c.roomSize = c.users / c.rooms
+	}
+	if c.roomSize < 2 || c.rooms*c.roomSize > c.users {
+		errs = append(errs, fmt.Errorf("-room-size %d: want at least 2, and rooms × room size within -users", c.roomSize))
+	}
+	if c.senders < 1 || c.senders > c.rooms*c.roomSize {
+		errs = append(errs, fmt.Errorf("-senders %d: want 1..rooms × room size", c.senders))
+	}
+	if c.httpConc < 1 || c.httpConc > 1024 {
+		errs = append(errs, fmt.Errorf("-http-concurrency %d: want 1..1024", c.httpConc))
+	}
+	for _, f := range strings.Split(rates, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 || n > 10_000_000 {
+			errs = append(errs, fmt.Errorf("-rates %q: want positive deliveries/s up to 10M", f))
+			continue
+		}
+		c.rates = append(c.rates, n)
+	}
+	if len(c.rates) > 100 {
+		errs = append(errs, errors.New("-rates: at most 100 steps"))
+	}
+	if c.step <= 0 || c.drain < 0 || time.Duration(len(c.rates))*c.step+c.drain >= c.timeout {
+		errs = append(errs, errors.New("-step must be positive, -drain not negative, and steps × -step + -drain below -timeout"))
+	}
+	return errs
 }

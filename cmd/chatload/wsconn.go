@@ -30,12 +30,19 @@ type rawConn struct {
 // whole batch of small frames per read system call.
 const readBufSize = 64 << 10
 
-// maxFrame caps one received frame.
-const maxFrame = 1 << 20
+// maxFrame caps one received frame (a chat user list of thousands of users
+// is hundreds of KiB).
+const maxFrame = 16 << 20
 
 // dialRaw opens a WebSocket to the Socket.IO endpoint at wsURL, reads the
 // Engine.IO open packet and connects to namespace "/".
 func dialRaw(ctx context.Context, wsURL string, netDial func(ctx context.Context, network, addr string) (net.Conn, error)) (*rawConn, error) {
+	return dialNamespace(ctx, wsURL, netDial, []byte("40"), "40{")
+}
+
+// dialNamespace is dialRaw with the namespace CONNECT packet to send and
+// the prefix of the answer that accepts it (a "44" CONNECT_ERROR refuses).
+func dialNamespace(ctx context.Context, wsURL string, netDial func(ctx context.Context, network, addr string) (net.Conn, error), connectPkt []byte, okPrefix string) (*rawConn, error) {
 	d := ws.Dialer{NetDial: netDial, ReadBufferSize: readBufSize}
 	conn, br, _, err := d.Dial(ctx, wsURL)
 	if err != nil {
@@ -48,7 +55,7 @@ func dialRaw(ctx context.Context, wsURL string, netDial func(ctx context.Context
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	if err := c.handshake(); err != nil {
+	if err := c.handshake(connectPkt, okPrefix); err != nil {
 		_ = conn.Close()
 		return nil, err
 	}
@@ -56,7 +63,7 @@ func dialRaw(ctx context.Context, wsURL string, netDial func(ctx context.Context
 	return c, nil
 }
 
-func (c *rawConn) handshake() error {
+func (c *rawConn) handshake(connectPkt []byte, okPrefix string) error {
 	msg, err := c.readText()
 	if err != nil {
 		return fmt.Errorf("read engine.io open: %w", err)
@@ -64,10 +71,10 @@ func (c *rawConn) handshake() error {
 	if len(msg) == 0 || msg[0] != '0' {
 		return fmt.Errorf("expected engine.io open, got %.64q", msg)
 	}
-	if err := c.writeText([]byte("40")); err != nil {
+	if err := c.writeText(connectPkt); err != nil {
 		return fmt.Errorf("send connect: %w", err)
 	}
-	return c.await("40{", "await connect")
+	return c.await(okPrefix, "await connect")
 }
 
 // join joins room through the test server's "join" event and waits for

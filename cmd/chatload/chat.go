@@ -1,0 +1,974 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"math"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// The chat scenario drives the real chat contract of a running chatrooms
+// server (docs/protocol.md): POST /api/users, Socket.IO /chat with a token,
+// POST /api/rooms, switch_room, send_message with a client_id. Every
+// connection is a rawConn read on its own goroutine until the end; events
+// are recognised by prefix and chat_message is scanned, not decoded, so
+// that the load generator's core goes to reading.
+
+// Phases for the list-bytes counters.
+const (
+	phaseConnect = iota // from the first connect until the rooms are made
+	phaseSwitch         // rooms made and users switched into them
+	phaseSend           // the rate steps and the drain
+	numPhases
+)
+
+var phaseNames = [numPhases]string{"connect", "switch", "send"}
+
+// Message states in a sender's record.
+const (
+	msgPending uint8 = iota
+	msgAcked
+	msgDuplicate
+	msgRefused
+)
+
+type msgRec struct {
+	step     int8
+	state    uint8
+	sentNano int64
+	ackNano  int64
+	code     string
+}
+
+// chatClient is one user with one connection.
+type chatClient struct {
+	idx          int
+	name, token  string
+	id           string
+	c            *rawConn
+	done         chan struct{} // closed when the read loop ends
+	disconnected atomic.Bool   // the connection ended before the run did
+
+	amu     sync.Mutex
+	nextAck int
+	pending map[int]func([]byte)
+
+	// List bytes and counts by phase and kind (0 user list, 1 room list).
+	listBytes [numPhases][2]atomic.Int64
+	listCount [numPhases][2]atomic.Int64
+	delivered atomic.Int64 // this run's chat messages received in the right room
+
+	// Owned by the read loop; read after done is closed.
+	closeReason string
+	got         map[int32][]uint8 // sender → receptions per seq
+	lat         [][]int32         // per step: send→delivery latency, µs
+	misrouted   []int64           // per step
+	foreign     int64             // chat_message not of this run (or unparsable)
+
+	// sender state (senders only)
+	smu  sync.Mutex
+	msgs []msgRec
+}
+
+// routing is published once the rooms are set, before any message is sent.
+type routing struct {
+	clientRoom []int32 // by client index; -1: not in a bench room
+	senderRoom []int32 // by sender index
+	senderUser []int   // by sender index: client index
+	roomIDs    []string
+	members    [][]int // by room: client indexes
+}
+
+type chatRun struct {
+	cfg     *config
+	log     *slog.Logger
+	runID   string
+	http    *http.Client
+	clients []*chatClient
+	phase   atomic.Int32
+	route   atomic.Pointer[routing]
+	stop    atomic.Bool
+	steps   int
+}
+
+func (r *chatRun) post(ctx context.Context, path, token string, body, out any) (int, string, error) {
+	j, err := json.Marshal(body)
+	if err != nil {
+		return 0, "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(r.cfg.baseURL, "/")+path, bytes.NewReader(j))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := r.http.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if err != nil {
+		return res.StatusCode, "", err
+	}
+	if res.StatusCode/100 != 2 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(b, &e)
+		if e.Error == "" {
+			e.Error = fmt.Sprintf("http_%d", res.StatusCode)
+		}
+		return res.StatusCode, e.Error, nil
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return res.StatusCode, "", fmt.Errorf("decode %s answer: %w", path, err)
+		}
+	}
+	return res.StatusCode, "", nil
+}
+
+// emit sends event with payload (JSON) and an ack id; cb gets the ack's
+// argument on the read goroutine (it must not keep the slice).
+func (cl *chatClient) emit(event string, payload []byte, cb func(ack []byte)) error {
+	cl.amu.Lock()
+	id := cl.nextAck
+	cl.nextAck++
+	cl.pending[id] = cb
+	cl.amu.Unlock()
+	pkt := fmt.Appendf(make([]byte, 0, 32+len(payload)), `42/chat,%d["%s",`, id, event)
+	pkt = append(append(pkt, payload...), ']')
+	if err := cl.c.writeText(pkt); err != nil {
+		cl.amu.Lock()
+		delete(cl.pending, id)
+		cl.amu.Unlock()
+		return err
+	}
+	return nil
+}
+
+type ackAnswer struct {
+	OK        bool   `json:"ok"`
+	Error     string `json:"error"`
+	Duplicate bool   `json:"duplicate"`
+	Room      struct {
+		ID string `json:"id"`
+	} `json:"room"`
+	Message struct {
+		RoomID string `json:"room_id"`
+	} `json:"message"`
+}
+
+// call emits and waits for the decoded ack (bounded by ctx and 30 s).
+func (cl *chatClient) call(ctx context.Context, event string, payload []byte) (ackAnswer, error) {
+	ch := make(chan ackAnswer, 1)
+	err := cl.emit(event, payload, func(b []byte) {
+		var a ackAnswer
+		if json.Unmarshal(b, &a) != nil {
+			a.Error = "malformed_ack"
+		}
+		ch <- a
+	})
+	if err != nil {
+		return ackAnswer{}, err
+	}
+	t := time.NewTimer(30 * time.Second)
+	defer t.Stop()
+	select {
+	case a := <-ch:
+		return a, nil
+	case <-t.C:
+		return ackAnswer{}, fmt.Errorf("%s: no ack within 30s", event)
+	case <-cl.done:
+		return ackAnswer{}, fmt.Errorf("%s: connection ended: %s", event, cl.closeReasonSafe())
+	case <-ctx.Done():
+		return ackAnswer{}, context.Cause(ctx)
+	}
+}
+
+func (cl *chatClient) closeReasonSafe() string {
+	select {
+	case <-cl.done:
+		return cl.closeReason
+	default:
+		return "open"
+	}
+}
+
+var (
+	evPrefix  = []byte(`42/chat,["`)
+	ackPrefix = []byte(`43/chat,`)
+	keyRoom   = []byte(`"room_id":"`)
+	keyCont   = []byte(`"content":"`)
+)
+
+// readLoop reads every frame until the connection ends.
+func (r *chatRun) readLoop(cl *chatClient) {
+	defer close(cl.done)
+	for {
+		op, p, err := cl.c.readFrame()
+		if err != nil {
+			if !r.stop.Load() {
+				cl.disconnected.Store(true)
+				cl.closeReason = err.Error()
+			}
+			return
+		}
+		if op != ws.OpText {
+			continue
+		}
+		switch {
+		case len(p) == 1 && p[0] == '2': // Engine.IO ping
+			_ = cl.c.writeText([]byte{'3'})
+		case bytes.HasPrefix(p, evPrefix):
+			r.event(cl, p)
+		case bytes.HasPrefix(p, ackPrefix):
+			rest := p[len(ackPrefix):]
+			i := 0
+			for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+				i++
+			}
+			id, err := strconv.Atoi(string(rest[:i]))
+			if err != nil || len(rest) < i+2 {
+				continue
+			}
+			cl.amu.Lock()
+			cb := cl.pending[id]
+			delete(cl.pending, id)
+			cl.amu.Unlock()
+			if cb != nil {
+				cb(rest[i+1 : len(rest)-1]) // strip [ ]
+			}
+		case bytes.HasPrefix(p, []byte("41/chat")):
+			if !r.stop.Load() {
+				cl.disconnected.Store(true)
+				cl.closeReason = "socket.io disconnect"
+			}
+		}
+	}
+}
+
+func (r *chatRun) event(cl *chatClient, p []byte) {
+	rest := p[len(evPrefix):]
+	q := bytes.IndexByte(rest, '"')
+	if q < 0 {
+		return
+	}
+	name := rest[:q]
+	phase := r.phase.Load()
+	switch string(name) {
+	case "user_list_changed":
+		cl.listBytes[phase][0].Add(int64(len(p)))
+		cl.listCount[phase][0].Add(1)
+	case "room_list_changed":
+		cl.listBytes[phase][1].Add(int64(len(p)))
+		cl.listCount[phase][1].Add(1)
+	case "chat_message":
+		r.chatMessage(cl, rest[q:])
+	}
+}
+
+// scanString returns the JSON string value after key (no escapes expected).
+func scanString(b, key []byte) []byte {
+	i := bytes.Index(b, key)
+	if i < 0 {
+		return nil
+	}
+	v := b[i+len(key):]
+	j := bytes.IndexByte(v, '"')
+	if j < 0 {
+		return nil
+	}
+	return v[:j]
+}
+
+// content is "<runID>:<step>:<sender>:<seq>:<unix nanos>".
+func (r *chatRun) contentFor(step, sender, seq int, nano int64) string {
+	return fmt.Sprintf("%s:%d:%d:%d:%d", r.runID, step, sender, seq, nano)
+}
+
+func parseContent(runID string, c []byte) (step, sender, seq int, nano int64, ok bool) {
+	f := strings.Split(string(c), ":")
+	if len(f) != 5 || f[0] != runID {
+		return 0, 0, 0, 0, false
+	}
+	var e [4]error
+	step, e[0] = strconv.Atoi(f[1])
+	sender, e[1] = strconv.Atoi(f[2])
+	seq, e[2] = strconv.Atoi(f[3])
+	nano, e[3] = strconv.ParseInt(f[4], 10, 64)
+	if errors.Join(e[:]...) != nil || step < 0 || sender < 0 || seq < 0 {
+		return 0, 0, 0, 0, false
+	}
+	return step, sender, seq, nano, true
+}
+
+func (r *chatRun) chatMessage(cl *chatClient, b []byte) {
+	now := time.Now().UnixNano()
+	content := scanString(b, keyCont)
+	if content == nil {
+		return // a join or leave notice
+	}
+	rt := r.route.Load()
+	step, sender, seq, nano, ok := parseContent(r.runID, content)
+	if !ok || rt == nil || step >= r.steps || sender >= len(rt.senderRoom) {
+		cl.foreign++
+		return
+	}
+	room := rt.senderRoom[sender]
+	if rt.clientRoom[cl.idx] != room || string(scanString(b, keyRoom)) != rt.roomIDs[room] {
+		cl.misrouted[step]++
+		return
+	}
+	s := cl.got[int32(sender)]
+	for len(s) <= seq {
+		s = append(s, 0)
+	}
+	if s[seq] < 255 {
+		s[seq]++
+	}
+	cl.got[int32(sender)] = s
+	us := (now - nano) / 1000
+	cl.lat[step] = append(cl.lat[step], int32(min(us, math.MaxInt32)))
+	cl.delivered.Add(1)
+}
+
+// Report figures (also the -json document).
+type chatReport struct {
+	Date        string            `json:"date"`
+	Server      string            `json:"server_url"`
+	ServerFlags string            `json:"server_flags"`
+	Users       int               `json:"users"`
+	Rooms       int               `json:"rooms"`
+	RoomSize    int               `json:"room_size"`
+	Senders     int               `json:"senders"`
+	StepSeconds float64           `json:"step_seconds"`
+	Setup       []phaseReport     `json:"setup"`
+	ListBytes   []listReport      `json:"list_bytes_per_client"`
+	Steps       []stepReport      `json:"steps"`
+	Disconnects int               `json:"unexpected_disconnects"`
+	Foreign     int64             `json:"foreign_messages"`
+	ServerRSS   int64             `json:"server_rss_kib_end,omitempty"`
+	Notes       []string          `json:"notes"`
+	Extra       map[string]string `json:"extra,omitempty"`
+}
+
+type phaseReport struct {
+	Name       string         `json:"name"`
+	Count      int            `json:"count"`
+	OK         int            `json:"ok"`
+	Failed     map[string]int `json:"failed_by_code"`
+	Seconds    float64        `json:"seconds"`
+	PerSecond  float64        `json:"per_second"`
+	ServerCPU  float64        `json:"server_cpu_percent,omitempty"`
+	ServerRSSK int64          `json:"server_rss_kib,omitempty"`
+}
+
+type listReport struct {
+	Phase          string  `json:"phase"`
+	UserListsMean  float64 `json:"user_lists_mean"`
+	UserBytesMean  float64 `json:"user_list_bytes_mean"`
+	UserBytesMax   int64   `json:"user_list_bytes_max"`
+	RoomListsMean  float64 `json:"room_lists_mean"`
+	RoomBytesMean  float64 `json:"room_list_bytes_mean"`
+	RoomBytesMax   int64   `json:"room_list_bytes_max"`
+	TotalBytesMean float64 `json:"total_bytes_mean"`
+}
+
+type stepReport struct {
+	Rate          int            `json:"target_deliveries_per_second"`
+	MsgRate       float64        `json:"target_messages_per_second"`
+	PerSenderRate float64        `json:"per_sender_messages_per_second"`
+	Sent          int            `json:"sent"`
+	Acked         int            `json:"acked"`
+	Duplicate     int            `json:"acked_duplicate"`
+	Refused       map[string]int `json:"refused_by_code"`
+	Unacked       int            `json:"unacked"`
+	Expected      int64          `json:"expected_deliveries"`
+	Delivered     int64          `json:"delivered"`
+	DeliveriesPS  float64        `json:"deliveries_per_second"`
+	LatP50ms      float64        `json:"latency_p50_ms"`
+	LatP90ms      float64        `json:"latency_p90_ms"`
+	LatP99ms      float64        `json:"latency_p99_ms"`
+	LatMaxms      float64        `json:"latency_max_ms"`
+	AckP50ms      float64        `json:"ack_p50_ms"`
+	AckP99ms      float64        `json:"ack_p99_ms"`
+	Lost          int64          `json:"lost"`
+	Duplicated    int64          `json:"duplicated"`
+	Misrouted     int64          `json:"misrouted"`
+	Unexpected    int64          `json:"delivered_not_acked"`
+	ServerCPU     float64        `json:"server_cpu_percent,omitempty"`
+	ServerRSSK    int64          `json:"server_rss_kib,omitempty"`
+	LoadCPU       float64        `json:"loadgen_cpu_percent"`
+}
+
+// cpuWatch measures the server's and this process's CPU over an interval.
+type cpuWatch struct {
+	pid          int
+	start        time.Time
+	server, self time.Duration
+}
+
+func startCPU(pid int) cpuWatch {
+	w := cpuWatch{pid: pid, start: time.Now(), self: ownCPU()}
+	w.server, _ = procCPU(pid)
+	return w
+}
+
+// percent of one core used by the server and by this process since start.
+func (w cpuWatch) percent() (server, self float64) {
+	el := time.Since(w.start).Seconds()
+	if el <= 0 {
+		return 0, 0
+	}
+	self = (ownCPU() - w.self).Seconds() / el * 100
+	if w.pid > 0 {
+		if s, err := procCPU(w.pid); err == nil {
+			server = (s - w.server).Seconds() / el * 100
+		}
+	}
+	return server, self
+}
+
+func (r *chatRun) rss() int64 {
+	if r.cfg.serverPID <= 0 {
+		return 0
+	}
+	st, err := readProcStatus(r.cfg.serverPID)
+	if err != nil {
+		return 0
+	}
+	return st.rssKiB
+}
+
+func newRunID() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return "b" + hex.EncodeToString(b[:])
+}
+
+func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logger) error {
+	d := newDialers(cfg.localAddrs)
+	r := &chatRun{
+		cfg: cfg, log: log, runID: newRunID(), steps: len(cfg.rates),
+		http: &http.Client{
+			Timeout: 30 * time.Second,
+			Transport: &http.Transport{
+				DialContext:         d.dial,
+				MaxIdleConns:        cfg.httpConc,
+				MaxIdleConnsPerHost: cfg.httpConc,
+				IdleConnTimeout:     30 * time.Second,
+			},
+		},
+	}
+	defer r.http.CloseIdleConnections()
+	rep := &chatReport{
+		Date: time.Now().UTC().Format(time.RFC3339), Server: cfg.baseURL, ServerFlags: cfg.serverFlags,
+		Users: cfg.users, Rooms: cfg.rooms, RoomSize: cfg.roomSize, Senders: cfg.senders,
+		StepSeconds: cfg.step.Seconds(),
+	}
+	defer func() {
+		r.stop.Store(true)
+		for _, cl := range r.clients {
+			if cl.c != nil {
+				cl.c.close()
+			}
+		}
+		for _, cl := range r.clients {
+			if cl.c != nil {
+				<-cl.done
+			}
+		}
+	}()
+	r.clients = make([]*chatClient, cfg.users)
+	for i := range r.clients {
+		r.clients[i] = &chatClient{
+			idx: i, name: fmt.Sprintf("%s-%d", r.runID, i), done: make(chan struct{}),
+			pending: map[int]func([]byte){}, got: map[int32][]uint8{},
+			lat: make([][]int32, r.steps), misrouted: make([]int64, r.steps),
+		}
+	}
+
+	// 1. Users.
+	ph, err := r.phaseRun(ctx, "create users", cfg.users, cfg.httpConc, func(ctx context.Context, i int) (string, error) {
+		cl := r.clients[i]
+		var out struct {
+			User struct {
+				ID string `json:"id"`
+			} `json:"user"`
+			Token string `json:"token"`
+		}
+		_, code, err := r.post(ctx, "/api/users", "", map[string]string{"username": cl.name}, &out)
+		if err != nil || code != "" {
+			return code, err
+		}
+		cl.id, cl.token = out.User.ID, out.Token
+		return "", nil
+	})
+	rep.Setup = append(rep.Setup, ph)
+	if err != nil {
+		return err
+	}
+
+	// 2. Connections, each read from the moment it is up.
+	target := wsURL(cfg.baseURL)
+	r.phase.Store(phaseConnect)
+	ph, err = r.phaseRun(ctx, "connect", cfg.users, cfg.dialConc, func(ctx context.Context, i int) (string, error) {
+		cl := r.clients[i]
+		tok, _ := json.Marshal(map[string]string{"token": cl.token})
+		c, err := dialNamespace(ctx, target, d.dial, append([]byte("40/chat,"), tok...), "40/chat,")
+		if err != nil {
+			if s := err.Error(); strings.Contains(s, "connect refused") {
+				return "connect_error", err
+			}
+			return "dial", err
+		}
+		cl.c = c
+		go r.readLoop(cl)
+		return "", nil
+	})
+	rep.Setup = append(rep.Setup, ph)
+	if err != nil {
+		return err
+	}
+
+	// 3. Rooms: the first member of each creates it (and is moved into it),
+	// then the others switch in.
+	r.phase.Store(phaseSwitch)
+	rt := &routing{clientRoom: make([]int32, cfg.users), roomIDs: make([]string, cfg.rooms), members: make([][]int, cfg.rooms)}
+	for i := range rt.clientRoom {
+		rt.clientRoom[i] = -1
+	}
+	ph, err = r.phaseRun(ctx, "create rooms", cfg.rooms, cfg.httpConc, func(ctx context.Context, i int) (string, error) {
+		var out struct {
+			ID string `json:"id"`
+		}
+		_, code, err := r.post(ctx, "/api/rooms", r.clients[i*cfg.roomSize].token,
+			map[string]string{"name": fmt.Sprintf("bench %s %d", r.runID, i), "description": "chatload"}, &out)
+		if err != nil || code != "" {
+			return code, err
+		}
+		rt.roomIDs[i] = out.ID
+		return "", nil
+	})
+	rep.Setup = append(rep.Setup, ph)
+	if err != nil {
+		return err
+	}
+	var rmu sync.Mutex
+	for room := range cfg.rooms {
+		c := room * cfg.roomSize
+		rt.clientRoom[c] = int32(room)
+		rt.members[room] = append(rt.members[room], c)
+	}
+	switchers := cfg.rooms * (cfg.roomSize - 1)
+	ph, err = r.phaseRun(ctx, "switch_room", switchers, cfg.dialConc, func(ctx context.Context, j int) (string, error) {
+		room := j / (cfg.roomSize - 1)
+		c := room*cfg.roomSize + 1 + j%(cfg.roomSize-1)
+		a, err := r.clients[c].call(ctx, "switch_room", fmt.Appendf(nil, `{"room_id":%q}`, rt.roomIDs[room]))
+		if err != nil {
+			return "no_ack", err
+		}
+		if !a.OK {
+			return a.Error, nil // a failed switch leaves the user out of the room; the run goes on
+		}
+		rmu.Lock()
+		rt.clientRoom[c] = int32(room)
+		rt.members[room] = append(rt.members[room], c)
+		rmu.Unlock()
+		return "", nil
+	})
+	rep.Setup = append(rep.Setup, ph)
+	if err != nil {
+		return err
+	}
+
+	// Senders: spread over the rooms, only users that are in their room.
+	for s := 0; len(rt.senderUser) < cfg.senders && s < cfg.rooms*cfg.roomSize; s++ {
+		room, k := s%cfg.rooms, s/cfg.rooms
+		c := room*cfg.roomSize + k
+		if rt.clientRoom[c] != int32(room) {
+			continue
+		}
+		rt.senderUser = append(rt.senderUser, c)
+		rt.senderRoom = append(rt.senderRoom, int32(room))
+	}
+	if len(rt.senderUser) < cfg.senders {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("only %d senders: the rest failed to switch", len(rt.senderUser)))
+	}
+	r.route.Store(rt)
+	r.phase.Store(phaseSend)
+
+	// 4. Rate steps.
+	for st, rate := range cfg.rates {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		sr := r.runStep(ctx, rt, st, rate)
+		rep.Steps = append(rep.Steps, sr)
+	}
+
+	// 5. Drain: until every acked message has reached every member of its
+	// room, or -drain has passed.
+	drainStart := time.Now()
+	for time.Since(drainStart) < cfg.drain && ctx.Err() == nil {
+		exp, pending := r.expected(rt)
+		var got int64
+		for _, cl := range r.clients {
+			got += cl.delivered.Load()
+		}
+		if pending == 0 && got >= exp {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rep.Notes = append(rep.Notes, fmt.Sprintf("drain %.2fs (bound %v)", time.Since(drainStart).Seconds(), cfg.drain))
+	rep.ServerRSS = r.rss()
+
+	// Stop every connection, then read what the read loops collected.
+	r.stop.Store(true)
+	for _, cl := range r.clients {
+		if cl.c != nil {
+			cl.c.close()
+		}
+	}
+	for _, cl := range r.clients {
+		if cl.c != nil {
+			<-cl.done
+		}
+	}
+	r.clients2report(rt, rep)
+	r.clients = nil // closed already
+
+	if cfg.senders > 0 {
+		perSender := float64(cfg.rates[len(cfg.rates)-1]) / float64(cfg.roomSize) / float64(len(rt.senderUser))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("highest per-sender rate %.2f msg/s: the server's default --limit-messages is 5/1s:20 per user; server flags given: %q", perSender, cfg.serverFlags))
+	}
+	writeChatTable(stdout, rep)
+	if cfg.jsonOut != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(cfg.jsonOut, append(b, '\n'), 0o644); err != nil { //nolint:gosec // a report file
+			return err
+		}
+	}
+	return nil
+}
+
+// phaseRun runs fn n times, conc at once, timing it and counting failures
+// by code. A failure with an error (not just a code) aborts, except in
+// switch_room, whose refusals are counted.
+func (r *chatRun) phaseRun(ctx context.Context, name string, n, conc int, fn func(ctx context.Context, i int) (string, error)) (phaseReport, error) {
+	ph := phaseReport{Name: name, Count: n, Failed: map[string]int{}}
+	var mu sync.Mutex
+	cpu := startCPU(r.cfg.serverPID)
+	start := time.Now()
+	err := parallel(ctx, n, conc, func(ctx context.Context, i int) error {
+		code, err := fn(ctx, i)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil:
+			ph.Failed[code]++
+			return fmt.Errorf("%s %d: %w", name, i, err)
+		case code != "":
+			ph.Failed[code]++
+			if name != "switch_room" {
+				return fmt.Errorf("%s %d: %s", name, i, code)
+			}
+		default:
+			ph.OK++
+		}
+		return nil
+	})
+	ph.Seconds = time.Since(start).Seconds()
+	ph.PerSecond = float64(ph.OK) / ph.Seconds
+	ph.ServerCPU, _ = cpu.percent()
+	ph.ServerRSSK = r.rss()
+	r.log.Info("phase", "name", name, "ok", ph.OK, "failed", ph.Failed, "seconds", ph.Seconds)
+	return ph, err
+}
+
+// runStep sends at rate deliveries/s for cfg.step.
+func (r *chatRun) runStep(ctx context.Context, rt *routing, st, rate int) stepReport {
+	cfg := r.cfg
+	nS := len(rt.senderUser)
+	msgRate := float64(rate) / float64(cfg.roomSize)
+	total := int(math.Round(msgRate * cfg.step.Seconds()))
+	sr := stepReport{Rate: rate, MsgRate: msgRate, PerSenderRate: msgRate / float64(max(nS, 1)), Refused: map[string]int{}}
+	cpu := startCPU(cfg.serverPID)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for s := range nS {
+		n := total / nS
+		if s < total%nS {
+			n++
+		}
+		if n == 0 {
+			continue
+		}
+		wg.Go(func() { r.send(ctx, rt, st, s, n, start) })
+	}
+	wg.Wait()
+	if d := time.Until(start.Add(cfg.step)); d > 0 { // steps follow each other at their rate
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	sr.ServerCPU, sr.LoadCPU = cpu.percent()
+	sr.ServerRSSK = r.rss()
+	r.log.Info("step", "rate", rate, "messages", total, "elapsed", time.Since(start).Round(time.Millisecond))
+	return sr
+}
+
+// send has sender s send n messages evenly over the step from start.
+func (r *chatRun) send(ctx context.Context, rt *routing, st, s, n int, start time.Time) {
+	cl := r.clients[rt.senderUser[s]]
+	interval := r.cfg.step / time.Duration(n)
+	offset := interval * time.Duration(s%1000) / 1000 // spread the senders' phases
+	for k := range n {
+		if ctx.Err() != nil {
+			return
+		}
+		if d := time.Until(start.Add(offset + interval*time.Duration(k))); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+		now := time.Now().UnixNano()
+		cl.smu.Lock()
+		seq := len(cl.msgs)
+		cl.msgs = append(cl.msgs, msgRec{step: int8(st), sentNano: now})
+		cl.smu.Unlock()
+		payload := fmt.Appendf(nil, `{"content":%q,"client_id":"%s-%d-%d"}`, r.contentFor(st, s, seq, now), r.runID, s, seq)
+		err := cl.emit("send_message", payload, func(b []byte) {
+			at := time.Now().UnixNano()
+			var a ackAnswer
+			if json.Unmarshal(b, &a) != nil {
+				a.Error = "malformed_ack"
+			}
+			cl.smu.Lock()
+			m := &cl.msgs[seq]
+			m.ackNano = at
+			switch {
+			case a.OK && a.Duplicate:
+				m.state = msgDuplicate
+			case a.OK && a.Message.RoomID == rt.roomIDs[rt.senderRoom[s]]:
+				m.state = msgAcked
+			case a.OK:
+				m.state, m.code = msgRefused, "acked_other_room"
+			default:
+				m.state, m.code = msgRefused, a.Error
+			}
+			cl.smu.Unlock()
+		})
+		if err != nil {
+			cl.smu.Lock()
+			cl.msgs[seq].state, cl.msgs[seq].code = msgRefused, "write_failed"
+			cl.smu.Unlock()
+		}
+	}
+}
+
+// expected is the deliveries owed for the messages acked so far, and how
+// many messages still await their ack.
+func (r *chatRun) expected(rt *routing) (exp int64, pending int) {
+	for s, c := range rt.senderUser {
+		cl := r.clients[c]
+		members := int64(len(rt.members[rt.senderRoom[s]]))
+		cl.smu.Lock()
+		for _, m := range cl.msgs {
+			switch m.state {
+			case msgAcked:
+				exp += members
+			case msgPending:
+				pending++
+			}
+		}
+		cl.smu.Unlock()
+	}
+	return exp, pending
+}
+
+// clients2report fills the list, delivery and latency figures; the read
+// loops have all ended.
+func (r *chatRun) clients2report(rt *routing, rep *chatReport) {
+	cfg := r.cfg
+	for p := range numPhases {
+		lr := listReport{Phase: phaseNames[p]}
+		for _, cl := range r.clients {
+			ub, rb := cl.listBytes[p][0].Load(), cl.listBytes[p][1].Load()
+			lr.UserBytesMean += float64(ub)
+			lr.RoomBytesMean += float64(rb)
+			lr.UserListsMean += float64(cl.listCount[p][0].Load())
+			lr.RoomListsMean += float64(cl.listCount[p][1].Load())
+			lr.UserBytesMax = max(lr.UserBytesMax, ub)
+			lr.RoomBytesMax = max(lr.RoomBytesMax, rb)
+		}
+		n := float64(len(r.clients))
+		lr.UserBytesMean /= n
+		lr.RoomBytesMean /= n
+		lr.UserListsMean /= n
+		lr.RoomListsMean /= n
+		lr.TotalBytesMean = lr.UserBytesMean + lr.RoomBytesMean
+		rep.ListBytes = append(rep.ListBytes, lr)
+	}
+	for _, cl := range r.clients {
+		if cl.disconnected.Load() {
+			rep.Disconnects++
+			if rep.Disconnects <= 3 {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("user %d disconnected: %s", cl.idx, cl.closeReason))
+			}
+		}
+		rep.Foreign += cl.foreign
+	}
+	for st := range rep.Steps {
+		sr := &rep.Steps[st]
+		var lat, ack []int32
+		for _, cl := range r.clients {
+			lat = append(lat, cl.lat[st]...)
+			sr.Misrouted += cl.misrouted[st]
+		}
+		for s, c := range rt.senderUser {
+			scl := r.clients[c]
+			members := rt.members[rt.senderRoom[s]]
+			for seq, m := range scl.msgs {
+				if int(m.step) != st {
+					continue
+				}
+				sr.Sent++
+				recv := func(member int) uint8 {
+					g := r.clients[member].got[int32(s)]
+					if seq < len(g) {
+						return g[seq]
+					}
+					return 0
+				}
+				if m.state != msgPending {
+					ack = append(ack, int32((m.ackNano-m.sentNano)/1000))
+				}
+				switch m.state {
+				case msgAcked:
+					sr.Acked++
+					sr.Expected += int64(len(members))
+					for _, mb := range members {
+						switch g := recv(mb); {
+						case g == 0:
+							sr.Lost++
+						case g > 1:
+							sr.Duplicated += int64(g - 1)
+						}
+					}
+				default:
+					switch m.state {
+					case msgDuplicate:
+						sr.Duplicate++
+					case msgRefused:
+						sr.Refused[m.code]++
+					default:
+						sr.Unacked++
+					}
+					for _, mb := range members {
+						sr.Unexpected += int64(recv(mb))
+					}
+				}
+			}
+		}
+		sr.Delivered = int64(len(lat))
+		sr.DeliveriesPS = float64(sr.Delivered) / cfg.step.Seconds()
+		slices.Sort(lat)
+		slices.Sort(ack)
+		sr.LatP50ms, sr.LatP90ms, sr.LatP99ms = pctMS(lat, 0.5), pctMS(lat, 0.9), pctMS(lat, 0.99)
+		if len(lat) > 0 {
+			sr.LatMaxms = float64(lat[len(lat)-1]) / 1000
+		}
+		sr.AckP50ms, sr.AckP99ms = pctMS(ack, 0.5), pctMS(ack, 0.99)
+	}
+}
+
+// pctMS is the q-quantile (nearest rank) of sorted µs values, in ms.
+func pctMS(sorted []int32, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return float64(sorted[max(i, 0)]) / 1000
+}
+
+func codes(m map[string]int) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
+	}
+	return strings.Join(parts, ",")
+}
+
+func writeChatTable(w io.Writer, rep *chatReport) {
+	fmt.Fprintf(w, "chat scenario %s against %s (server flags: %q)\n", rep.Date, rep.Server, rep.ServerFlags)
+	fmt.Fprintf(w, "%d users, %d rooms of %d, %d senders, steps of %.0fs\n\n", rep.Users, rep.Rooms, rep.RoomSize, rep.Senders, rep.StepSeconds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "setup phase\tcount\tok\tfailed\tseconds\tper s\tsrv cpu %\tsrv rss MiB\t")
+	for _, p := range rep.Setup {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.2f\t%.0f\t%.0f\t%.1f\t\n", p.Name, p.Count, p.OK, codes(p.Failed), p.Seconds, p.PerSecond, p.ServerCPU, float64(p.ServerRSSK)/1024)
+	}
+	_ = tw.Flush()
+	fmt.Fprintln(w)
+	fmt.Fprintln(tw, "lists per client\tuser lists\tuser bytes mean\tmax\troom lists\troom bytes mean\tmax\ttotal mean\t")
+	for _, l := range rep.ListBytes {
+		fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%d\t%.1f\t%.0f\t%d\t%.0f\t\n", l.Phase, l.UserListsMean, l.UserBytesMean, l.UserBytesMax, l.RoomListsMean, l.RoomBytesMean, l.RoomBytesMax, l.TotalBytesMean)
+	}
+	_ = tw.Flush()
+	fmt.Fprintln(w)
+	fmt.Fprintln(tw, "target deliv/s\tmsg/s\tper sender\tsent\tacked\trefused\tunacked\tdeliv/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tack p50\tack p99\tlost\tdup\tmisrouted\tsrv cpu %\tsrv rss MiB\tgen cpu %\t")
+	for _, s := range rep.Steps {
+		fmt.Fprintf(tw, "%d\t%.0f\t%.2f\t%d\t%d\t%s\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%.0f\t%.1f\t%.0f\t\n",
+			s.Rate, s.MsgRate, s.PerSenderRate, s.Sent, s.Acked, codes(s.Refused), s.Unacked, s.DeliveriesPS,
+			s.LatP50ms, s.LatP90ms, s.LatP99ms, s.LatMaxms, s.AckP50ms, s.AckP99ms,
+			s.Lost, s.Duplicated, s.Misrouted, s.ServerCPU, float64(s.ServerRSSK)/1024, s.LoadCPU)
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "\nunexpected disconnects %d, foreign messages %d\n", rep.Disconnects, rep.Foreign)
+	for _, n := range rep.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	lost, dup, mis := int64(0), int64(0), int64(0)
+	for _, s := range rep.Steps {
+		lost += s.Lost
+		dup += s.Duplicated
+		mis += s.Misrouted
+	}
+	fmt.Fprintf(w, "RESULT chat users=%d rooms=%d lost=%d duplicated=%d misrouted=%d disconnects=%d\n", rep.Users, rep.Rooms, lost, dup, mis, rep.Disconnects)
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chatrooms/chatrooms/internal/proctest"
+)
+
+// listeningRE matches the server's "listening" log line and its address.
+var listeningRE = regexp.MustCompile(`listening.*\baddr="?([^\s"]+:\d+)"?`)
+
+// TestChatScenario runs the chat scenario small against the real server
+// (built binary, embedded NATS on a temporary data dir, a random loopback
+// port) and checks that every acked message reached each member of its
+// room exactly once. Timing is not asserted: the bounds are hang detectors.
+func TestChatScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the server")
+	}
+	bin := proctest.BuildChatrooms(t, 5*time.Minute)
+	flags := []string{"--limit-new-users", "off", "--limit-handshakes", "off", "--max-sessions-per-addr", "0"}
+	cmd := exec.Command(bin, append([]string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, flags...)...)
+	p := proctest.Start(t, "chatrooms", cmd)
+	url := "http://" + p.WaitLine(t, listeningRE, 60*time.Second)[1]
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		res, err := http.Get(url + "/readyz") //nolint:noctx // bounded by the loop
+		if err == nil {
+			_ = res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready within 60s: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	jsonPath := filepath.Join(t.TempDir(), "chat.json")
+	out, err := runArgs(t, "-scenario", "chat", "-url", url, "-users", "20", "-rooms", "2", "-senders", "4",
+		"-rates", "100", "-step", "2s", "-drain", "60s", "-timeout", "4m", "-server-pid", strconv.Itoa(p.PID()),
+		"-json", jsonPath, "-server-flags", "--limit-new-users off --limit-handshakes off --max-sessions-per-addr 0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep chatReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Setup) != 4 || len(rep.Steps) != 1 {
+		t.Fatalf("report has %d setup phases and %d steps:\n%s", len(rep.Setup), len(rep.Steps), out)
+	}
+	for _, ph := range rep.Setup {
+		if ph.OK != ph.Count || len(ph.Failed) != 0 || ph.Seconds <= 0 {
+			t.Errorf("phase %s: %d of %d ok, failed %v, %.3fs", ph.Name, ph.OK, ph.Count, ph.Failed, ph.Seconds)
+		}
+	}
+	st := rep.Steps[0]
+	// 100 deliveries/s in rooms of 10 for 2 s: 20 messages, 2.5/s per sender (under the 5/s limit).
+	if st.Sent != 20 || st.Acked != 20 || len(st.Refused) != 0 || st.Unacked != 0 || st.Duplicate != 0 {
+		t.Errorf("sent %d acked %d refused %v unacked %d duplicate %d; want 20 sent and acked", st.Sent, st.Acked, st.Refused, st.Unacked, st.Duplicate)
+	}
+	if st.Expected != 200 || st.Delivered != 200 || st.Lost != 0 || st.Duplicated != 0 || st.Misrouted != 0 || st.Unexpected != 0 {
+		t.Errorf("expected %d delivered %d lost %d duplicated %d misrouted %d unexpected %d; want 200 delivered exactly once each",
+			st.Expected, st.Delivered, st.Lost, st.Duplicated, st.Misrouted, st.Unexpected)
+	}
+	if st.LatP50ms <= 0 || st.LatMaxms < st.LatP99ms || st.LatP99ms < st.LatP50ms || st.AckP50ms <= 0 {
+		t.Errorf("latencies p50 %.3f p99 %.3f max %.3f ack p50 %.3f", st.LatP50ms, st.LatP99ms, st.LatMaxms, st.AckP50ms)
+	}
+	if st.ServerRSSK <= 0 {
+		t.Errorf("no server RSS read")
+	}
+	// Every client got the lists on connect.
+	if c := rep.ListBytes[0]; c.UserListsMean < 1 || c.UserBytesMean <= 0 || c.RoomListsMean < 1 || c.RoomBytesMean <= 0 {
+		t.Errorf("connect-phase lists: %+v", c)
+	}
+	if rep.Disconnects != 0 || rep.Foreign != 0 {
+		t.Errorf("disconnects %d foreign %d", rep.Disconnects, rep.Foreign)
+	}
+}
