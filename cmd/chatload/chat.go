@@ -34,7 +34,7 @@ import (
 
 // Phases for the list-bytes counters.
 const (
-	phaseConnect = iota // from the first connect until the rooms are made
+	phaseConnect = iota // from the first connect until every client has had its current_room_changed
 	phaseSwitch         // rooms made and users switched into them
 	phaseSend           // the rate steps and the drain
 	numPhases
@@ -65,7 +65,9 @@ type chatClient struct {
 	id           string
 	c            *rawConn
 	done         chan struct{} // closed when the read loop ends
-	disconnected atomic.Bool   // the connection ended before the run did
+	welcomed     chan struct{} // closed at the first current_room_changed (the last of the events on connect)
+	welcomeOnce  sync.Once
+	disconnected atomic.Bool // the connection ended before the run did
 
 	amu     sync.Mutex
 	nextAck int
@@ -284,6 +286,8 @@ func (r *chatRun) event(cl *chatClient, p []byte) {
 	case "room_list_changed":
 		cl.listBytes[phase][1].Add(int64(len(p)))
 		cl.listCount[phase][1].Add(1)
+	case "current_room_changed":
+		cl.welcomeOnce.Do(func() { close(cl.welcomed) })
 	case "chat_message":
 		r.chatMessage(cl, rest[q:])
 	}
@@ -504,7 +508,7 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 	r.clients = make([]*chatClient, cfg.users)
 	for i := range r.clients {
 		r.clients[i] = &chatClient{
-			idx: i, name: fmt.Sprintf("%s-%d", r.runID, i), done: make(chan struct{}),
+			idx: i, name: fmt.Sprintf("%s-%d", r.runID, i), done: make(chan struct{}), welcomed: make(chan struct{}),
 			pending: map[int]func([]byte){}, got: map[int32][]uint8{},
 			lat: make([][]int32, r.steps), misrouted: make([]int64, r.steps),
 		}
@@ -546,7 +550,19 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 		}
 		cl.c = c
 		go r.readLoop(cl)
-		return "", nil
+		// Connected means the lists and current room have arrived.
+		t := time.NewTimer(30 * time.Second)
+		defer t.Stop()
+		select {
+		case <-cl.welcomed:
+			return "", nil
+		case <-cl.done:
+			return "closed", errors.New("connection ended before current_room_changed")
+		case <-t.C:
+			return "no_welcome", errors.New("no current_room_changed within 30s")
+		case <-ctx.Done():
+			return "cancelled", context.Cause(ctx)
+		}
 	})
 	rep.Setup = append(rep.Setup, ph)
 	if err != nil {
