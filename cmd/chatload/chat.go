@@ -382,7 +382,8 @@ type phaseReport struct {
 	Name       string         `json:"name"`
 	Count      int            `json:"count"`
 	OK         int            `json:"ok"`
-	Failed     map[string]int `json:"failed_by_code"`
+	Failed     map[string]int `json:"failed_by_code"` // failed attempts, retried ones included
+	Retried    int            `json:"retried"`
 	Seconds    float64        `json:"seconds"`
 	PerSecond  float64        `json:"per_second"`
 	ServerCPU  float64        `json:"server_cpu_percent,omitempty"`
@@ -695,8 +696,9 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 }
 
 // phaseRun runs fn n times, conc at once, timing it and counting failures
-// by code. A failure with an error (not just a code) aborts, except in
-// switch_room, whose refusals are counted.
+// by code. A failure that is still there after the retries aborts the run,
+// except in switch_room, whose refusals are counted and leave the user out
+// of the room.
 func (r *chatRun) phaseRun(ctx context.Context, name string, n, conc int, fn func(ctx context.Context, i int) (string, error)) (phaseReport, error) {
 	ph := phaseReport{Name: name, Count: n, Failed: map[string]int{}}
 	var mu sync.Mutex
@@ -704,6 +706,22 @@ func (r *chatRun) phaseRun(ctx context.Context, name string, n, conc int, fn fun
 	start := time.Now()
 	err := parallel(ctx, n, conc, func(ctx context.Context, i int) error {
 		code, err := fn(ctx, i)
+		// unavailable (503: nothing was changed) and rate_limited are
+		// retried, twice, after a pause; every failed attempt is counted.
+		for attempt := 1; attempt < 3 && err == nil && (code == "unavailable" || code == "rate_limited"); attempt++ {
+			mu.Lock()
+			ph.Failed[code]++
+			ph.Retried++
+			mu.Unlock()
+			t := time.NewTimer(time.Duration(attempt) * 200 * time.Millisecond)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return context.Cause(ctx)
+			}
+			code, err = fn(ctx, i)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
@@ -956,9 +974,9 @@ func writeChatTable(w io.Writer, rep *chatReport) {
 	fmt.Fprintf(w, "chat scenario %s against %s (server flags: %q)\n", rep.Date, rep.Server, rep.ServerFlags)
 	fmt.Fprintf(w, "%d users, %d rooms of %d, %d senders, steps of %.0fs\n\n", rep.Users, rep.Rooms, rep.RoomSize, rep.Senders, rep.StepSeconds)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "setup phase\tcount\tok\tfailed\tseconds\tper s\tsrv cpu %\tsrv rss MiB\t")
+	fmt.Fprintln(tw, "setup phase\tcount\tok\tfailed attempts\tretried\tseconds\tper s\tsrv cpu %\tsrv rss MiB\t")
 	for _, p := range rep.Setup {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.2f\t%.0f\t%.0f\t%.1f\t\n", p.Name, p.Count, p.OK, codes(p.Failed), p.Seconds, p.PerSecond, p.ServerCPU, float64(p.ServerRSSK)/1024)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%.2f\t%.0f\t%.0f\t%.1f\t\n", p.Name, p.Count, p.OK, codes(p.Failed), p.Retried, p.Seconds, p.PerSecond, p.ServerCPU, float64(p.ServerRSSK)/1024)
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)

@@ -64,8 +64,9 @@ func TestChatScenario(t *testing.T) {
 		t.Fatalf("report has %d setup phases and %d steps:\n%s", len(rep.Setup), len(rep.Steps), out)
 	}
 	for _, ph := range rep.Setup {
-		if ph.OK != ph.Count || len(ph.Failed) != 0 || ph.Seconds <= 0 {
-			t.Errorf("phase %s: %d of %d ok, failed %v, %.3fs", ph.Name, ph.OK, ph.Count, ph.Failed, ph.Seconds)
+		// A busy server may answer unavailable (retried): what counts is that all succeed.
+		if ph.OK != ph.Count || ph.Seconds <= 0 {
+			t.Errorf("phase %s: %d of %d ok, failed attempts %v, %.3fs", ph.Name, ph.OK, ph.Count, ph.Failed, ph.Seconds)
 		}
 	}
 	st := rep.Steps[0]
