@@ -103,9 +103,10 @@ type holdState struct {
 	key   string // the socket's room key, as delivery moves it
 	items []heldItem
 	// room and joinSeq: the user's room at connect and the seq of the
-	// join that began the membership. Without a replay, nothing of that
-	// room up to joinSeq-1 reaches the socket (were this node's delivery
-	// behind the join, earlier events would still come).
+	// join notice that began the membership. Without a replay, nothing of
+	// that room up to joinSeq reaches the socket: the join happened
+	// before the connection, and were this node's delivery behind it,
+	// the join notice and earlier events would still come.
 	room    string
 	joinSeq uint64
 	resume  *resumeRequest // nil: no resume asked
@@ -301,13 +302,14 @@ func (g *Gateway) recovery(s *socketio.Socket, roomID, reason string) {
 }
 
 // releaseFromJoin releases a socket that replays nothing: of its room,
-// only events from the user's join on.
+// only events after the user's join notice, whatever this node's
+// delivery had reached when the socket connected.
 func (g *Gateway) releaseFromJoin(s *socketio.Socket, st *holdState) {
 	if st.room == "" || st.joinSeq == 0 {
 		g.release(s, st, "", 0)
 		return
 	}
-	g.release(s, st, st.room, st.joinSeq-1)
+	g.release(s, st, st.room, st.joinSeq)
 }
 
 // release sends the room events held for s, skipping those of room
