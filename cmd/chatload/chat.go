@@ -109,6 +109,9 @@ type chatRun struct {
 	route   atomic.Pointer[routing]
 	stop    atomic.Bool
 	steps   int
+
+	badAckOnce sync.Once
+	badAck     string // the first undecodable ack, for the report
 }
 
 func (r *chatRun) post(ctx context.Context, path, token string, body, out any) (int, string, error) {
@@ -281,10 +284,10 @@ func (r *chatRun) event(cl *chatClient, p []byte) {
 	phase := r.phase.Load()
 	switch string(name) {
 	case "user_list_changed":
-		cl.listBytes[phase][0].Add(int64(len(p)))
+		cl.listBytes[phase][0].Add(int64(cl.c.lastLen))
 		cl.listCount[phase][0].Add(1)
 	case "room_list_changed":
-		cl.listBytes[phase][1].Add(int64(len(p)))
+		cl.listBytes[phase][1].Add(int64(cl.c.lastLen))
 		cl.listCount[phase][1].Add(1)
 	case "current_room_changed":
 		cl.welcomeOnce.Do(func() { close(cl.welcomed) })
@@ -545,11 +548,17 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 		c, err := dialNamespace(ctx, target, d.dial, append([]byte("40/chat,"), tok...), "40/chat,")
 		if err != nil {
 			if s := err.Error(); strings.Contains(s, "connect refused") {
+				if strings.Contains(s, `"error":"unavailable"`) {
+					return "unavailable", nil // retried by phaseRun
+				}
 				return "connect_error", err
 			}
 			return "dial", err
 		}
 		cl.c = c
+		// User lists of thousands of users are hundreds of KiB: only their
+		// event name is read (messages and acks are far below the buffer).
+		c.headOnly, c.head = 256, make([]byte, 256)
 		go r.readLoop(cl)
 		// Connected means the lists and current room have arrived.
 		t := time.NewTimer(30 * time.Second)
@@ -676,6 +685,10 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 		}
 	}
 	r.clients2report(rt, rep)
+	r.badAckOnce.Do(func() {}) // no more writers
+	if r.badAck != "" {
+		rep.Notes = append(rep.Notes, "first undecodable ack: "+r.badAck)
+	}
 	r.clients = nil // closed already
 
 	if cfg.senders > 0 {
@@ -810,6 +823,7 @@ func (r *chatRun) send(ctx context.Context, rt *routing, st, s, n int, start tim
 			var a ackAnswer
 			if json.Unmarshal(b, &a) != nil {
 				a.Error = "malformed_ack"
+				r.badAckOnce.Do(func() { r.badAck = fmt.Sprintf("%.300q", b) })
 			}
 			cl.smu.Lock()
 			m := &cl.msgs[seq]

@@ -24,6 +24,13 @@ type rawConn struct {
 
 	wmu  sync.Mutex
 	wbuf []byte
+
+	// headOnly > 0: a text frame bigger than the read buffer is returned
+	// cut to its first headOnly bytes (in head); lastLen is the length of
+	// the last frame returned, whole. Both belong to the reading goroutine.
+	headOnly int
+	head     []byte
+	lastLen  int
 }
 
 // readBufSize is the read buffer of a raw connection: big enough to take a
@@ -173,6 +180,18 @@ func (c *rawConn) readFrame() (ws.OpCode, []byte, error) {
 			}
 			payload = b[hdr:]
 			_, _ = c.br.Discard(total)
+		} else if c.headOnly > 0 && op == ws.OpText {
+			// Only the head of a big text frame is wanted: keep it, read
+			// past the rest without allocating.
+			_, _ = c.br.Discard(hdr)
+			c.head = c.head[:min(int(n), c.headOnly)]
+			if _, err := io.ReadFull(c.br, c.head); err != nil {
+				return 0, nil, err
+			}
+			if _, err := c.br.Discard(int(n) - len(c.head)); err != nil {
+				return 0, nil, err
+			}
+			payload = c.head
 		} else {
 			_, _ = c.br.Discard(hdr)
 			payload = make([]byte, n)
@@ -180,6 +199,7 @@ func (c *rawConn) readFrame() (ws.OpCode, []byte, error) {
 				return 0, nil, err
 			}
 		}
+		c.lastLen = int(n)
 		switch op {
 		case ws.OpPing:
 			if err := c.writeFrame(ws.OpPong, payload); err != nil {
