@@ -614,7 +614,12 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 		c := room*cfg.roomSize + 1 + j%(cfg.roomSize-1)
 		a, err := r.clients[c].call(ctx, "switch_room", fmt.Appendf(nil, `{"room_id":%q}`, rt.roomIDs[room]))
 		if err != nil {
-			return "no_ack", err
+			select {
+			case <-r.clients[c].done: // closed by the server (e.g. slow consumer): counted, the run goes on
+				return "disconnected", nil
+			default:
+				return "no_ack", err
+			}
 		}
 		if !a.OK {
 			return a.Error, nil // a failed switch leaves the user out of the room; the run goes on
@@ -630,6 +635,23 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 		return err
 	}
 
+	// Users whose connection has ended by now (closed by the server as slow
+	// consumers, say) are taken out of their rooms: nothing is owed to them.
+	gone := 0
+	for room, ms := range rt.members {
+		rt.members[room] = slices.DeleteFunc(ms, func(c int) bool {
+			if r.clients[c].disconnected.Load() {
+				rt.clientRoom[c] = -1
+				gone++
+				return true
+			}
+			return false
+		})
+	}
+	if gone > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d room members had been disconnected before the steps: left out of the rooms and the expected deliveries", gone))
+	}
+
 	// Senders: spread over the rooms, only users that are in their room.
 	for s := 0; len(rt.senderUser) < cfg.senders && s < cfg.rooms*cfg.roomSize; s++ {
 		room, k := s%cfg.rooms, s/cfg.rooms
@@ -641,7 +663,7 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 		rt.senderRoom = append(rt.senderRoom, int32(room))
 	}
 	if len(rt.senderUser) < cfg.senders {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("only %d senders: the rest failed to switch", len(rt.senderUser)))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("only %d senders: the rest failed to switch or were disconnected", len(rt.senderUser)))
 	}
 	r.route.Store(rt)
 	r.phase.Store(phaseSend)
