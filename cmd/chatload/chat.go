@@ -180,9 +180,20 @@ type ackAnswer struct {
 	Room      struct {
 		ID string `json:"id"`
 	} `json:"room"`
-	Message struct {
+	// Message is the Message object of a successful ack, and the error's
+	// text in a refusal: decoded by messageRoom.
+	Message json.RawMessage `json:"message"`
+}
+
+// messageRoom is the room_id of the acked Message ("" in a refusal).
+func (a *ackAnswer) messageRoom() string {
+	var m struct {
 		RoomID string `json:"room_id"`
-	} `json:"message"`
+	}
+	if len(a.Message) == 0 || a.Message[0] != '{' || json.Unmarshal(a.Message, &m) != nil {
+		return ""
+	}
+	return m.RoomID
 }
 
 // call emits and waits for the decoded ack (bounded by ctx and 30 s).
@@ -853,7 +864,7 @@ func (r *chatRun) send(ctx context.Context, rt *routing, st, s, n int, start tim
 			switch {
 			case a.OK && a.Duplicate:
 				m.state = msgDuplicate
-			case a.OK && a.Message.RoomID == rt.roomIDs[rt.senderRoom[s]]:
+			case a.OK && a.messageRoom() == rt.roomIDs[rt.senderRoom[s]]:
 				m.state = msgAcked
 			case a.OK:
 				m.state, m.code = msgRefused, "acked_other_room"

@@ -92,3 +92,23 @@ func TestChatScenario(t *testing.T) {
 		t.Errorf("disconnects %d foreign %d", rep.Disconnects, rep.Foreign)
 	}
 }
+
+// TestAckDecode: a refusal's "message" is a text, an ack's a Message.
+func TestAckDecode(t *testing.T) {
+	for _, tt := range []struct {
+		in, code, room string
+		ok             bool
+	}{
+		{`{"error":"rate_limited","message":"slow down","retry_after_ms":150}`, "rate_limited", "", false},
+		{`{"ok":true,"message":{"id":"m1","room_id":"r1","seq":3,"content":"x"}}`, "", "r1", true},
+		{`{"ok":true,"message":{"id":"m1","room_id":"r2"},"duplicate":true}`, "", "r2", true},
+	} {
+		var a ackAnswer
+		if err := json.Unmarshal([]byte(tt.in), &a); err != nil {
+			t.Fatalf("%s: %v", tt.in, err)
+		}
+		if a.OK != tt.ok || a.Error != tt.code || a.messageRoom() != tt.room {
+			t.Errorf("%s: ok %v error %q room %q", tt.in, a.OK, a.Error, a.messageRoom())
+		}
+	}
+}
