@@ -507,19 +507,7 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 		Users: cfg.users, Rooms: cfg.rooms, RoomSize: cfg.roomSize, Senders: cfg.senders,
 		StepSeconds: cfg.step.Seconds(),
 	}
-	defer func() {
-		r.stop.Store(true)
-		for _, cl := range r.clients {
-			if cl.c != nil {
-				cl.c.close()
-			}
-		}
-		for _, cl := range r.clients {
-			if cl.c != nil {
-				<-cl.done
-			}
-		}
-	}()
+	defer r.closeAll()
 	r.clients = make([]*chatClient, cfg.users)
 	for i := range r.clients {
 		r.clients[i] = &chatClient{
@@ -706,17 +694,7 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 	rep.ServerRSS = r.rss()
 
 	// Stop every connection, then read what the read loops collected.
-	r.stop.Store(true)
-	for _, cl := range r.clients {
-		if cl.c != nil {
-			cl.c.close()
-		}
-	}
-	for _, cl := range r.clients {
-		if cl.c != nil {
-			<-cl.done
-		}
-	}
+	r.closeAll()
 	r.clients2report(rt, rep)
 	r.badAckOnce.Do(func() {}) // no more writers
 	if r.badAck != "" {
@@ -1052,4 +1030,21 @@ func writeChatTable(w io.Writer, rep *chatReport) {
 		mis += s.Misrouted
 	}
 	fmt.Fprintf(w, "RESULT chat users=%d rooms=%d lost=%d duplicated=%d misrouted=%d disconnects=%d\n", rep.Users, rep.Rooms, lost, dup, mis, rep.Disconnects)
+}
+
+// closeAll stops every connection and waits for its read loop to end.
+// It may be called again: closing a closed connection does nothing and a
+// read loop's done channel stays closed.
+func (r *chatRun) closeAll() {
+	r.stop.Store(true)
+	for _, cl := range r.clients {
+		if cl.c != nil {
+			cl.c.close()
+		}
+	}
+	for _, cl := range r.clients {
+		if cl.c != nil {
+			<-cl.done
+		}
+	}
 }
