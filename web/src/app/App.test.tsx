@@ -50,6 +50,21 @@ const conversation = () => screen.queryByRole("main", { name: "Conversation" });
 /** The chat screen is up (its conversation shows once the server put us in a room). */
 const chatScreen = () => screen.findByRole("navigation", { name: "Rooms" });
 
+/**
+ * The app started with a stored session the server knows, on its chat
+ * screen, its socket opened (the screen shows before its effects have
+ * subscribed to the socket and called connect(): the server can answer,
+ * or refuse, only after that).
+ */
+async function storedSessionApp() {
+  storeSession();
+  onRequest("GET /api/users/me", () => json(200, peter));
+  const app = renderApp();
+  await chatScreen();
+  await waitFor(() => expect(app.last().fake.connect).toHaveBeenCalled());
+  return app;
+}
+
 describe("App", () => {
   it("logs in, keeps the token, and connects with it", async () => {
     onRequest("POST /api/users", () => json(201, { user: peter, token: "new-token" }));
@@ -70,10 +85,7 @@ describe("App", () => {
   });
 
   it("a stored token the server knows goes straight to the chat", async () => {
-    storeSession();
-    onRequest("GET /api/users/me", () => json(200, peter));
-    const app = renderApp();
-    await chatScreen();
+    const app = await storedSessionApp();
     expect(recordedRequests()[0]?.headers.get("Authorization")).toBe("Bearer stored-token");
     expect(app.last().token).toBe("stored-token");
   });
@@ -98,10 +110,7 @@ describe("App", () => {
   });
 
   it("a socket refused for its token sends the user to login and forgets the token", async () => {
-    storeSession();
-    onRequest("GET /api/users/me", () => json(200, peter));
-    const app = renderApp();
-    await chatScreen();
+    const app = await storedSessionApp();
     act(() => app.last().fake.connectError("invalid_token"));
     expect(await screen.findByRole("textbox", { name: "Nickname" })).toBeInTheDocument();
     expect(localStorage.getItem(TOKEN_KEY)).toBeNull();
@@ -109,10 +118,7 @@ describe("App", () => {
   });
 
   it("a logout in another tab (server disconnect) logs this tab out", async () => {
-    storeSession();
-    onRequest("GET /api/users/me", () => json(200, peter));
-    const app = renderApp();
-    await chatScreen();
+    const app = await storedSessionApp();
     await app.serverConnects();
     act(() => app.last().fake.serverDisconnect("io server disconnect"));
     expect(await screen.findByRole("textbox", { name: "Nickname" })).toBeInTheDocument();
@@ -120,11 +126,8 @@ describe("App", () => {
   });
 
   it("Logout deletes the session on the server, disconnects and forgets the token", async () => {
-    storeSession();
-    onRequest("GET /api/users/me", () => json(200, peter));
     onRequest("DELETE /api/users/me", () => noContent());
-    const app = renderApp();
-    await chatScreen();
+    const app = await storedSessionApp();
     await app.serverConnects();
     await userEvent.click(screen.getByRole("button", { name: "Logout" }));
     expect(await screen.findByRole("textbox", { name: "Nickname" })).toBeInTheDocument();
@@ -135,10 +138,7 @@ describe("App", () => {
   });
 
   it("resumes every connect from the last seq seen in the room", async () => {
-    storeSession();
-    onRequest("GET /api/users/me", () => json(200, peter));
-    const app = renderApp();
-    await chatScreen();
+    const app = await storedSessionApp();
     expect(app.last().resume()).toBeNull(); // nothing seen yet: the first connect does not resume
     await app.serverConnects();
     expect(app.last().resume()).toEqual({ room_id: defaultRoom.id, after_seq: 0 });
@@ -148,10 +148,7 @@ describe("App", () => {
   });
 
   it("a session gone after a long absence says why, offers the nickname, and keeps what was written", async () => {
-    storeSession();
-    onRequest("GET /api/users/me", () => json(200, peter));
-    const app = renderApp();
-    await chatScreen();
+    const app = await storedSessionApp();
     await app.serverConnects();
     act(() => app.last().fake.serverEmit("chat_message", notice("joined", peter)));
     const now = vi.spyOn(Date, "now").mockReturnValue(1_000_000);
@@ -183,11 +180,8 @@ describe("App", () => {
   });
 
   it("Logout forgets the conversation kept in the tab", async () => {
-    storeSession();
-    onRequest("GET /api/users/me", () => json(200, peter));
     onRequest("DELETE /api/users/me", () => noContent());
-    const app = renderApp();
-    await chatScreen();
+    const app = await storedSessionApp();
     await app.serverConnects();
     act(() => app.last().fake.serverEmit("chat_message", textMessage(anna, "private")));
     await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "draft");

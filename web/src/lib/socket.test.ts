@@ -191,6 +191,7 @@ describe("ChatService", () => {
     const { fake, service } = setup();
     const ended = vi.fn();
     service.onSessionEnd(ended);
+    service.connect();
     fake.connectError("invalid_token");
     expect(ended).toHaveBeenCalledWith("invalid_token");
     expect(service.connectionState).toBe("disconnected");
@@ -213,7 +214,7 @@ describe("ChatService", () => {
     const { fake, service } = setup();
     const ended = vi.fn();
     service.onSessionEnd(ended);
-    fake.active = true;
+    service.connect();
     fake.connectError("websocket error");
     expect(ended).not.toHaveBeenCalled();
     expect(service.connectionState).toBe("reconnecting");

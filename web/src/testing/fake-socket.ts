@@ -100,7 +100,9 @@ export class FakeSocket {
     this.fire("disconnect", reason);
   }
 
+  /** The server refuses the connection; like serverConnect, only one the client opened. */
   connectError(message: string): void {
+    if (!this.active) throw new Error("connectError before the client called connect()");
     this.active = message !== "invalid_token";
     this.fire("connect_error", new Error(message));
   }
