@@ -600,13 +600,15 @@ func (s *Service) removeUser(ctx context.Context, userID string, onlyExpired boo
 		}
 		return false
 	}
+	// The nickname and token go first: once the user's room shows them
+	// gone (a leave notice, the room deleted), their nickname is free.
+	s.deleteIfOwned(ctx, s.nicks, gone.NameKey, userID)
+	s.deleteIfOwned(ctx, s.tokens, gone.TokenHash, userID)
 	if gone.Room != "" {
 		if err := s.leaveRoom(ctx, &gone, gone.Room); err != nil {
 			s.log.Warn("leave room on removal", "user", userID, "room", gone.Room, "err", err)
 		}
 	}
-	s.deleteIfOwned(ctx, s.nicks, gone.NameKey, userID)
-	s.deleteIfOwned(ctx, s.tokens, gone.TokenHash, userID)
 	s.limits.Forget(userID)
 	s.log.Info("user removed", "user", userID, "expired", onlyExpired)
 	return true
