@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,7 +42,8 @@ type Service interface {
 // Config configures a Gateway.
 type Config struct {
 	// ListInterval is the least time between two list broadcasts
-	// (default 250ms): bursts of changes are coalesced.
+	// (default 250ms): bursts of changes are coalesced. Whole lists wait
+	// longer when they are big (see ListBudget).
 	ListInterval time.Duration
 	// CallTimeout bounds one service call made for a client (default 10s).
 	CallTimeout time.Duration
@@ -50,6 +52,9 @@ type Config struct {
 	// is rate_limited with retry_after_ms. Typing stops are never limited.
 	TypingLimit ratelimit.Limit
 	SwitchLimit ratelimit.Limit
+	// GetListsLimit bounds each user's get_lists on this node (default
+	// 1/1s:5).
+	GetListsLimit ratelimit.Limit
 	// Admit, if set, is asked before each CONNECT to the namespace; an
 	// error refuses it with connect_error (message: its code, data: the
 	// error object), e.g. chat.RateLimited.
@@ -68,6 +73,9 @@ type Gateway struct {
 
 	typingLimits *ratelimit.Keyed
 	switchLimits *ratelimit.Keyed
+	listsLimits  *ratelimit.Keyed
+
+	listReqs chan listRequest // to Run: whole lists wanted
 
 	usersDirty atomic.Bool
 	roomsDirty atomic.Bool
@@ -111,6 +119,8 @@ type holdState struct {
 	joinSeq uint64
 	resume  *resumeRequest // nil: no resume asked
 	bad     bool           // the resume payload was malformed
+	// deltaLists: the client asked for list deltas (auth "lists": "delta").
+	deltaLists bool
 }
 
 // heldItem is a chat_message held back, and the room to announce after it
@@ -136,6 +146,9 @@ func New(cfg Config, svc Service, sio *socketio.Server) *Gateway {
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 10 * time.Second
 	}
+	if cfg.GetListsLimit.IsZero() {
+		cfg.GetListsLimit = ratelimit.Limit{Events: 1, Per: time.Second, Burst: 5}
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -151,6 +164,8 @@ func New(cfg Config, svc Service, sio *socketio.Server) *Gateway {
 
 		typingLimits: ratelimit.New(ratelimit.Config{Limit: cfg.TypingLimit}),
 		switchLimits: ratelimit.New(ratelimit.Config{Limit: cfg.SwitchLimit}),
+		listsLimits:  ratelimit.New(ratelimit.Config{Limit: cfg.GetListsLimit}),
+		listReqs:     make(chan listRequest),
 	}
 	g.nsp.OnConnect(g.onConnect)
 	g.nsp.OnConnection(g.onConnection)
@@ -158,6 +173,7 @@ func New(cfg Config, svc Service, sio *socketio.Server) *Gateway {
 	g.nsp.On("send_message", g.tracked(g.onSendMessage))
 	g.nsp.On("switch_room", g.tracked(g.onSwitchRoom))
 	g.nsp.On("typing", g.tracked(g.onTyping))
+	g.nsp.On("get_lists", g.tracked(g.onGetLists))
 	return g
 }
 
@@ -167,7 +183,10 @@ func userOf(s *socketio.Socket) string {
 	return id
 }
 
-func roomKey(id string) string { return "room:" + id }
+// roomPrefix begins the Socket.IO room of each chat room.
+const roomPrefix = "room:"
+
+func roomKey(id string) string { return roomPrefix + id }
 
 func (g *Gateway) onConnect(ctx context.Context, s *socketio.Socket, auth json.RawMessage) error {
 	if g.cfg.Admit != nil {
@@ -178,11 +197,19 @@ func (g *Gateway) onConnect(ctx context.Context, s *socketio.Socket, auth json.R
 	var a struct {
 		Token  string          `json:"token"`
 		Resume json.RawMessage `json:"resume"`
+		Lists  json.RawMessage `json:"lists"`
 	}
 	if err := json.Unmarshal(auth, &a); err != nil || a.Token == "" {
 		return invalidToken()
 	}
 	hold := &holdState{}
+	switch string(a.Lists) {
+	case "", "null", `"full"`:
+	case `"delta"`:
+		hold.deltaLists = true
+	default:
+		return &socketio.ConnectRefusal{Message: chat.CodeInvalidRequest, Data: &chat.Error{Code: chat.CodeInvalidRequest, Message: `auth.lists must be "full" or "delta"`}}
+	}
 	if len(a.Resume) > 0 && string(a.Resume) != "null" {
 		hold.resume = new(resumeRequest)
 		if err := json.Unmarshal(a.Resume, hold.resume); err != nil {
@@ -235,12 +262,20 @@ func invalidToken() error {
 // then, if asked, the resume (off this goroutine); then the room events
 // held meanwhile.
 func (g *Gateway) onConnection(s *socketio.Socket) {
-	_ = s.Emit("room_list_changed", g.svc.Rooms())
-	_ = s.Emit("user_list_changed", g.svc.Users())
 	ctx, cancel := context.WithTimeout(s.Context(), g.cfg.CallTimeout)
 	defer cancel()
+	g.mu.Lock()
+	st := g.held[s]
+	g.mu.Unlock()
+	if st == nil {
+		return // disconnected meanwhile
+	}
+	g.sendInitialLists(ctx, s, st.deltaLists)
 	for _, r := range s.Rooms() {
-		id := r[len("room:"):]
+		id, ok := strings.CutPrefix(r, roomPrefix)
+		if !ok {
+			continue
+		}
 		room, ok := g.svc.CachedRoom(id)
 		if !ok {
 			var err error
@@ -250,11 +285,7 @@ func (g *Gateway) onConnection(s *socketio.Socket) {
 		}
 		_ = s.Emit("current_room_changed", room)
 	}
-	g.mu.Lock()
-	st := g.held[s]
-	g.mu.Unlock()
 	switch {
-	case st == nil: // disconnected meanwhile
 	case st.resume == nil:
 		g.releaseFromJoin(s, st)
 	case st.bad:
@@ -506,7 +537,7 @@ func (g *Gateway) RoomEvent(m *chat.Message) {
 		moved = g.sockets(m.User.ID)
 		for _, s := range moved {
 			for _, r := range s.Rooms() {
-				if r != key {
+				if r != key && strings.HasPrefix(r, roomPrefix) {
 					s.Leave(r)
 				}
 			}
@@ -626,39 +657,6 @@ func mustJSON(v any) json.RawMessage {
 		panic(err) // only plain data is passed
 	}
 	return b
-}
-
-// Run broadcasts the lists when they change, at most once per
-// ListInterval, until ctx ends.
-func (g *Gateway) Run(ctx context.Context) {
-	var last time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-g.kick:
-		}
-		if wait := g.cfg.ListInterval - time.Since(last); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-		}
-		last = time.Now()
-		if g.roomsDirty.Swap(false) {
-			if err := g.nsp.Emit("room_list_changed", g.svc.Rooms()); err != nil {
-				g.log.Error("broadcast rooms", "err", err)
-			}
-		}
-		if g.usersDirty.Swap(false) {
-			if err := g.nsp.Emit("user_list_changed", g.svc.Users()); err != nil {
-				g.log.Error("broadcast users", "err", err)
-			}
-		}
-	}
 }
 
 // strictUnmarshal decodes one JSON object, refusing unknown fields and

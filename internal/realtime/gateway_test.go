@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,9 @@ type fakeService struct {
 	sendEntered chan struct{}
 	// joinSeq is where users' memberships began (0: unknown).
 	joinSeq map[string]uint64
+	// users and roomList, if set, are the lists (else two users, one room).
+	users    []chat.User
+	roomList []chat.Room
 }
 
 func newFake() *fakeService {
@@ -125,8 +129,35 @@ func (f *fakeService) Replay(ctx context.Context, userID, roomID string, after u
 	}
 	return fn(userID, roomID, after)
 }
-func (f *fakeService) Users() []chat.User { return []chat.User{{ID: "ua"}, {ID: "ub"}} }
-func (f *fakeService) Rooms() []chat.Room { return []chat.Room{{ID: "_default"}} }
+func (f *fakeService) Users() []chat.User {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.users != nil {
+		return slices.Clone(f.users)
+	}
+	return []chat.User{{ID: "ua"}, {ID: "ub"}}
+}
+
+func (f *fakeService) Rooms() []chat.Room {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.roomList != nil {
+		return slices.Clone(f.roomList)
+	}
+	return []chat.Room{{ID: "_default"}}
+}
+
+// setLists replaces what Users and Rooms return (nil: keep).
+func (f *fakeService) setLists(users []chat.User, rooms []chat.Room) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if users != nil {
+		f.users = users
+	}
+	if rooms != nil {
+		f.roomList = rooms
+	}
+}
 
 func start(t *testing.T, svc *fakeService) (*realtime.Gateway, string) {
 	t.Helper()
@@ -322,9 +353,11 @@ func TestTypingSkipsTheTypist(t *testing.T) {
 }
 
 func TestListsCoalesced(t *testing.T) {
-	gw, url := start(t, newFake())
+	svc := newFake()
+	gw, url := start(t, svc)
 	a := dial(t, url, "tok-a")
-	for range 50 {
+	for i := range 50 {
+		svc.setLists([]chat.User{{ID: "ua", Online: i%2 == 1}, {ID: "ub"}}, nil) // ends changed
 		gw.UsersChanged()
 	}
 	if _, err := a.Next(ctxT(t), "user_list_changed"); err != nil {
