@@ -74,6 +74,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		components = append(components, front)
 		afterHTTP = append(afterHTTP, closeChat)
 	}
+	if cfg.MetricsAddr != "" {
+		d, err := startDiag(cfg.MetricsAddr, log)
+		if err != nil {
+			return err
+		}
+		components = append(components, d)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

@@ -21,6 +21,10 @@ import (
 type Config struct {
 	// Addr is the HTTP listen address (default ":8080").
 	Addr string
+	// MetricsAddr is the diagnostics listen address (net/http/pprof
+	// under /debug/pprof/); empty: none. Keep it private: it is not
+	// authenticated.
+	MetricsAddr string
 	// DataDir holds the embedded NATS server's JetStream files (default "./data").
 	DataDir string
 	// AllowedOrigins lists the Origin values accepted on handshakes, besides
@@ -115,6 +119,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string, output io
 	var origins, level, proxies, addrHeader string
 	fs.SetOutput(output)
 	fs.StringVar(&c.Addr, "addr", ":8080", "HTTP listen address (env CHATROOMS_ADDR)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "diagnostics listen address (/debug/pprof/), private; empty for none (env CHATROOMS_METRICS_ADDR)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the embedded NATS server's data (env CHATROOMS_DATA_DIR)")
 	fs.StringVar(&origins, "allowed-origins", "", "comma-separated Origin values accepted besides same-origin; * for any (env CHATROOMS_ALLOWED_ORIGINS)")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error (env CHATROOMS_LOG_LEVEL)")
@@ -280,6 +285,13 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("addr %q: %w", c.Addr, err))
 	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
 		errs = append(errs, fmt.Errorf("addr %q: bad port", c.Addr))
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("metrics-addr %q: %w", c.MetricsAddr, err))
+		} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			errs = append(errs, fmt.Errorf("metrics-addr %q: bad port", c.MetricsAddr))
+		}
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data-dir must not be empty"))

@@ -74,6 +74,8 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"bad addr", []string{"--addr", "nope"}, nil, "addr"},
 		{"bad port", []string{"--addr", ":99999"}, nil, "bad port"},
+		{"bad metrics addr", []string{"--metrics-addr", "nope"}, nil, "metrics-addr"},
+		{"bad metrics port", []string{"--metrics-addr", "127.0.0.1:70000"}, nil, "metrics-addr"},
 		{"bad env duration", nil, map[string]string{"CHATROOMS_PING_INTERVAL": "soon"}, "CHATROOMS_PING_INTERVAL"},
 		{"bad level", []string{"--log-level", "loud"}, nil, "log level"},
 		{"bad format", []string{"--log-format", "xml"}, nil, "log-format"},

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+)
+
+// diagServer serves the diagnostics listener (--metrics-addr): the Go
+// profiles of net/http/pprof.
+type diagServer struct {
+	srv *http.Server
+}
+
+// startDiag listens on addr and serves the diagnostics there until
+// Shutdown.
+func startDiag(addr string, log *slog.Logger) (*diagServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on metrics-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	d := &diagServer{srv: &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}}
+	go func() {
+		if err := d.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("diagnostics listener", "err", err)
+		}
+	}()
+	log.Info("diagnostics", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return d, nil
+}
+
+// Shutdown stops the listener; a profile being taken is cut.
+func (d *diagServer) Shutdown(ctx context.Context) error {
+	if err := d.srv.Shutdown(ctx); err != nil {
+		_ = d.srv.Close()
+	}
+	return nil
+}
