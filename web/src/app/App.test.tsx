@@ -5,7 +5,7 @@ import { TOKEN_KEY, USER_KEY } from "../features/auth/api/storage";
 import { DRAFT_KEY, OUTBOX_KEY, VIEW_KEY } from "../features/messages/api/storage";
 import type { ResumeSource } from "../lib/socket";
 import { FakeSocket } from "../testing/fake-socket";
-import { anna, defaultRoom, notice, peter, textMessage } from "../testing/fixtures";
+import { anna, defaultRoom, listsOf, notice, peter, textMessage } from "../testing/fixtures";
 import { json, noContent, onRequest, recordedRequests } from "../testing/strict-fetch";
 import { App } from "./App";
 
@@ -32,8 +32,7 @@ function renderApp() {
     await waitFor(() => expect(fake.connect).toHaveBeenCalled());
     act(() => {
       fake.serverConnect();
-      fake.serverEmit("room_list_changed", [defaultRoom]);
-      fake.serverEmit("user_list_changed", [peter, anna]);
+      fake.serverEmit("lists", listsOf([anna, peter], [defaultRoom]));
       fake.serverEmit("current_room_changed", defaultRoom);
     });
   };

@@ -14,7 +14,7 @@ describe("ChatScreen", () => {
   it("subscribes before it connects, so the initial state is not missed", () => {
     const chat = renderChat();
     expect(chat.fake.connect).toHaveBeenCalledOnce();
-    for (const event of ["room_list_changed", "user_list_changed", "current_room_changed", "chat_message", "typing"]) {
+    for (const event of ["lists", "user_list_delta", "room_list_delta", "current_room_changed", "chat_message", "typing"]) {
       expect(chat.fake.listenerCount(event)).toBeGreaterThan(0);
     }
   });

@@ -1,7 +1,7 @@
 import { io } from "socket.io-client";
 import { describe, expect, it, vi } from "vitest";
 import { FakeSocket } from "../testing/fake-socket";
-import { anna, defaultRoom, lobby, peter, textMessage } from "../testing/fixtures";
+import { anna, boris, defaultRoom, delta, listsOf, lobby, peter, textMessage } from "../testing/fixtures";
 import type { ResumePoint } from "../types/events";
 import { TIMEOUT_ACK, createChatService, createChatSocket } from "./socket";
 
@@ -12,7 +12,7 @@ function setup() {
 }
 
 describe("createChatSocket", () => {
-  it("opens namespace /chat on this origin with the token, not before connect()", () => {
+  it("opens namespace /chat on this origin with the token, asking for list deltas, not before connect()", () => {
     const fake = new FakeSocket();
     vi.mocked(io).mockReturnValueOnce(fake.asSocket());
     expect(createChatSocket("secret")).toBe(fake);
@@ -30,7 +30,10 @@ describe("createChatSocket", () => {
     auth((payload) => sent.push(payload));
     point = { room_id: "_default", after_seq: 42 };
     auth((payload) => sent.push(payload));
-    expect(sent).toEqual([{ token: "secret" }, { token: "secret", resume: { room_id: "_default", after_seq: 42 } }]);
+    expect(sent).toEqual([
+      { token: "secret", lists: "delta" },
+      { token: "secret", lists: "delta", resume: { room_id: "_default", after_seq: 42 } },
+    ]);
   });
 });
 
@@ -50,23 +53,123 @@ describe("ChatService", () => {
       service.onTyping(typing),
     ];
     const message = textMessage(anna, "hi");
-    fake.serverEmit("room_list_changed", [defaultRoom, lobby]);
-    fake.serverEmit("user_list_changed", [peter, anna]);
+    fake.serverEmit("lists", listsOf([peter, anna], [defaultRoom, lobby]));
     fake.serverEmit("current_room_changed", defaultRoom);
     fake.serverEmit("chat_message", message);
     fake.serverEmit("typing", { user: anna, typing: true });
     expect(rooms).toHaveBeenCalledWith([defaultRoom, lobby]);
-    expect(users).toHaveBeenCalledWith([peter, anna]);
+    expect(users).toHaveBeenCalledWith([anna, peter]);
     expect(current).toHaveBeenCalledWith(defaultRoom);
     expect(messages).toHaveBeenCalledWith(message);
     expect(typing).toHaveBeenCalledWith({ user: anna, typing: true });
 
     for (const off of offs) off();
-    for (const event of ["room_list_changed", "user_list_changed", "current_room_changed", "chat_message", "typing"]) {
+    for (const event of ["current_room_changed", "chat_message", "typing"]) {
       expect(fake.listenerCount(event)).toBe(0);
     }
     fake.serverEmit("chat_message", message);
+    fake.serverEmit("user_list_delta", delta(2, [boris]));
     expect(messages).toHaveBeenCalledTimes(1);
+    expect(users).toHaveBeenCalledTimes(1);
+  });
+
+
+  it("keeps the lists from the lists event and the deltas, telling subscribers of each change", () => {
+    const { fake, service } = setup();
+    const users = vi.fn();
+    const rooms = vi.fn();
+    service.onUserList(users);
+    service.onRoomList(rooms);
+    service.connect();
+    fake.serverConnect();
+    fake.serverEmit("lists", listsOf([peter, anna], [defaultRoom], 4, 9));
+    fake.serverEmit("user_list_delta", delta(5, [boris]));
+    fake.serverEmit("user_list_delta", delta(5, [], [boris.id])); // stale: no change
+    fake.serverEmit("room_list_delta", delta(10, [lobby]));
+    fake.serverEmit("user_list_delta", delta(6, [], [peter.id]));
+    expect(users.mock.calls).toEqual([[[anna, peter]], [[anna, boris, peter]], [[anna, boris]]]);
+    expect(rooms.mock.calls).toEqual([[[defaultRoom]], [[defaultRoom, lobby]]]);
+    expect(service.users).toEqual([anna, boris]);
+    expect(service.rooms).toEqual([defaultRoom, lobby]);
+    expect(fake.calls("get_lists")).toHaveLength(0);
+  });
+
+  it("on a gap asks get_lists, and applies what came meanwhile after the answer", async () => {
+    const { fake, service } = setup();
+    service.connect();
+    fake.serverConnect();
+    fake.serverEmit("lists", listsOf([peter], [defaultRoom], 1, 1));
+    fake.serverEmit("user_list_delta", delta(3, [boris])); // a gap: 2 is missing
+    const [call] = fake.calls("get_lists");
+    expect(call?.payload).toBeUndefined();
+    fake.serverEmit("room_list_delta", delta(2, [lobby])); // held until the answer
+    expect(service.rooms).toEqual([defaultRoom]);
+    call?.ack({ ok: true, ...listsOf([anna, boris, peter], [defaultRoom], 3, 1) });
+    expect(service.users).toEqual([anna, boris, peter]);
+    expect(service.rooms).toEqual([defaultRoom, lobby]);
+    expect(fake.calls("get_lists")).toHaveLength(1);
+    fake.serverEmit("user_list_delta", delta(4, [], [anna.id]));
+    expect(service.users).toEqual([boris, peter]);
+  });
+
+  it("retries a failed get_lists after a while, doubling the wait", () => {
+    vi.useFakeTimers();
+    try {
+      const fake = new FakeSocket();
+      const service = createChatService(fake.asSocket(), { listsRetryMs: 100 });
+      service.connect();
+      fake.serverConnect();
+      fake.serverEmit("lists", listsOf([peter], [defaultRoom], 1, 1));
+      fake.serverEmit("user_list_delta", delta(5, [boris]));
+      fake.calls("get_lists")[0]?.ack({ error: "unavailable", message: "try again" });
+      vi.advanceTimersByTime(99);
+      expect(fake.calls("get_lists")).toHaveLength(1);
+      vi.advanceTimersByTime(1);
+      expect(fake.calls("get_lists")).toHaveLength(2);
+      fake.calls("get_lists")[1]?.timeout();
+      vi.advanceTimersByTime(199);
+      expect(fake.calls("get_lists")).toHaveLength(2);
+      vi.advanceTimersByTime(1);
+      expect(fake.calls("get_lists")).toHaveLength(3);
+      fake.calls("get_lists")[2]?.ack({ ok: true, ...listsOf([boris, peter], [defaultRoom], 5, 1) });
+      expect(service.users).toEqual([boris, peter]);
+      // A rate_limited answer says how long to wait.
+      fake.serverEmit("user_list_delta", delta(7, []));
+      fake.calls("get_lists")[3]?.ack({ error: "rate_limited", message: "slow down", retry_after_ms: 2_000 });
+      vi.advanceTimersByTime(1_999);
+      expect(fake.calls("get_lists")).toHaveLength(4);
+      vi.advanceTimersByTime(1);
+      expect(fake.calls("get_lists")).toHaveLength(5);
+      // A disconnect ends it: the reconnect's lists event brings everything.
+      fake.calls("get_lists")[4]?.ack({ error: "unavailable", message: "try again" });
+      fake.serverDisconnect("transport close");
+      vi.advanceTimersByTime(60_000);
+      expect(fake.calls("get_lists")).toHaveLength(5);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a reconnect's lists event replaces both lists and their versions", () => {
+    const { fake, service } = setup();
+    service.connect();
+    fake.serverConnect();
+    fake.serverEmit("lists", listsOf([peter, anna], [defaultRoom, lobby], 40, 30));
+    fake.serverDisconnect("transport close");
+    fake.serverConnect();
+    fake.serverEmit("lists", listsOf([peter], [defaultRoom], 2, 3));
+    fake.serverEmit("user_list_delta", delta(3, [boris]));
+    expect(service.users).toEqual([boris, peter]);
+    expect(service.rooms).toEqual([defaultRoom]);
+    expect(fake.calls("get_lists")).toHaveLength(0);
+  });
+
+  it("still takes whole lists from a server without deltas", () => {
+    const { fake, service } = setup();
+    fake.serverEmit("user_list_changed", [peter, anna]);
+    fake.serverEmit("room_list_changed", [lobby, defaultRoom]);
+    expect(service.users).toEqual([anna, peter]);
+    expect(service.rooms).toEqual([lobby, defaultRoom]);
   });
 
   it("sendMessage resolves with the server's ack", async () => {

@@ -2,11 +2,13 @@
 // ChatService: typed calls that resolve with the server's acknowledgement,
 // and on… subscriptions that return their own unsubscribe function.
 import { io, type Socket } from "socket.io-client";
+import { initialListsState, reduceLists, type ListsAction, type ListsState } from "./lists";
 import {
   INVALID_TOKEN,
   type Ack,
   type ChatAuth,
   type ClientToServerEvents,
+  type ListsSnapshot,
   type Message,
   type RecoveryEvent,
   type ResumePoint,
@@ -32,9 +34,9 @@ export function createChatSocket(token: string, resume: ResumeSource = () => nul
   return io("/chat", { auth: (cb) => cb(chatAuth(token, resume())), autoConnect: false });
 }
 
-/** The auth payload of one connect. */
+/** The auth payload of one connect: always asking for list deltas. */
 export function chatAuth(token: string, resume: ResumePoint | null): ChatAuth {
-  return resume ? { token, resume } : { token };
+  return resume ? { token, lists: "delta", resume } : { token, lists: "delta" };
 }
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "disconnected";
@@ -54,7 +56,7 @@ export interface OutgoingAttachment {
 }
 
 export interface ChatService {
-  /** Connects (again); the server then sends rooms, users and the current room. */
+  /** Connects (again); the server then sends the lists and the current room. */
   connect(): void;
   /** Disconnects for good; the state becomes "disconnected". */
   disconnect(): void;
@@ -70,7 +72,13 @@ export interface ChatService {
   readonly connectionState: ConnectionState;
   /** When the connection was lost (Date.now()), while it is down; null while up or before the first. */
   readonly offlineSince: number | null;
+  /** The rooms as the server's lists and deltas have them: persistent first, then by age. */
+  readonly rooms: Room[];
+  /** Everyone, sorted by name, as the server's lists and deltas have them. */
+  readonly users: User[];
+  /** The whole room list after each change. */
   onRoomList(handler: (rooms: Room[]) => void): Unsubscribe;
+  /** The whole user list after each change. */
   onUserList(handler: (users: User[]) => void): Unsubscribe;
   onCurrentRoom(handler: (room: Room) => void): Unsubscribe;
   onChatMessage(handler: (message: Message) => void): Unsubscribe;
@@ -84,9 +92,14 @@ export interface ChatService {
 export interface ChatServiceOptions {
   /** How long a call waits for its ack. */
   ackTimeoutMs?: number;
+  /** The first wait before asking for the lists again after a failed get_lists; doubles up to listsRetryMaxMs. */
+  listsRetryMs?: number;
+  listsRetryMaxMs?: number;
 }
 
 const DEFAULT_ACK_TIMEOUT_MS = 10_000;
+const DEFAULT_LISTS_RETRY_MS = 1_000;
+const DEFAULT_LISTS_RETRY_MAX_MS = 30_000;
 
 export const TIMEOUT_ACK = {
   error: "timeout",
@@ -99,6 +112,58 @@ export function createChatService(socket: ChatSocket, options: ChatServiceOption
   let offlineSince: number | null = null;
   const stateHandlers = new Set<(state: ConnectionState) => void>();
   const endHandlers = new Set<(reason: SessionEnd) => void>();
+  const roomHandlers = new Set<(rooms: Room[]) => void>();
+  const userHandlers = new Set<(users: User[]) => void>();
+  const listsRetryMs = options.listsRetryMs ?? DEFAULT_LISTS_RETRY_MS;
+  const listsRetryMaxMs = options.listsRetryMaxMs ?? DEFAULT_LISTS_RETRY_MAX_MS;
+  let lists: ListsState = initialListsState;
+  let listsFailures = 0;
+  let listsRetry: ReturnType<typeof setTimeout> | null = null;
+
+  // The lists live here, not in a component: get_lists replaces both at
+  // once, and a hook that subscribes late still finds them.
+  const dispatch = (action: ListsAction, retryAfterMs?: number) => {
+    const before = lists;
+    const { state: next, effect } = reduceLists(lists, action);
+    lists = next;
+    if (!next.syncing) {
+      listsFailures = 0;
+      if (listsRetry !== null) clearTimeout(listsRetry);
+      listsRetry = null;
+    }
+    if (next.rooms !== before.rooms) for (const handler of [...roomHandlers]) handler(next.rooms);
+    if (next.users !== before.users) for (const handler of [...userHandlers]) handler(next.users);
+    if (effect?.type === "get_lists") requestLists(effect.request);
+    if (effect?.type === "retry_later") {
+      listsFailures += 1;
+      const delay = retryAfterMs ?? Math.min(listsRetryMs * 2 ** (listsFailures - 1), listsRetryMaxMs);
+      if (listsRetry !== null) clearTimeout(listsRetry);
+      listsRetry = setTimeout(() => {
+        listsRetry = null;
+        dispatch({ type: "retry" });
+      }, delay);
+    }
+  };
+  const requestLists = (request: number) => {
+    socket.timeout(ackTimeoutMs).emit("get_lists", (err: Error | null, reply: Ack<ListsSnapshot>) => {
+      if (err) {
+        dispatch({ type: "sync_failed", request });
+        return;
+      }
+      if (!reply.ok) {
+        dispatch({ type: "sync_failed", request }, reply.retry_after_ms);
+        return;
+      }
+      const { users, users_version, rooms, rooms_version } = reply;
+      dispatch({ type: "synced", request, lists: { users, users_version, rooms, rooms_version } });
+    });
+  };
+  socket.on("lists", (snapshot) => dispatch({ type: "lists", lists: snapshot }));
+  socket.on("user_list_delta", (delta) => dispatch({ type: "user_delta", delta }));
+  socket.on("room_list_delta", (delta) => dispatch({ type: "room_delta", delta }));
+  // A server without the delta extension still sends the whole lists.
+  socket.on("user_list_changed", (users) => dispatch({ type: "users_replaced", users }));
+  socket.on("room_list_changed", (rooms) => dispatch({ type: "rooms_replaced", rooms }));
 
   const setState = (next: ConnectionState) => {
     if (next === state) return;
@@ -114,6 +179,7 @@ export function createChatService(socket: ChatSocket, options: ChatServiceOption
 
   socket.on("connect", () => setState("connected"));
   socket.on("disconnect", (reason) => {
+    dispatch({ type: "disconnected" });
     if (reason === "io server disconnect") {
       // The server only does this when the user logged out (docs/protocol.md).
       end("logged_out");
@@ -154,6 +220,7 @@ export function createChatService(socket: ChatSocket, options: ChatServiceOption
     },
     disconnect() {
       socket.disconnect();
+      dispatch({ type: "disconnected" });
       setState("disconnected");
     },
     sendMessage(content, attachment, clientId) {
@@ -182,8 +249,24 @@ export function createChatService(socket: ChatSocket, options: ChatServiceOption
     get offlineSince() {
       return offlineSince;
     },
-    onRoomList: (handler) => subscribe("room_list_changed", handler),
-    onUserList: (handler) => subscribe("user_list_changed", handler),
+    get rooms() {
+      return lists.rooms;
+    },
+    get users() {
+      return lists.users;
+    },
+    onRoomList(handler) {
+      roomHandlers.add(handler);
+      return () => {
+        roomHandlers.delete(handler);
+      };
+    },
+    onUserList(handler) {
+      userHandlers.add(handler);
+      return () => {
+        userHandlers.delete(handler);
+      };
+    },
     onCurrentRoom: (handler) => subscribe("current_room_changed", handler),
     onChatMessage: (handler) => subscribe("chat_message", handler),
     onTyping: (handler) => subscribe("typing", handler),

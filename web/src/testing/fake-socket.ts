@@ -54,7 +54,9 @@ export class FakeSocket {
     return this;
   }
 
-  emit(event: keyof ClientToServerEvents, payload: unknown, callback?: (reply: Ack<Record<string, unknown>>) => void): this {
+  /** emit(event, payload?, ack?): an event without a payload (get_lists) has only its ack. */
+  emit(event: keyof ClientToServerEvents, ...args: unknown[]): this {
+    const { payload, callback } = split<(reply: Ack<Record<string, unknown>>) => void>(args);
     this.record(event, payload, (err, reply) => {
       if (!err && reply) callback?.(reply);
     });
@@ -63,8 +65,9 @@ export class FakeSocket {
 
   timeout(_ms: number) {
     return {
-      emit: (event: keyof ClientToServerEvents, payload: unknown, callback: (err: Error | null, reply?: Ack<Record<string, unknown>>) => void) => {
-        this.record(event, payload, callback);
+      emit: (event: keyof ClientToServerEvents, ...args: unknown[]) => {
+        const { payload, callback } = split<(err: Error | null, reply?: Ack<Record<string, unknown>>) => void>(args);
+        this.record(event, payload, (err, reply) => callback?.(err, reply));
       },
     };
   }
@@ -140,6 +143,13 @@ export class FakeSocket {
       (listener as (...a: unknown[]) => void)(...args);
     }
   }
+}
+
+/** The payload (undefined when none) and the ack callback of an emit's arguments. */
+function split<C>(args: unknown[]): { payload: unknown; callback: C | undefined } {
+  const last = args[args.length - 1];
+  if (typeof last === "function") return { payload: args.length > 1 ? args[0] : undefined, callback: last as C };
+  return { payload: args[0], callback: undefined };
 }
 
 function add(map: Map<string, Set<Listener>>, event: string, listener: Listener) {

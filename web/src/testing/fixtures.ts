@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import type { Attachment, Message, Room, SendMessagePayload, TextMessage, Upload, User } from "../types/events";
+import type { Attachment, ListDelta, ListsSnapshot, Message, Room, SendMessagePayload, TextMessage, Upload, User } from "../types/events";
 import { MessageType } from "../types/events";
 
 export const defaultRoom: Room = {
@@ -113,4 +113,14 @@ export function imageFile(name = "cat.png", type = "image/png"): File {
 /** A send_message payload as the web client sends it: with a UUID as its client_id. */
 export function sent(payload: SendMessagePayload): SendMessagePayload {
   return { ...payload, client_id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/) };
+}
+
+/** The lists event (or get_lists answer) of these users and rooms, at these versions. */
+export function listsOf(users: User[], rooms: Room[], usersVersion = 1, roomsVersion = 1): ListsSnapshot {
+  return { users, users_version: usersVersion, rooms, rooms_version: roomsVersion };
+}
+
+/** A list delta of this version. */
+export function delta<T>(version: number, upsert: T[] = [], remove: string[] = []): ListDelta<T> {
+  return { version, upsert, remove };
 }

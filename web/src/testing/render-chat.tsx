@@ -5,15 +5,18 @@ import { ChatScreen } from "../app/ChatScreen";
 import { createChatService } from "../lib/socket";
 import type { Room, ServerToClientEvents, User } from "../types/events";
 import { FakeSocket } from "./fake-socket";
-import { anna, defaultRoom, lobby, peter } from "./fixtures";
+import { anna, defaultRoom, listsOf, lobby, peter } from "./fixtures";
 
 export interface ChatHarness {
   fake: FakeSocket;
   user: ReturnType<typeof userEvent.setup>;
   onLogout: ReturnType<typeof vi.fn>;
   onSessionEnd: ReturnType<typeof vi.fn>;
-  /** The server accepts the connection and sends its initial state. */
-  connect(state?: { rooms?: Room[]; users?: User[]; room?: Room }): void;
+  /**
+   * The server accepts the connection and sends its initial state: the
+   * lists (at version 1 each, unless given) and the current room.
+   */
+  connect(state?: { rooms?: Room[]; users?: User[]; room?: Room; usersVersion?: number; roomsVersion?: number }): void;
   /** The server emits an event (inside act). */
   emit<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): void;
   unmount(): void;
@@ -34,11 +37,10 @@ export function renderChat(options: { me?: User; fakeTimers?: boolean } = {}): C
     onLogout,
     onSessionEnd,
     unmount,
-    connect({ rooms = [defaultRoom, lobby], users = [me, anna], room = defaultRoom } = {}) {
+    connect({ rooms = [defaultRoom, lobby], users = [me, anna], room = defaultRoom, usersVersion = 1, roomsVersion = 1 } = {}) {
       act(() => {
         fake.serverConnect();
-        fake.serverEmit("room_list_changed", rooms);
-        fake.serverEmit("user_list_changed", users);
+        fake.serverEmit("lists", listsOf(users, rooms, usersVersion, roomsVersion));
         fake.serverEmit("current_room_changed", room);
       });
     },

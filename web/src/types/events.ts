@@ -123,11 +123,40 @@ export interface TypingEvent {
   typing: boolean;
 }
 
+/**
+ * The full lists and their versions: a delta client's first event on
+ * connect (before current_room_changed), and the answer of get_lists.
+ */
+export interface ListsSnapshot {
+  /** Sorted by name. */
+  users: User[];
+  users_version: number;
+  /** Persistent rooms first, then by age. */
+  rooms: Room[];
+  rooms_version: number;
+}
+
+/**
+ * One change of a list: its version is the list's previous version + 1.
+ * Upserts replace by id or add; removes are ids.
+ */
+export interface ListDelta<T> {
+  version: number;
+  upsert: T[];
+  remove: string[];
+}
+
 export interface ServerToClientEvents {
   chat_message: (message: Message) => void;
   current_room_changed: (room: Room) => void;
+  /** Only to a client that did not ask for deltas. */
   room_list_changed: (rooms: Room[]) => void;
+  /** Only to a client that did not ask for deltas. */
   user_list_changed: (users: User[]) => void;
+  /** To a delta client: the full lists, on every connect. */
+  lists: (lists: ListsSnapshot) => void;
+  user_list_delta: (delta: ListDelta<User>) => void;
+  room_list_delta: (delta: ListDelta<Room>) => void;
   typing: (event: TypingEvent) => void;
   recovery: (event: RecoveryEvent) => void;
 }
@@ -163,6 +192,8 @@ export interface ClientToServerEvents {
   send_message: (payload: SendMessagePayload, ack: (reply: SendMessageAck) => void) => void;
   switch_room: (payload: { room_id: string }, ack: (reply: Ack<{ room: Room }>) => void) => void;
   typing: (payload: { typing: boolean }, ack: (reply: Ack) => void) => void;
+  /** A delta client that saw a gap asks for the full lists again. */
+  get_lists: (ack: (reply: Ack<ListsSnapshot>) => void) => void;
 }
 
 /** The auth payload of the /chat namespace. */
@@ -170,6 +201,8 @@ export interface ChatAuth {
   token: string;
   /** The last seq seen in the current room: the server replays what came after. */
   resume?: ResumePoint;
+  /** "delta": lists, then user_list_delta/room_list_delta instead of the *_list_changed events. */
+  lists?: "delta";
 }
 
 export interface ResumePoint {

@@ -2,7 +2,7 @@ import { act, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { ApiError } from "../../../lib/api";
-import { defaultRoom, lobby } from "../../../testing/fixtures";
+import { defaultRoom, delta, lobby } from "../../../testing/fixtures";
 import { renderChat } from "../../../testing/render-chat";
 import { json, onRequest, recordedRequests } from "../../../testing/strict-fetch";
 import type { Room } from "../../../types/events";
@@ -98,14 +98,14 @@ describe("rooms in the chat screen", () => {
     const chat = renderChat();
     chat.connect({ rooms: [defaultRoom] });
     expect(within(nav()).getAllByRole("button", { name: /members?$/ })).toHaveLength(1);
-    chat.emit("room_list_changed", [defaultRoom, lobby]);
+    chat.emit("room_list_delta", delta(2, [lobby]));
     await chat.user.click(within(nav()).getByRole("button", { name: /^Lobby/ }));
     expect(chat.fake.calls("switch_room")[0]?.payload).toEqual({ room_id: lobby.id });
     // Nothing changes until the server says so.
     expect(within(nav()).getByRole("button", { name: /^Default Room/ })).toHaveAttribute("aria-current", "true");
     chat.emit("current_room_changed", lobby);
     expect(within(nav()).getByRole("button", { name: /^Lobby/ })).toHaveAttribute("aria-current", "true");
-    chat.emit("room_list_changed", [defaultRoom]);
+    chat.emit("room_list_delta", delta(3, [], [lobby.id]));
     expect(within(nav()).queryByRole("button", { name: /^Lobby/ })).not.toBeInTheDocument();
   });
 
@@ -131,7 +131,7 @@ describe("rooms in the chat screen", () => {
     const [request] = recordedRequests();
     expect(request?.headers.get("Authorization")).toBe("Bearer tok");
     expect(request?.body).toEqual({ name: "Gophers", description: "" });
-    chat.emit("room_list_changed", [defaultRoom, lobby, gophers]);
+    chat.emit("room_list_delta", delta(2, [gophers]));
     chat.emit("current_room_changed", gophers);
     expect(screen.getByRole("heading", { level: 2 })).toHaveTextContent("Gophers");
   });

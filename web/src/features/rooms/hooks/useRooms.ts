@@ -13,11 +13,13 @@ export interface RoomsState {
 }
 
 export function useRooms(service: ChatService): RoomsState {
-  const [rooms, setRooms] = useState<Room[]>([]);
+  const [rooms, setRooms] = useState<Room[]>(() => service.rooms);
   const [current, setCurrent] = useState<Room | null>(null);
   const [switchError, setSwitchError] = useState<string | null>(null);
 
   useEffect(() => {
+    // What came between the first render and this subscription.
+    setRooms(service.rooms);
     const offList = service.onRoomList(setRooms);
     const offCurrent = service.onCurrentRoom((room) => {
       setCurrent(room);

@@ -1,7 +1,7 @@
 import { act, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
-import { anna, boris, defaultRoom, lobby, peter, user } from "../../../testing/fixtures";
+import { anna, boris, defaultRoom, delta, lobby, peter, user } from "../../../testing/fixtures";
 import { renderChat } from "../../../testing/render-chat";
 import { InfoPanel } from "./InfoPanel";
 
@@ -53,7 +53,7 @@ describe("users in the chat screen", () => {
     chat.connect({ users: [peter] });
     const list = () => screen.getByRole("list", { name: "Active users" });
     expect(within(list()).getAllByRole("listitem")).toHaveLength(1);
-    chat.emit("user_list_changed", [peter, anna]);
+    chat.emit("user_list_delta", delta(2, [anna]));
     expect(within(list()).getAllByRole("listitem")).toHaveLength(2);
     // The Info sidebar's status (the conversation's banner is another).
     const status = () => within(screen.getByRole("complementary", { name: "Info" })).getByRole("status");
