@@ -444,15 +444,13 @@ type stepReport struct {
 
 // cpuWatch measures the server's and this process's CPU over an interval.
 type cpuWatch struct {
-	pid          int
+	pids         []int // the servers (-server-pid and -server-pids), CPU summed
 	start        time.Time
 	server, self time.Duration
 }
 
-func startCPU(pid int) cpuWatch {
-	w := cpuWatch{pid: pid, start: time.Now(), self: ownCPU()}
-	w.server, _ = procCPU(pid)
-	return w
+func startCPU(pids []int) cpuWatch {
+	return cpuWatch{pids: pids, start: time.Now(), self: ownCPU(), server: sumCPU(pids)}
 }
 
 // percent of one core used by the server and by this process since start.
@@ -462,10 +460,8 @@ func (w cpuWatch) percent() (server, self float64) {
 		return 0, 0
 	}
 	self = (ownCPU() - w.self).Seconds() / el * 100
-	if w.pid > 0 {
-		if s, err := procCPU(w.pid); err == nil {
-			server = (s - w.server).Seconds() / el * 100
-		}
+	if len(w.pids) > 0 {
+		server = (sumCPU(w.pids) - w.server).Seconds() / el * 100
 	}
 	return server, self
 }
@@ -539,12 +535,11 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 	}
 
 	// 2. Connections, each read from the moment it is up.
-	target := wsURL(cfg.baseURL)
 	r.phase.Store(phaseConnect)
 	ph, err = r.phaseRun(ctx, "connect", cfg.users, cfg.dialConc, func(ctx context.Context, i int) (string, error) {
 		cl := r.clients[i]
 		tok, _ := json.Marshal(map[string]string{"token": cl.token})
-		c, err := dialNamespace(ctx, target, d.dial, append([]byte("40/chat,"), tok...), "40/chat,")
+		c, err := dialNamespace(ctx, wsURL(cfg.nodeURL(i)), d.dial, append([]byte("40/chat,"), tok...), "40/chat,")
 		if err != nil {
 			if s := err.Error(); strings.Contains(s, "connect refused") {
 				if strings.Contains(s, `"error":"unavailable"`) {
@@ -726,7 +721,7 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 func (r *chatRun) phaseRun(ctx context.Context, name string, n, conc int, fn func(ctx context.Context, i int) (string, error)) (phaseReport, error) {
 	ph := phaseReport{Name: name, Count: n, Failed: map[string]int{}}
 	var mu sync.Mutex
-	cpu := startCPU(r.cfg.serverPID)
+	cpu := startCPU(r.cfg.cpuPIDs())
 	start := time.Now()
 	err := parallel(ctx, n, conc, func(ctx context.Context, i int) error {
 		code, err := fn(ctx, i)
@@ -777,7 +772,7 @@ func (r *chatRun) runStep(ctx context.Context, rt *routing, st, rate int) stepRe
 	msgRate := float64(rate) / float64(cfg.roomSize)
 	total := int(math.Round(msgRate * cfg.step.Seconds()))
 	sr := stepReport{Rate: rate, MsgRate: msgRate, PerSenderRate: msgRate / float64(max(nS, 1)), Refused: map[string]int{}}
-	cpu := startCPU(cfg.serverPID)
+	cpu := startCPU(cfg.cpuPIDs())
 	start := time.Now()
 	var wg sync.WaitGroup
 	for s := range nS {

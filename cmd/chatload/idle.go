@@ -237,30 +237,16 @@ func startWorkers(ctx context.Context, cfg *config, log *slog.Logger) ([]*worker
 		}
 		// The worker's own -timeout is a little shorter than ours, so it
 		// ends first if the parent is stuck.
-		dl, _ := ctx.Deadline()
-		cmd := exec.CommandContext(ctx, exe, //nolint:gosec // re-executes this very binary with our own flags
-			"-worker", "-scenario", "idle",
+		w, err := spawnWorker(ctx, exe, "-worker", "-scenario", "idle",
 			"-url", cfg.baseURL,
 			"-conns", strconv.Itoa(n),
 			"-local-addrs", strings.Join(addrs, ","),
-			"-dial-concurrency", strconv.Itoa(cfg.dialConc),
-			"-timeout", (time.Until(dl) - 2*time.Second).Round(time.Second).String(),
-		)
-		cmd.Stderr = os.Stderr
-		cmd.WaitDelay = 5 * time.Second
-		stdin, err := cmd.StdinPipe()
+			"-dial-concurrency", strconv.Itoa(cfg.dialConc))
 		if err != nil {
 			return fail(err)
 		}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			return fail(err)
-		}
-		if err := cmd.Start(); err != nil {
-			return fail(fmt.Errorf("start worker: %w", err))
-		}
-		log.Info("worker started", "pid", cmd.Process.Pid, "conns", n)
-		ws = append(ws, &worker{cmd: cmd, stdin: stdin, lines: bufio.NewScanner(out)})
+		log.Info("worker started", "pid", w.cmd.Process.Pid, "conns", n)
+		ws = append(ws, w)
 	}
 	for _, w := range ws {
 		if !w.lines.Scan() {
@@ -275,6 +261,31 @@ func startWorkers(ctx context.Context, cfg *config, log *slog.Logger) ([]*worker
 		}
 	}
 	return ws, nil
+}
+
+// spawnWorker starts exe (this binary) with args and a -timeout a little
+// shorter than ctx's, so that the worker ends first if the parent is stuck;
+// its stdin and stdout are pipes to the parent, its stderr ours.
+func spawnWorker(ctx context.Context, exe string, args ...string) (*worker, error) {
+	dl, _ := ctx.Deadline()
+	args = append(args, "-timeout", (time.Until(dl) - 2*time.Second).Round(time.Second).String())
+	cmd := exec.CommandContext(ctx, exe, args...) //nolint:gosec // re-executes this very binary with our own flags
+	cmd.Stderr = os.Stderr
+	cmd.WaitDelay = 5 * time.Second
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	lines := bufio.NewScanner(out)
+	lines.Buffer(make([]byte, 64<<10), 16<<20) // a scale worker's report lines are long
+	return &worker{cmd: cmd, stdin: stdin, lines: lines}, nil
 }
 
 // releaseWorkers tells every worker to close its connections, collects

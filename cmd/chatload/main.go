@@ -9,7 +9,9 @@
 //
 //   - chat: users created over HTTP, connected to /chat, switched into
 //     rooms, senders at a list of rates; latency, loss, duplicates,
-//     misrouting and list bytes (chat.go).
+//     misrouting and list bytes (chat.go);
+//   - scale: idle /chat connections spread over several nodes and client
+//     processes, one message to all, memory per node (scale.go).
 //
 // Every loop is bounded in count and time, and the whole run by -timeout.
 // See docs/measurements.md and scripts/measure.sh.
@@ -79,14 +81,22 @@ type config struct {
 	httpConc    int
 	jsonOut     string
 	serverFlags string
+
+	// scale (and chat: -urls spreads the connections over nodes)
+	urls         []string
+	serverPIDs   []int
+	natsPID      int
+	connsPerUser int
+	runID        string // internal: the scale worker's run
+	connOffset   int    // internal: the scale worker's first connection index
 }
 
 func parseFlags(args []string, output io.Writer) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("chatload", flag.ContinueOnError)
 	fs.SetOutput(output)
-	var local, rates string
-	fs.StringVar(&c.scenario, "scenario", "", "idle, broadcast or chat (required)")
+	var local, rates, urls, pids string
+	fs.StringVar(&c.scenario, "scenario", "", "idle, broadcast, chat or scale (required)")
 	fs.StringVar(&c.baseURL, "url", "http://127.0.0.1:8080", "server base URL; must be a loopback address")
 	fs.DurationVar(&c.timeout, "timeout", 3*time.Minute, "hard bound on the whole run")
 	fs.StringVar(&local, "local-addrs", "127.0.0.1", "comma-separated loopback source addresses, used round-robin (more addresses, more ephemeral ports)")
@@ -112,6 +122,12 @@ func parseFlags(args []string, output io.Writer) (*config, error) {
 	fs.IntVar(&c.httpConc, "http-concurrency", 32, "chat: HTTP requests (user and room creation) at once")
 	fs.StringVar(&c.jsonOut, "json", "", "chat: also write the figures to this JSON file")
 	fs.StringVar(&c.serverFlags, "server-flags", "", "chat: the flags the server was started with, copied into the report (e.g. its --limit-messages)")
+	fs.StringVar(&urls, "urls", "", "scale, chat: comma-separated base URLs of the nodes; connections go round-robin over them (default: -url)")
+	fs.StringVar(&pids, "server-pids", "", "scale, chat: comma-separated pids of the nodes, for their RSS (scale) and CPU (both; chat adds -server-pid)")
+	fs.IntVar(&c.natsPID, "nats-pid", 0, "scale: pid of the NATS server, for its RSS")
+	fs.IntVar(&c.connsPerUser, "conns-per-user", 1, "scale: connections per user (users = conns / this)")
+	fs.StringVar(&c.runID, "run-id", "", "internal: the run id of a scale worker")
+	fs.IntVar(&c.connOffset, "conn-offset", 0, "internal: the global index of a scale worker's first connection")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -119,9 +135,10 @@ func parseFlags(args []string, output io.Writer) (*config, error) {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	var errs []error
-	if c.scenario != "idle" && c.scenario != "broadcast" && c.scenario != "chat" {
-		errs = append(errs, fmt.Errorf("-scenario %q: want idle, broadcast or chat", c.scenario))
+	if c.scenario != "idle" && c.scenario != "broadcast" && c.scenario != "chat" && c.scenario != "scale" {
+		errs = append(errs, fmt.Errorf("-scenario %q: want idle, broadcast, chat or scale", c.scenario))
 	}
+	errs = append(errs, c.parseNodes(urls, pids)...)
 	if err := checkLoopbackURL(c.baseURL); err != nil {
 		errs = append(errs, err)
 	}
@@ -222,12 +239,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	ctx, cancel := context.WithTimeoutCause(ctx, cfg.timeout, errors.New("chatload: -timeout reached"))
 	defer cancel()
 	switch {
+	case cfg.worker && cfg.scenario == "scale":
+		return scaleWorker(ctx, cfg, stdin, stdout, log)
 	case cfg.worker:
 		return idleWorker(ctx, cfg, stdin, stdout, log)
 	case cfg.scenario == "idle":
 		return runIdle(ctx, cfg, stdout, log)
 	case cfg.scenario == "chat":
 		return runChat(ctx, cfg, stdout, log)
+	case cfg.scenario == "scale":
+		return runScale(ctx, cfg, stdout, log)
 	default:
 		return runBroadcast(ctx, cfg, stdout, log)
 	}

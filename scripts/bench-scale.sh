@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Scale out, measured (issue 13; `make bench-scale`, not part of `make test`).
+#
+#   1. scale: one nats-server with JetStream (built from the module in
+#      go.mod) on a random loopback port with a temporary store, NODES
+#      chatrooms nodes on it (--nats-url, --node-name nN, random ports),
+#      then `chatload -scenario scale`: CONNS users, CONNS idle /chat
+#      WebSockets round-robin over the nodes from PROCS client processes
+#      (each under the open-file cap) and the source addresses
+#      LOCAL_ADDRS, then one message to the default room: how many got it,
+#      when, and the RSS of the nodes and NATS.
+#   2. 1 node vs 2 nodes: a fresh NATS and 1 node, then a fresh NATS and 2
+#      nodes, each driven by `chatload -scenario chat` (CHAT_USERS users in
+#      one room, CHAT_SENDERS senders at CHAT_RATES deliveries/s; with 2
+#      nodes the connections alternate between them): deliveries/s per
+#      core of server CPU (nodes + NATS, from /proc/<pid>/stat).
+#
+# Loopback only. Every process this script starts is stopped by its PID on
+# exit (trap); every wait is bounded. Knobs (environment):
+#   CONNS=100000 CONNS_PER_USER=1 NODES=6 PROCS=ceil(CONNS/14000), at least 2
+#   LOCAL_ADDRS=127.0.0.2,...,127.0.0.9 DIAL_CONC=32 (per process) HTTP_CONC=32
+#   DRAIN=120s TIMEOUT=50m WRITE_QUEUE_BYTES= (the nodes' default if empty)
+#   CHAT_USERS=1000 CHAT_SENDERS=20 CHAT_RATES=20000,50000 CHAT_STEP=10s
+#   PARTS=scale,chat   CHATROOMS_BIN= (a prebuilt server instead of ./cmd/chatrooms)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNS=${CONNS:-100000}
+CONNS_PER_USER=${CONNS_PER_USER:-1}
+NODES=${NODES:-6}
+PROCS=${PROCS:-$(( (CONNS + 13999) / 14000 ))}
+[ "$PROCS" -ge 2 ] || PROCS=2
+LOCAL_ADDRS=${LOCAL_ADDRS:-127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9}
+DIAL_CONC=${DIAL_CONC:-32}
+HTTP_CONC=${HTTP_CONC:-32}
+DRAIN=${DRAIN:-120s}
+TIMEOUT=${TIMEOUT:-50m}
+WRITE_QUEUE_BYTES=${WRITE_QUEUE_BYTES:-}
+CHAT_USERS=${CHAT_USERS:-1000}
+CHAT_SENDERS=${CHAT_SENDERS:-20}
+CHAT_RATES=${CHAT_RATES:-20000,50000}
+CHAT_STEP=${CHAT_STEP:-10s}
+PARTS=${PARTS:-scale,chat}
+CHATROOMS_BIN=${CHATROOMS_BIN:-}
+
+tmp=$(mktemp -d)
+pids=()
+
+stop_pid() { # stop_pid PID: TERM, wait up to 20 s, then KILL
+  local pid=$1
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 200); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do stop_pid "$pid"; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "== build"
+go build -o "$tmp/nats-server" github.com/nats-io/nats-server/v2
+if [ -n "$CHATROOMS_BIN" ]; then cp "$CHATROOMS_BIN" "$tmp/chatrooms"; else go build -o "$tmp/chatrooms" ./cmd/chatrooms; fi
+go build -o "$tmp/chatload" ./cmd/chatload
+
+echo "== machine"
+echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo "cpus: $(nproc) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))"
+echo "memory: $(free -h | awk '/^Mem:/ {print $2}'), kernel $(uname -r), $(go version | cut -d' ' -f3-)"
+echo "open files per process: $(ulimit -n), ephemeral ports: $(tr '\t' '-' </proc/sys/net/ipv4/ip_local_port_range)"
+echo "uptime: $(uptime)"
+
+# wait_log FILE REGEX PID: the first match of REGEX (grep -o) in FILE, up to 30 s.
+wait_log() {
+  local file=$1 re=$2 pid=$3 m=
+  for _ in $(seq 300); do
+    m=$(grep -o -m1 -E "$re" "$file" 2>/dev/null | head -n1 || true)
+    [ -n "$m" ] && { echo "$m"; return 0; }
+    kill -0 "$pid" 2>/dev/null || { cat "$file" >&2; echo "process $pid exited" >&2; return 1; }
+    sleep 0.1
+  done
+  cat "$file" >&2
+  echo "no match for $re in $file within 30 s" >&2
+  return 1
+}
+
+nats_pid=
+nats_url=
+start_nats() { # start_nats NAME: a JetStream server on a random loopback port
+  local log=$tmp/nats-$1.log hp
+  "$tmp/nats-server" -a 127.0.0.1 -p -1 -js -sd "$tmp/nats-$1" -n "bench-$1" >"$log" 2>&1 &
+  nats_pid=$!
+  pids+=("$nats_pid")
+  hp=$(wait_log "$log" 'Listening for client connections on [0-9.]+:[0-9]+' "$nats_pid" | awk '{print $NF}')
+  nats_url=nats://$hp
+  wait_log "$log" 'Server is ready' "$nats_pid" >/dev/null
+  echo "nats pid $nats_pid at $nats_url"
+}
+
+node_pids=()
+node_urls=()
+start_nodes() { # start_nodes NAME COUNT: chatrooms nodes n1..nCOUNT on $nats_url
+  local name=$1 count=$2 k log addr flags
+  node_pids=()
+  node_urls=()
+  flags=(--limit-new-users off --limit-handshakes off --max-sessions-per-addr 0 --presence-grace 10m)
+  [ -n "$WRITE_QUEUE_BYTES" ] && flags+=(--write-queue-bytes "$WRITE_QUEUE_BYTES")
+  for k in $(seq "$count"); do
+    log=$tmp/node-$name-n$k.log
+    "$tmp/chatrooms" --nats-url "$nats_url" --node-name "n$k" --addr 127.0.0.1:0 \
+      --data-dir "$tmp/data-$name-n$k" "${flags[@]}" >"$log" 2>&1 &
+    node_pids+=("$!")
+    pids+=("$!")
+  done
+  for k in $(seq "$count"); do
+    log=$tmp/node-$name-n$k.log
+    addr=$(wait_log "$log" 'addr="?127\.0\.0\.1:[0-9]+' "${node_pids[$((k - 1))]}" | grep -o '127\.0\.0\.1:[0-9]*')
+    node_urls+=("http://$addr")
+  done
+  for k in $(seq "$count"); do # /readyz, up to 60 s each
+    for _ in $(seq 600); do
+      curl -fsS -o /dev/null "${node_urls[$((k - 1))]}/readyz" 2>/dev/null && break
+      sleep 0.1
+    done
+    curl -fsS -o /dev/null "${node_urls[$((k - 1))]}/readyz" || { cat "$tmp/node-$name-n$k.log" >&2; echo "node n$k not ready" >&2; exit 1; }
+    echo "node n$k pid ${node_pids[$((k - 1))]} at ${node_urls[$((k - 1))]}"
+  done
+  NODE_FLAGS="${flags[*]}"
+}
+
+stop_all() { # the nodes first, then NATS
+  local pid
+  for pid in "${node_pids[@]}"; do stop_pid "$pid"; done
+  stop_pid "$nats_pid"
+}
+
+chatload() { # chatload ARGS...: in the background so that the trap can stop it
+  "$tmp/chatload" "$@" &
+  local pid=$!
+  pids+=("$pid")
+  wait "$pid"
+}
+
+join() { local IFS=,; echo "$*"; }
+
+if [[ $PARTS == *scale* ]]; then
+  echo "== scale: $CONNS connections ($CONNS_PER_USER per user) over $NODES nodes from $PROCS client processes"
+  start_nats scale
+  start_nodes scale "$NODES"
+  sleep 1 # let the nodes settle before the baseline
+  status=0
+  chatload -scenario scale -urls "$(join "${node_urls[@]}")" -server-pids "$(join "${node_pids[@]}")" \
+    -nats-pid "$nats_pid" -conns "$CONNS" -conns-per-user "$CONNS_PER_USER" -procs "$PROCS" \
+    -local-addrs "$LOCAL_ADDRS" -dial-concurrency "$DIAL_CONC" -http-concurrency "$HTTP_CONC" \
+    -settle 5s -drain "$DRAIN" -timeout "$TIMEOUT" || status=$?
+  echo "scale: node flags: $NODE_FLAGS; chatload exit status $status; uptime: $(uptime)"
+  for k in $(seq "$NODES"); do # what the nodes complained about, if anything
+    n=$(grep -c -E 'level=(WARN|ERROR)' "$tmp/node-scale-n$k.log" || true)
+    [ "$n" -gt 0 ] && { echo "node n$k: $n warnings/errors, first:"; grep -m3 -E 'level=(WARN|ERROR)' "$tmp/node-scale-n$k.log" | cut -c1-300; }
+  done
+  stop_all
+fi
+
+if [[ $PARTS == *chat* ]]; then
+  for n in 1 2; do
+    echo "== chat: $CHAT_USERS users in one room on $n node(s), $CHAT_SENDERS senders, $CHAT_RATES deliveries/s, steps of $CHAT_STEP"
+    start_nats "chat$n"
+    start_nodes "chat$n" "$n"
+    cpu0=$(for p in "${node_pids[@]}" "$nats_pid"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | paste -sd' ')
+    chatload -scenario chat -urls "$(join "${node_urls[@]}")" -server-pids "$(join "${node_pids[@]}" "$nats_pid")" \
+      -users "$CHAT_USERS" -rooms 1 -senders "$CHAT_SENDERS" -rates "$CHAT_RATES" -step "$CHAT_STEP" -drain 15s \
+      -timeout 10m -dial-concurrency 16 -http-concurrency 16 -local-addrs "$LOCAL_ADDRS" \
+      -server-flags "$NODE_FLAGS (srv cpu: $n node(s) + NATS)" -json "$tmp/chat$n.json"
+    cpu1=$(for p in "${node_pids[@]}" "$nats_pid"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | paste -sd' ')
+    echo "chat $n node(s): CPU seconds over the whole run (setup included), nodes then NATS: $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i++) printf "%.2f ", (y[i] - x[i]) / 100 }')"
+    if command -v python3 >/dev/null; then
+      python3 - "$tmp/chat$n.json" "$n" <<'EOF'
+import json, sys
+rep = json.load(open(sys.argv[1]))
+for s in rep["steps"]:
+    cores = s.get("server_cpu_percent", 0) / 100
+    per = s["deliveries_per_second"] / cores if cores else 0
+    print(f"RESULT chat-nodes={sys.argv[2]} target={s['target_deliveries_per_second']} deliveries_per_s={s['deliveries_per_second']:.0f} "
+          f"server_cores={cores:.2f} deliveries_per_s_per_core={per:.0f} p50_ms={s['latency_p50_ms']:.1f} p99_ms={s['latency_p99_ms']:.1f} lost={s['lost']}")
+EOF
+    fi
+    stop_all
+  done
+fi
+echo "== done ($(uptime))"
