@@ -17,7 +17,7 @@
 #
 # Loopback only. Every process this script starts is stopped by its PID on
 # exit (trap); every wait is bounded. Knobs (environment):
-#   CONNS=100000 CONNS_PER_USER=1 NODES=6 PROCS=ceil(CONNS/14000), at least 2
+#   CONNS=100000 CONNS_PER_USER=1 LISTS=delta NODES=6 PROCS=ceil(CONNS/14000), at least 2
 #   LOCAL_ADDRS=127.0.0.2,...,127.0.0.9 DIAL_CONC=32 (per process) HTTP_CONC=32
 #   DRAIN=120s TIMEOUT=50m WRITE_QUEUE_BYTES= (the nodes' default if empty)
 #   CHAT_USERS=1000 CHAT_SENDERS=20 CHAT_RATES=20000,50000 CHAT_STEP=10s
@@ -27,6 +27,7 @@ cd "$(dirname "$0")/.."
 
 CONNS=${CONNS:-100000}
 CONNS_PER_USER=${CONNS_PER_USER:-1}
+LISTS=${LISTS:-delta}
 NODES=${NODES:-6}
 PROCS=${PROCS:-$(( (CONNS + 13999) / 14000 ))}
 [ "$PROCS" -ge 2 ] || PROCS=2
@@ -152,13 +153,13 @@ chatload() { # chatload ARGS...: in the background so that the trap can stop it
 join() { local IFS=,; echo "$*"; }
 
 if [[ $PARTS == *scale* ]]; then
-  echo "== scale: $CONNS connections ($CONNS_PER_USER per user) over $NODES nodes from $PROCS client processes"
+  echo "== scale: $CONNS connections ($CONNS_PER_USER per user, lists $LISTS) over $NODES nodes from $PROCS client processes"
   start_nats scale
   start_nodes scale "$NODES"
   sleep 1 # let the nodes settle before the baseline
   status=0
   chatload -scenario scale -urls "$(join "${node_urls[@]}")" -server-pids "$(join "${node_pids[@]}")" \
-    -nats-pid "$nats_pid" -conns "$CONNS" -conns-per-user "$CONNS_PER_USER" -procs "$PROCS" \
+    -nats-pid "$nats_pid" -conns "$CONNS" -conns-per-user "$CONNS_PER_USER" -lists "$LISTS" -procs "$PROCS" \
     -local-addrs "$LOCAL_ADDRS" -dial-concurrency "$DIAL_CONC" -http-concurrency "$HTTP_CONC" \
     -settle 5s -drain "$DRAIN" -timeout "$TIMEOUT" || status=$?
   echo "scale: node flags: $NODE_FLAGS; chatload exit status $status; uptime: $(uptime)"

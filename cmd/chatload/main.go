@@ -87,6 +87,7 @@ type config struct {
 	serverPIDs   []int
 	natsPID      int
 	connsPerUser int
+	lists        string // "delta" or "full"
 	runID        string // internal: the scale worker's run
 	connOffset   int    // internal: the scale worker's first connection index
 }
@@ -126,6 +127,7 @@ func parseFlags(args []string, output io.Writer) (*config, error) {
 	fs.StringVar(&pids, "server-pids", "", "scale, chat: comma-separated pids of the nodes, for their RSS (scale) and CPU (both; chat adds -server-pid)")
 	fs.IntVar(&c.natsPID, "nats-pid", 0, "scale: pid of the NATS server, for its RSS")
 	fs.IntVar(&c.connsPerUser, "conns-per-user", 1, "scale: connections per user (users = conns / this)")
+	fs.StringVar(&c.lists, "lists", "delta", "scale: how the connections get the user and room lists: delta (as the web client) or full")
 	fs.StringVar(&c.runID, "run-id", "", "internal: the run id of a scale worker")
 	fs.IntVar(&c.connOffset, "conn-offset", 0, "internal: the global index of a scale worker's first connection")
 	if err := fs.Parse(args); err != nil {

@@ -79,6 +79,9 @@ func (c *config) parseNodes(urls, pids string) []error {
 		if len(c.serverPIDs) > 0 && len(c.serverPIDs) != len(c.urls) {
 			errs = append(errs, fmt.Errorf("-server-pids: %d pids for %d nodes", len(c.serverPIDs), len(c.urls)))
 		}
+		if c.lists != "delta" && c.lists != "full" {
+			errs = append(errs, fmt.Errorf("-lists %q: want delta or full", c.lists))
+		}
 		if c.worker && c.runID == "" {
 			errs = append(errs, errors.New("-run-id: needed by a scale worker"))
 		}
@@ -118,11 +121,18 @@ type scaleConn struct {
 	done     chan struct{} // closed when the read loop ends
 	got      atomic.Int32  // receptions of the probe
 	gotNano  atomic.Int64  // time of the first reception
+	bytes    atomic.Int64  // WebSocket payload bytes received (lists included)
 }
 
 // dialChat opens a /chat connection with token on a small read buffer.
-func dialChat(ctx context.Context, target, token string, netDial func(ctx context.Context, network, addr string) (net.Conn, error)) (*rawConn, error) {
-	tok, _ := json.Marshal(map[string]string{"token": token})
+// lists "delta" asks for list deltas (docs/protocol.md), "full" for the
+// whole lists.
+func dialChat(ctx context.Context, target, token, lists string, netDial func(ctx context.Context, network, addr string) (net.Conn, error)) (*rawConn, error) {
+	auth := map[string]string{"token": token}
+	if lists == "delta" {
+		auth["lists"] = "delta"
+	}
+	tok, _ := json.Marshal(auth)
 	d := ws.Dialer{NetDial: netDial, ReadBufferSize: scaleBufSize}
 	conn, br, _, err := d.Dial(ctx, target)
 	if err != nil {
@@ -158,6 +168,7 @@ func (sc *scaleConn) read(marker []byte) {
 		if err != nil {
 			return
 		}
+		sc.bytes.Add(int64(sc.c.lastLen))
 		if op != ws.OpText {
 			continue
 		}
@@ -197,7 +208,7 @@ func probeMarker(runID string) []byte { return []byte(`"content":"` + runID + `:
 // scaleWorker is one client process of the scale scenario. It reads
 // -conns tokens (a line each) from stdin, opens the connections and
 // reports "connected OK FAILED RETRIES PER_NODE FIRST_ERROR"; then answers
-// each "count" line with "got RECEIVED DUPLICATES OPEN"; at the end of
+// each "count" line with "got RECEIVED DUPLICATES OPEN BYTES"; at the end of
 // stdin it reports "recv NODE:UNIXNANO ..." and "alive N", closes its
 // connections and exits.
 func scaleWorker(ctx context.Context, cfg *config, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
@@ -242,7 +253,7 @@ func scaleWorker(ctx context.Context, cfg *config, stdin io.Reader, stdout io.Wr
 					mu.Unlock()
 				}
 				var c *rawConn
-				if c, err = dialChat(ctx, wsURL(cfg.urls[node]), tok, d.dial); err != nil {
+				if c, err = dialChat(ctx, wsURL(cfg.urls[node]), tok, cfg.lists, d.dial); err != nil {
 					if ctx.Err() != nil {
 						break
 					}
@@ -300,7 +311,7 @@ func scaleWorker(ctx context.Context, cfg *config, stdin io.Reader, stdout io.Wr
 			lines <- in.Text()
 		}
 	}()
-	count := func() (got, dups, open int) {
+	count := func() (got, dups, open int, bytes int64) {
 		for _, sc := range conns {
 			if sc == nil {
 				continue
@@ -312,8 +323,9 @@ func scaleWorker(ctx context.Context, cfg *config, stdin io.Reader, stdout io.Wr
 			if sc.open() {
 				open++
 			}
+			bytes += sc.bytes.Load()
 		}
-		return got, dups, open
+		return got, dups, open, bytes
 	}
 loop:
 	for {
@@ -323,14 +335,14 @@ loop:
 				break loop
 			}
 			if l == "count" {
-				g, dup, open := count()
-				fmt.Fprintf(stdout, "got %d %d %d\n", g, dup, open)
+				g, dup, open, bytes := count()
+				fmt.Fprintf(stdout, "got %d %d %d %d\n", g, dup, open, bytes)
 			}
 		case <-ctx.Done():
 			break loop
 		}
 	}
-	_, _, alive := count()
+	_, _, alive, _ := count()
 	var b strings.Builder
 	b.WriteString("recv")
 	for _, sc := range conns {
@@ -371,6 +383,7 @@ type scaleWorkerState struct {
 	perNode           []int
 	firstErr          string
 	got, dups, open   int
+	bytes             int64
 }
 
 // ask sends a line to the worker and reads the answer line.
@@ -427,8 +440,8 @@ func runScale(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logg
 	pids := append(slices.Clone(cfg.serverPIDs), cfg.natsPID)
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
-	fmt.Fprintf(w, "scale: %s run %s: %d nodes, %d users, %d connections (%d per user), %d client processes, source addresses %d\n",
-		time.Now().UTC().Format(time.RFC3339), runID, nNodes, nUsers, cfg.conns, cfg.connsPerUser, cfg.procs, len(cfg.localAddrs))
+	fmt.Fprintf(w, "scale: %s run %s: %d nodes, %d users, %d connections (%d per user, lists %s), %d client processes, source addresses %d\n",
+		time.Now().UTC().Format(time.RFC3339), runID, nNodes, nUsers, cfg.conns, cfg.connsPerUser, cfg.lists, cfg.procs, len(cfg.localAddrs))
 	fmt.Fprintf(w, "scale: load average at start %s\n", loadAvg())
 	rss0 := rssOf(pids)
 
@@ -551,7 +564,7 @@ func runScale(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logg
 			"-conns", strconv.Itoa(n), "-conn-offset", strconv.Itoa(offset),
 			"-local-addrs", strings.Join(addrs, ","),
 			"-dial-concurrency", strconv.Itoa(cfg.dialConc),
-			"-run-id", runID)
+			"-run-id", runID, "-lists", cfg.lists)
 		if err != nil {
 			return err
 		}
@@ -608,16 +621,18 @@ func runScale(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logg
 	case <-ctx.Done():
 		return fmt.Errorf("scale: %w", context.Cause(ctx))
 	}
+	var rcvBytes int64 // by all the connections so far
 	poll := func() (got, dups, open int, err error) {
+		rcvBytes = 0
 		for _, sw := range workers {
 			l, err := sw.ask("count")
 			if err != nil {
 				return 0, 0, 0, err
 			}
-			if _, err := fmt.Sscanf(l, "got %d %d %d", &sw.got, &sw.dups, &sw.open); err != nil {
+			if _, err := fmt.Sscanf(l, "got %d %d %d %d", &sw.got, &sw.dups, &sw.open, &sw.bytes); err != nil {
 				return 0, 0, 0, fmt.Errorf("worker %d said %q: %w", sw.cmd.Process.Pid, l, err)
 			}
-			got, dups, open = got+sw.got, dups+sw.dups, open+sw.open
+			got, dups, open, rcvBytes = got+sw.got, dups+sw.dups, open+sw.open, rcvBytes+sw.bytes
 		}
 		return got, dups, open, nil
 	}
@@ -626,7 +641,8 @@ func runScale(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logg
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "scale: load average at measurement %s; open before the message %d\n", loadAvg(), openBefore)
+	fmt.Fprintf(w, "scale: load average at measurement %s; open before the message %d; received so far %.1f MiB, %.1f KiB per connection (the lists on connect, list deltas, pings)\n",
+		loadAvg(), openBefore, float64(rcvBytes)/(1<<20), float64(rcvBytes)/1024/float64(max(ok, 1)))
 
 	// 4. The probe: the first user's own extra connection on the first node.
 	sender := &chatClient{done: make(chan struct{}), welcomed: make(chan struct{}), pending: map[int]func([]byte){}}
@@ -634,7 +650,7 @@ func runScale(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logg
 	if tokens[0] == "" {
 		return errors.New("scale: the first user was not created")
 	}
-	sc, err := dialChat(ctx, wsURL(cfg.urls[0]), tokens[0], d.dial)
+	sc, err := dialChat(ctx, wsURL(cfg.urls[0]), tokens[0], cfg.lists, d.dial)
 	if err != nil {
 		return fmt.Errorf("scale: sender: %w", err)
 	}
