@@ -4,8 +4,8 @@
 #   1. scale: one nats-server with JetStream (built from the module in
 #      go.mod) on a random loopback port with a temporary store, NODES
 #      chatrooms nodes on it (--nats-url, --node-name nN, random ports),
-#      then `chatload -scenario scale`: CONNS users, CONNS idle /chat
-#      WebSockets round-robin over the nodes from PROCS client processes
+#      then `chatload -scenario scale`: CONNS / CONNS_PER_USER users, CONNS
+#      idle /chat WebSockets round-robin over the nodes from PROCS client processes
 #      (each under the open-file cap) and the source addresses
 #      LOCAL_ADDRS, then one message to the default room: how many got it,
 #      when, and the RSS of the nodes and NATS.
@@ -17,16 +17,21 @@
 #
 # Loopback only. Every process this script starts is stopped by its PID on
 # exit (trap); every wait is bounded. Knobs (environment):
-#   CONNS=100000 CONNS_PER_USER=1 LISTS=delta NODES=6 PROCS=ceil(CONNS/14000), at least 2
+#   CONNS=100000 CONNS_PER_USER=100 LISTS=delta NODES=6 PROCS=ceil(CONNS/14000), at least 2
 #   LOCAL_ADDRS=127.0.0.2,...,127.0.0.9 DIAL_CONC=32 (per process) HTTP_CONC=32
 #   DRAIN=120s TIMEOUT=50m WRITE_QUEUE_BYTES= (the nodes' default if empty)
-#   CHAT_USERS=1000 CHAT_SENDERS=20 CHAT_RATES=20000,50000 CHAT_STEP=10s
+#   CHAT_USERS=1000 CHAT_SENDERS=100 CHAT_RATES=20000,50000,100000,200000 CHAT_STEP=10s
 #   PARTS=scale,chat   CHATROOMS_BIN= (a prebuilt server instead of ./cmd/chatrooms)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CONNS=${CONNS:-100000}
-CONNS_PER_USER=${CONNS_PER_USER:-1}
+# 100 connections a user by default: every connection is sent the whole
+# user list on connect (~250 bytes a user), so U users on C connections
+# cost C x U x 250 bytes; 100,000 users would be ~2.5 TB (and each user's
+# join rewrites the default room's record, which grows with its members).
+# CONNS_PER_USER=1 CONNS=2000 shows the one-user-one-connection case.
+CONNS_PER_USER=${CONNS_PER_USER:-100}
 LISTS=${LISTS:-delta}
 NODES=${NODES:-6}
 PROCS=${PROCS:-$(( (CONNS + 13999) / 14000 ))}
@@ -38,8 +43,8 @@ DRAIN=${DRAIN:-120s}
 TIMEOUT=${TIMEOUT:-50m}
 WRITE_QUEUE_BYTES=${WRITE_QUEUE_BYTES:-}
 CHAT_USERS=${CHAT_USERS:-1000}
-CHAT_SENDERS=${CHAT_SENDERS:-20}
-CHAT_RATES=${CHAT_RATES:-20000,50000}
+CHAT_SENDERS=${CHAT_SENDERS:-100}
+CHAT_RATES=${CHAT_RATES:-20000,50000,100000,200000}
 CHAT_STEP=${CHAT_STEP:-10s}
 PARTS=${PARTS:-scale,chat}
 CHATROOMS_BIN=${CHATROOMS_BIN:-}
