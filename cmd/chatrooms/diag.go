@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"time"
 )
 
@@ -18,12 +19,15 @@ type diagServer struct {
 }
 
 // startDiag listens on addr and serves the diagnostics there until
-// Shutdown.
+// Shutdown. It turns on the mutex profile (1 event in 100) and the block
+// profile (blocking of 10 µs or more, sampled).
 func startDiag(addr string, log *slog.Logger) (*diagServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on metrics-addr: %w", err)
 	}
+	runtime.SetMutexProfileFraction(100)
+	runtime.SetBlockProfileRate(int(10 * time.Microsecond))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)

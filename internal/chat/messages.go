@@ -76,7 +76,7 @@ func (s *Service) SendMessage(ctx context.Context, userID string, in MessageInpu
 	if !ok {
 		return Message{}, RateLimited("you are sending messages too fast", wait)
 	}
-	u, _, err := s.users.get(ctx, userID)
+	u, err := s.freshUser(ctx, userID)
 	if errors.Is(err, ErrNotFound) {
 		return Message{}, clientErr(CodeUnauthorized, "not logged in")
 	}

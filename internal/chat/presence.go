@@ -11,7 +11,7 @@ import (
 // is online (again), and keeps their nickname and room.
 func (s *Service) Connected(ctx context.Context, userID string) error {
 	s.local.begin(userID, +1)
-	_, _, err := s.users.modify(ctx, userID, func(u *userRecord) (op, error) {
+	_, _, err := s.modifyUser(ctx, userID, func(u *userRecord) (op, error) {
 		if u.Sessions == nil {
 			u.Sessions = make(map[string]int, 1)
 		}
@@ -33,7 +33,7 @@ func (s *Service) Connected(ctx context.Context, userID string) error {
 // closed. When it was their last anywhere, the grace period starts.
 func (s *Service) Disconnected(ctx context.Context, userID string) error {
 	s.local.begin(userID, -1)
-	_, _, err := s.users.modify(ctx, userID, func(u *userRecord) (op, error) {
+	_, _, err := s.modifyUser(ctx, userID, func(u *userRecord) (op, error) {
 		if u.Sessions[s.cfg.NodeID] <= 0 {
 			return opKeep, nil
 		}
@@ -114,7 +114,7 @@ func (s *Service) sweep(ctx context.Context) {
 // dropDeadSessions forgets the user's sessions on nodes that are gone;
 // if none is left the grace period starts now.
 func (s *Service) dropDeadSessions(ctx context.Context, userID string) {
-	_, _, err := s.users.modify(ctx, userID, func(u *userRecord) (op, error) {
+	_, _, err := s.modifyUser(ctx, userID, func(u *userRecord) (op, error) {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
 		changed := false
@@ -146,7 +146,7 @@ func (s *Service) dropDeadSessions(ctx context.Context, userID string) {
 func (s *Service) reconcileSessions(ctx context.Context, userID string) {
 	node := s.cfg.NodeID
 	wrote := false // by the last try of the function below
-	_, _, err := s.users.modify(ctx, userID, func(u *userRecord) (op, error) {
+	_, _, err := s.modifyUser(ctx, userID, func(u *userRecord) (op, error) {
 		wrote = false
 		n, settled := s.local.count(userID)
 		if !settled || u.Sessions[node] == n {

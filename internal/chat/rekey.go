@@ -70,7 +70,7 @@ func (s *Service) migrateNameKeys(ctx context.Context) error {
 	moved, kept := 0, 0
 	for _, c := range users {
 		err := s.moveClaim(ctx, s.nicks, c, false, func(ctx context.Context) error {
-			_, _, err := s.users.modify(ctx, c.id, func(u *userRecord) (op, error) {
+			_, _, err := s.modifyUser(ctx, c.id, func(u *userRecord) (op, error) {
 				if u.NameKey != c.oldKey {
 					return opKeep, nil
 				}

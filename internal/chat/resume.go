@@ -65,7 +65,7 @@ func (s *Service) Replay(ctx context.Context, userID, roomID string, after uint6
 	if u.Room != roomID {
 		return nil, &ResumeRefused{ResumeRoomChanged}
 	}
-	if !r.hasMember(userID) {
+	if !r.Persistent && !r.hasMember(userID) { // a persistent room's members are its users' records
 		return nil, &ResumeRefused{ResumeNotAMember}
 	}
 	join := u.JoinSeq

@@ -10,19 +10,29 @@ import (
 // joinRoom adds u to room's members (compare-and-set, so it cannot race
 // with the room's deletion) and appends the join notice. It returns the
 // room as joined and the notice's seq, where u's membership begins.
+//
+// A persistent room is never deleted, so it keeps no member list: its
+// members are the users whose record points at it (written by the
+// caller), and joining or leaving it writes nothing to the room. All new
+// users join the default room: a shared list would make them contend for
+// one record, each write of it O(members).
 func (s *Service) joinRoom(ctx context.Context, u *userRecord, roomID string) (*roomRecord, uint64, error) {
-	r, _, err := s.rooms.modify(ctx, roomID, func(r *roomRecord) (op, error) {
-		if r.hasMember(u.ID) {
-			return opKeep, nil
+	r, persistent := s.cachedPersistentRoom(roomID)
+	if !persistent {
+		var err error
+		r, _, err = s.rooms.modify(ctx, roomID, func(r *roomRecord) (op, error) {
+			if r.Persistent || r.hasMember(u.ID) {
+				return opKeep, nil
+			}
+			r.Members = append(r.Members, u.ID)
+			return opWrite, nil
+		})
+		if errors.Is(err, ErrNotFound) {
+			return nil, 0, clientErr(CodeRoomNotFound, "no such room")
 		}
-		r.Members = append(r.Members, u.ID)
-		return opWrite, nil
-	})
-	if errors.Is(err, ErrNotFound) {
-		return nil, 0, clientErr(CodeRoomNotFound, "no such room")
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("join room %q: %w", roomID, err)
+		if err != nil {
+			return nil, 0, fmt.Errorf("join room %q: %w", roomID, err)
+		}
 	}
 	seq, err := s.appendNotice(ctx, u, roomID, r.Name, MessageJoined)
 	if err != nil {
@@ -31,18 +41,34 @@ func (s *Service) joinRoom(ctx context.Context, u *userRecord, roomID string) (*
 	return r, seq, nil
 }
 
+// cachedPersistentRoom returns the room from the watched cache if it is
+// a persistent one (which stays persistent: nothing demotes a room).
+func (s *Service) cachedPersistentRoom(id string) (*roomRecord, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r := s.roomCache[id]
+	if r == nil || !r.Persistent {
+		return nil, false
+	}
+	return r, true
+}
+
 // leaveRoom appends the leave notice and removes u from room's members,
 // deleting the room (and freeing its name) if it is not persistent and u
 // was its last member.
 func (s *Service) leaveRoom(ctx context.Context, u *userRecord, roomID string) error {
+	if r, ok := s.cachedPersistentRoom(roomID); ok {
+		_, err := s.appendNotice(ctx, u, roomID, r.Name, MessageLeft)
+		return err
+	}
 	var name, nameKey string
 	_, _, err := s.rooms.modify(ctx, roomID, func(r *roomRecord) (op, error) {
 		name, nameKey = r.Name, r.NameKey
-		if !r.hasMember(u.ID) {
+		if r.Persistent || !r.hasMember(u.ID) {
 			return opKeep, nil
 		}
 		r.Members = r.withoutMember(u.ID)
-		if len(r.Members) == 0 && !r.Persistent {
+		if len(r.Members) == 0 {
 			return opDelete, nil
 		}
 		return opWrite, nil
@@ -91,7 +117,7 @@ func (s *Service) SwitchRoom(ctx context.Context, userID, roomID string) (Room, 
 	if !validID(roomID) {
 		return Room{}, clientErr(CodeRoomNotFound, "no such room")
 	}
-	u, _, err := s.users.get(ctx, userID)
+	u, err := s.freshUser(ctx, userID)
 	if errors.Is(err, ErrNotFound) {
 		return Room{}, clientErr(CodeUnauthorized, "not logged in")
 	}
@@ -106,7 +132,7 @@ func (s *Service) SwitchRoom(ctx context.Context, userID, roomID string) (Room, 
 		return Room{}, err
 	}
 	var old string
-	_, _, err = s.users.modify(ctx, userID, func(cur *userRecord) (op, error) {
+	_, _, err = s.modifyUser(ctx, userID, func(cur *userRecord) (op, error) {
 		old = cur.Room
 		cur.Room, cur.JoinSeq = roomID, joinSeq
 		return opWrite, nil
@@ -124,7 +150,7 @@ func (s *Service) SwitchRoom(ctx context.Context, userID, roomID string) (Room, 
 			s.log.Warn("leave old room", "user", userID, "room", old, "err", err)
 		}
 	}
-	return roomView(r), nil
+	return s.roomView(r), nil
 }
 
 // CreateRoom creates a room with a unique name and moves its creator in.
@@ -198,5 +224,5 @@ func (s *Service) CachedRoom(id string) (Room, bool) {
 	if r == nil {
 		return Room{}, false
 	}
-	return roomView(r), true
+	return s.roomViewLocked(r), true
 }

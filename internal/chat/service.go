@@ -144,8 +144,16 @@ type Service struct {
 
 	mu        sync.RWMutex
 	userCache map[string]*userRecord
-	roomCache map[string]*roomRecord
-	liveNodes map[string]bool
+	// userRevs is the revision of each cached user record; userMinRev the
+	// revision this node last wrote (or deleted) a user record at, until
+	// the watch brings the cache there: a cached record older than that
+	// is not read (see freshUser).
+	userRevs   map[string]uint64
+	userMinRev map[string]uint64
+	roomCache  map[string]*roomRecord
+	// roomCounts is how many cached users are in each room.
+	roomCounts map[string]int
+	liveNodes  map[string]bool
 
 	local localSessions // connections on this node, to reconcile the store with
 
@@ -164,21 +172,24 @@ type typingState struct {
 func New(cfg Config, st Stores, events Log, sig Signals) *Service {
 	cfg.setDefaults()
 	return &Service{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		users:     jsonKV[userRecord]{st.Users, "user"},
-		rooms:     jsonKV[roomRecord]{st.Rooms, "room"},
-		nicks:     st.Nicks,
-		tokens:    st.Tokens,
-		roomNames: st.RoomNames,
-		nodes:     st.Nodes,
-		events:    events,
-		sig:       sig,
-		userCache: make(map[string]*userRecord),
-		roomCache: make(map[string]*roomRecord),
-		liveNodes: make(map[string]bool),
-		typing:    make(map[string]*typingState),
-		limits:    ratelimit.New(ratelimit.Config{Limit: cfg.MessageLimit, Now: cfg.Now}),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		users:      jsonKV[userRecord]{st.Users, "user"},
+		rooms:      jsonKV[roomRecord]{st.Rooms, "room"},
+		nicks:      st.Nicks,
+		tokens:     st.Tokens,
+		roomNames:  st.RoomNames,
+		nodes:      st.Nodes,
+		events:     events,
+		sig:        sig,
+		userCache:  make(map[string]*userRecord),
+		userRevs:   make(map[string]uint64),
+		userMinRev: make(map[string]uint64),
+		roomCounts: make(map[string]int),
+		roomCache:  make(map[string]*roomRecord),
+		liveNodes:  make(map[string]bool),
+		typing:     make(map[string]*typingState),
+		limits:     ratelimit.New(ratelimit.Config{Limit: cfg.MessageLimit, Now: cfg.Now}),
 	}
 }
 
@@ -263,10 +274,12 @@ func (s *Service) ensureRoom(ctx context.Context, spec RoomSpec) error {
 		return err
 	}
 	r, _, err := s.rooms.modify(ctx, spec.ID, func(r *roomRecord) (op, error) {
-		if r.Persistent && r.Name == name && r.Description == desc {
+		if r.Persistent && r.Name == name && r.Description == desc && len(r.Members) == 0 {
 			return opKeep, nil
 		}
-		r.Persistent, r.Name, r.Description = true, name, desc
+		// A persistent room keeps no member list (see joinRoom): one
+		// left by an earlier version goes.
+		r.Persistent, r.Name, r.Description, r.Members = true, name, desc, []string{}
 		return opWrite, nil
 	})
 	if err != nil {
@@ -351,24 +364,63 @@ func (s *Service) onRoomEntry(e Entry) {
 }
 
 func (s *Service) onUserEntry(e Entry) {
-	s.mu.Lock()
-	_, had := s.userCache[e.Key]
-	if e.Deleted {
-		delete(s.userCache, e.Key)
-	} else {
-		var u userRecord
-		if err := json.Unmarshal(e.Value, &u); err != nil {
-			s.mu.Unlock()
+	var u *userRecord
+	if !e.Deleted {
+		u = new(userRecord)
+		if err := json.Unmarshal(e.Value, u); err != nil {
 			s.log.Error("bad user record", "user", e.Key, "err", err)
 			return
 		}
-		s.userCache[e.Key] = &u
 	}
+	s.mu.Lock()
+	if min, ok := s.userMinRev[e.Key]; ok && e.Revision >= min {
+		delete(s.userMinRev, e.Key)
+	}
+	_, had := s.userCache[e.Key]
+	changed, moved := s.setUserLocked(e.Key, u, e.Revision)
 	s.mu.Unlock()
 	if e.Deleted && had {
 		s.listener.UserRemoved(e.Key)
 	}
-	s.listener.UsersChanged()
+	s.notifyUser(changed, moved)
+}
+
+// setUserLocked puts u (nil: deleted) at revision rev in the cache,
+// unless the cache holds a later revision already (this node's own write,
+// applied before the watch brought the earlier ones). It reports whether
+// the cache changed, and whether the user's room did (member counts).
+func (s *Service) setUserLocked(id string, u *userRecord, rev uint64) (changed, moved bool) {
+	prev, had := s.userCache[id]
+	if had && s.userRevs[id] >= rev {
+		return false, false
+	}
+	if !had && u == nil {
+		return false, false
+	}
+	moved = !had || u == nil || prev.Room != u.Room
+	if had {
+		if s.roomCounts[prev.Room]--; s.roomCounts[prev.Room] <= 0 {
+			delete(s.roomCounts, prev.Room)
+		}
+	}
+	if u == nil {
+		delete(s.userCache, id)
+		delete(s.userRevs, id)
+	} else {
+		s.userCache[id] = u
+		s.userRevs[id] = rev
+		s.roomCounts[u.Room]++
+	}
+	return true, moved
+}
+
+func (s *Service) notifyUser(changed, moved bool) {
+	if changed {
+		s.listener.UsersChanged()
+	}
+	if moved {
+		s.listener.RoomsChanged() // member counts
+	}
 }
 
 func (s *Service) onLogEntry(le LogEntry) {
@@ -403,8 +455,21 @@ func (s *Service) userViewLocked(u *userRecord) User {
 	return v
 }
 
-func roomView(r *roomRecord) Room {
-	return Room{ID: r.ID, Name: r.Name, Description: r.Description, Persistent: r.Persistent, AvatarURL: RoomAvatarURL(r.ID), MemberCount: len(r.Members)}
+// roomViewLocked is the client view of a room. A persistent room keeps
+// no member list (see joinRoom): its members are the users whose record
+// points at it, counted in the watched cache.
+func (s *Service) roomViewLocked(r *roomRecord) Room {
+	n := len(r.Members)
+	if r.Persistent {
+		n = s.roomCounts[r.ID]
+	}
+	return Room{ID: r.ID, Name: r.Name, Description: r.Description, Persistent: r.Persistent, AvatarURL: RoomAvatarURL(r.ID), MemberCount: n}
+}
+
+func (s *Service) roomView(r *roomRecord) Room {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.roomViewLocked(r)
 }
 
 // Users lists everyone present, by name.
@@ -423,8 +488,10 @@ func (s *Service) Users() []User {
 func (s *Service) Rooms() []Room {
 	s.mu.RLock()
 	recs := make([]*roomRecord, 0, len(s.roomCache))
+	views := make(map[*roomRecord]Room, len(s.roomCache))
 	for _, r := range s.roomCache {
 		recs = append(recs, r)
+		views[r] = s.roomViewLocked(r)
 	}
 	s.mu.RUnlock()
 	order := make(map[string]int, len(s.cfg.PersistentRooms))
@@ -439,7 +506,7 @@ func (s *Service) Rooms() []Room {
 	})
 	out := make([]Room, len(recs))
 	for i, r := range recs {
-		out[i] = roomView(r)
+		out[i] = views[r]
 	}
 	return out
 }
@@ -456,7 +523,7 @@ func (s *Service) Room(ctx context.Context, id string) (Room, error) {
 	if err != nil {
 		return Room{}, fmt.Errorf("get room: %w", err)
 	}
-	return roomView(r), nil
+	return s.roomView(r), nil
 }
 
 // User returns the client view of a user record.
@@ -515,10 +582,12 @@ func (s *Service) Register(ctx context.Context, raw string) (User, string, error
 	}
 	now := s.now()
 	rec := &userRecord{ID: id, Name: name, NameKey: key, TokenHash: th, CreatedAt: now, OfflineSince: now}
-	if _, err := s.users.create(ctx, id, rec); err != nil {
+	rev, err := s.users.create(ctx, id, rec)
+	if err != nil {
 		undo()
 		return User{}, "", fmt.Errorf("create user: %w", err)
 	}
+	s.wroteUser(id, rec, rev, true)
 	room := s.DefaultRoomID()
 	_, joinSeq, err := s.joinRoom(ctx, rec, room)
 	if err != nil {
@@ -526,7 +595,7 @@ func (s *Service) Register(ctx context.Context, raw string) (User, string, error
 		return User{}, "", fmt.Errorf("enter default room: %w", err)
 	}
 	rec.Room, rec.JoinSeq = room, joinSeq
-	if _, _, err := s.users.modify(ctx, id, func(u *userRecord) (op, error) {
+	if _, _, err := s.modifyUser(ctx, id, func(u *userRecord) (op, error) {
 		u.Room, u.JoinSeq = room, joinSeq
 		return opWrite, nil
 	}); err != nil {
@@ -558,7 +627,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (User, error) 
 	if err != nil {
 		return User{}, fmt.Errorf("look up token: %w", err)
 	}
-	u, _, err := s.users.get(ctx, string(e.Value))
+	u, err := s.freshUser(ctx, string(e.Value))
 	if errors.Is(err, ErrNotFound) {
 		return User{}, clientErr(CodeUnauthorized, "missing or invalid token")
 	}
@@ -587,7 +656,7 @@ func (s *Service) Logout(ctx context.Context, userID string) error {
 // call removed the user.
 func (s *Service) removeUser(ctx context.Context, userID string, onlyExpired bool) bool {
 	var gone userRecord
-	_, _, err := s.users.modify(ctx, userID, func(u *userRecord) (op, error) {
+	_, _, err := s.modifyUser(ctx, userID, func(u *userRecord) (op, error) {
 		if onlyExpired && !s.expired(u) {
 			return opKeep, errNotExpired
 		}

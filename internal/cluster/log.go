@@ -85,11 +85,28 @@ func (l *Log) appendID(ctx context.Context, room, id string, data []byte) (seq u
 	if id != "" {
 		opts = append(opts, jetstream.WithMsgID(id))
 	}
-	ack, err := l.c.js.Publish(ctx, RoomSubjectPrefix+room, data, opts...)
+	// An asynchronous publish: many appends share the connection's
+	// writes and none waits for another's ack. This one's ack is awaited
+	// here, so the caller's order within a room is kept.
+	f, err := l.c.js.PublishAsync(RoomSubjectPrefix+room, data, opts...)
 	if err != nil {
+		if !l.c.nc.IsConnected() {
+			// nats.go words a closed connection into its error here
+			// without wrapping ErrConnectionClosed.
+			err = fmt.Errorf("%w: %v", chat.ErrUnavailable, err)
+		}
 		return 0, false, fmt.Errorf("room log: append to %q: %w", room, storeErr(err))
 	}
-	return ack.Sequence, ack.Duplicate, nil
+	select {
+	case ack := <-f.Ok():
+		return ack.Sequence, ack.Duplicate, nil
+	case err := <-f.Err():
+		return 0, false, fmt.Errorf("room log: append to %q: %w", room, storeErr(err))
+	case <-ctx.Done():
+		// The outcome is unknown: it may still be stored (the caller's
+		// message id, if any, makes a retry safe).
+		return 0, false, fmt.Errorf("room log: append to %q: %w", room, storeErr(context.Cause(ctx)))
+	}
 }
 
 // AppendOnce implements chat.Log: Append with the stream's own

@@ -3,6 +3,8 @@ package cluster_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,4 +43,27 @@ func BenchmarkLogAppend(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkLogAppendParallel is many senders appending at once, to rooms
+// of their own, as the chat path does (one synchronous append each).
+func BenchmarkLogAppendParallel(b *testing.B) {
+	c := natstest.Start(b, func(o *cluster.Options) {
+		o.ListenAddr = "" // in-process, as chatrooms runs it
+		o.SyncInterval = time.Second
+	})
+	ctx := context.Background()
+	data := bytes.Repeat([]byte("x"), 150)
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(100)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		room := fmt.Sprintf("r%d", n.Add(1)%20)
+		for pb.Next() {
+			if _, err := c.Log().Append(ctx, room, data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -1,0 +1,133 @@
+package chat_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/natstest"
+)
+
+// gatedKV is a KV whose watch can be held back (a watch lagging behind
+// the store) and whose reads are counted.
+type gatedKV struct {
+	chat.KV
+	gets atomic.Int64
+
+	mu     sync.Mutex
+	paused bool
+	queued []func()
+}
+
+func (k *gatedKV) Get(ctx context.Context, key string) (chat.Entry, error) {
+	k.gets.Add(1)
+	return k.KV.Get(ctx, key)
+}
+
+func (k *gatedKV) Watch(ctx context.Context, fn func(chat.Entry), onReady func()) error {
+	return k.KV.Watch(ctx, func(e chat.Entry) {
+		k.mu.Lock()
+		if k.paused {
+			k.queued = append(k.queued, func() { fn(e) })
+			k.mu.Unlock()
+			return
+		}
+		k.mu.Unlock()
+		fn(e)
+	}, onReady)
+}
+
+func (k *gatedKV) pause() {
+	k.mu.Lock()
+	k.paused = true
+	k.mu.Unlock()
+}
+
+// resume passes on what was held, in order, then lets the watch through.
+func (k *gatedKV) resume() {
+	k.mu.Lock()
+	q := k.queued
+	k.queued, k.paused = nil, false
+	k.mu.Unlock()
+	for _, f := range q {
+		f()
+	}
+}
+
+// A message goes to the room its sender is in, as this node last wrote
+// it, even while the watch that keeps the cache is behind; once the cache
+// has caught up, sending reads nothing from the store.
+func TestSendReadsItsOwnWrites(t *testing.T) {
+	cl := natstest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	users := &gatedKV{KV: cl.Users()}
+	svc := chat.New(chat.Config{NodeID: "a-n00000001", Grace: time.Minute, Logger: natstest.Logger(t)},
+		chat.Stores{Users: users, Nicks: cl.Nicks(), Tokens: cl.Tokens(), Rooms: cl.Rooms(), RoomNames: cl.RoomNames(), Nodes: cl.Nodes()},
+		cl.Log(), cl.Signals())
+	if err := svc.Start(ctx, nopListener{}); err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := svc.Register(ctx, "anna")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inCache := func(room string) bool {
+		for _, v := range svc.Users() {
+			if v.ID == u.ID && v.CurrentRoom != nil && v.CurrentRoom.ID == room {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, func() bool { return inCache(svc.DefaultRoomID()) })
+
+	send := func(want string) {
+		t.Helper()
+		m, err := svc.SendMessage(ctx, u.ID, chat.MessageInput{Content: "hi"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.RoomID != want {
+			t.Fatalf("sent to %q, want %q", m.RoomID, want)
+		}
+	}
+	users.pause()
+	r, err := svc.CreateRoom(ctx, u.ID, "Elsewhere", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(r.ID)
+	if _, err := svc.SwitchRoom(ctx, u.ID, svc.DefaultRoomID()); err != nil {
+		t.Fatal(err)
+	}
+	send(svc.DefaultRoomID())
+
+	users.resume() // delivers what was held before it returns
+	waitFor(t, func() bool {
+		_, ok := svc.CachedRoom(r.ID)
+		return !ok && inCache(svc.DefaultRoomID()) // the room went with its last member
+	})
+	// The cache holds this node's writes now: sending reads nothing.
+	before := users.gets.Load()
+	for range 10 {
+		send(svc.DefaultRoomID())
+	}
+	if n := users.gets.Load() - before; n != 0 {
+		t.Fatalf("10 sends read the user record %d times", n)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 20 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
