@@ -170,7 +170,9 @@ if [[ $PARTS == *scale* ]]; then
   echo "scale: node flags: $NODE_FLAGS; chatload exit status $status; uptime: $(uptime)"
   for k in $(seq "$NODES"); do # what the nodes complained about, if anything
     n=$(grep -c -E 'level=(WARN|ERROR)' "$tmp/node-scale-n$k.log" || true)
-    [ "$n" -gt 0 ] && { echo "node n$k: $n warnings/errors, first:"; grep -m3 -E 'level=(WARN|ERROR)' "$tmp/node-scale-n$k.log" | cut -c1-300; }
+    [ "$n" -gt 0 ] && { echo "node n$k: $n warnings/errors, by message (and err, cut):"
+      grep -E 'level=(WARN|ERROR)' "$tmp/node-scale-n$k.log" | sed -E 's/^.*(msg=("[^"]*"|[^ ]*)).*(err=.{0,100}).*$/\1 \3/; t; s/^.*(msg=("[^"]*"|[^ ]*)).*$/\1/' |
+        sort | uniq -c | sort -rn | head -n 5; }
   done
   stop_all
 fi
