@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -129,5 +130,66 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in 20 s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Writes to a user record start from the cached record (no read) and
+// still compose with writes the cache has not seen: the compare-and-set
+// catches a stale cache and the write is made again on a fresh read.
+func TestUserWritesFromTheCache(t *testing.T) {
+	cl := natstest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	users := &gatedKV{KV: cl.Users()}
+	svc := chat.New(chat.Config{NodeID: "a-n00000001", Grace: time.Minute, Logger: natstest.Logger(t)},
+		chat.Stores{Users: users, Nicks: cl.Nicks(), Tokens: cl.Tokens(), Rooms: cl.Rooms(), RoomNames: cl.RoomNames(), Nodes: cl.Nodes()},
+		cl.Log(), cl.Signals())
+	if err := svc.Start(ctx, nopListener{}); err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := svc.Register(ctx, "anna")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := users.gets.Load()
+	if err := svc.Connected(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Disconnected(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := users.gets.Load() - before; n != 0 {
+		t.Fatalf("connect and disconnect read the user record %d times", n)
+	}
+
+	// Another node counts a session of its own; this node has not seen it.
+	users.pause()
+	e, err := cl.Users().Get(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(e.Value, &rec); err != nil {
+		t.Fatal(err)
+	}
+	rec["sessions"] = map[string]int{"b-n00000002": 1}
+	b, _ := json.Marshal(rec)
+	if _, err := cl.Users().Update(ctx, u.ID, b, e.Revision); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Connected(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	users.resume()
+	e, err = cl.Users().Get(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got storedPresence
+	if err := json.Unmarshal(e.Value, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Sessions["b-n00000002"] != 1 || got.Sessions["a-n00000001"] != 1 {
+		t.Fatalf("sessions %v: a write from a stale cache lost the other node's", got.Sessions)
 	}
 }

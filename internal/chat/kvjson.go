@@ -52,6 +52,27 @@ const (
 // fresh value on every try and must be free of side effects. It returns
 // the value as written (nil after a delete) and its revision.
 func (s jsonKV[T]) modify(ctx context.Context, key string, fn func(v *T) (op, error)) (*T, uint64, error) {
+	return s.modifyFrom(ctx, key, nil, 0, fn)
+}
+
+// modifyFrom is modify trying first from cached, the value at revision
+// rev as a watch brought it (nil: none), which saves the read when the
+// cache is current: the compare-and-set tells if it is not. fn's verdict
+// on the cached value is trusted only for a write or a delete (which the
+// store checks); any other answer is asked again of a fresh read.
+func (s jsonKV[T]) modifyFrom(ctx context.Context, key string, cached *T, rev uint64, fn func(v *T) (op, error)) (*T, uint64, error) {
+	if cached != nil && rev > 0 {
+		v, err := clone(cached)
+		if err != nil {
+			return nil, 0, fmt.Errorf("copy %s %q: %w", s.name, key, err)
+		}
+		if what, err := fn(v); err == nil && what != opKeep {
+			nv, nrev, err := s.write(ctx, key, v, rev, what)
+			if err == nil || !errors.Is(err, ErrConflict) {
+				return nv, nrev, err
+			}
+		}
+	}
 	for range maxCASRetries {
 		v, rev, err := s.get(ctx, key)
 		if err != nil {
@@ -61,32 +82,51 @@ func (s jsonKV[T]) modify(ctx context.Context, key string, fn func(v *T) (op, er
 		if err != nil {
 			return v, rev, err
 		}
-		switch what {
-		case opKeep:
+		if what == opKeep {
 			return v, rev, nil
-		case opDelete:
-			err = s.kv.Delete(ctx, key, rev)
-			if err == nil {
-				return nil, rev, nil
-			}
-		default:
-			var b []byte
-			if b, err = json.Marshal(v); err != nil {
-				return nil, 0, fmt.Errorf("encode %s %q: %w", s.name, key, err)
-			}
-			var nrev uint64
-			if nrev, err = s.kv.Update(ctx, key, b, rev); err == nil {
-				return v, nrev, nil
-			}
 		}
+		nv, nrev, err := s.write(ctx, key, v, rev, what)
 		if !errors.Is(err, ErrConflict) {
-			return nil, 0, err
+			return nv, nrev, err
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
 		}
 	}
 	return nil, 0, fmt.Errorf("update %s %q: %w: too much contention", s.name, key, ErrUnavailable)
+}
+
+// write stores v (opWrite) or deletes key (opDelete) if key is still at
+// rev; it returns what modify returns.
+func (s jsonKV[T]) write(ctx context.Context, key string, v *T, rev uint64, what op) (*T, uint64, error) {
+	if what == opDelete {
+		if err := s.kv.Delete(ctx, key, rev); err != nil {
+			return nil, 0, err
+		}
+		return nil, rev, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, 0, fmt.Errorf("encode %s %q: %w", s.name, key, err)
+	}
+	nrev, err := s.kv.Update(ctx, key, b, rev)
+	if err != nil {
+		return nil, 0, err
+	}
+	return v, nrev, nil
+}
+
+// clone deep-copies v through its JSON form (the stored form).
+func clone[T any](v *T) (*T, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	c := new(T)
+	if err := json.Unmarshal(b, c); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // freshUser returns the user's record from the watched cache, which
@@ -132,7 +172,13 @@ func (s *Service) wroteUser(userID string, u *userRecord, rev uint64, insert boo
 
 // modifyUser is users.modify noting the write (see wroteUser).
 func (s *Service) modifyUser(ctx context.Context, userID string, fn func(u *userRecord) (op, error)) (*userRecord, uint64, error) {
-	u, rev, err := s.users.modify(ctx, userID, fn)
+	s.mu.RLock()
+	cached, crev := s.userCache[userID], s.userRevs[userID]
+	if min, ok := s.userMinRev[userID]; ok && crev < min {
+		cached = nil // behind this node's own write: surely stale
+	}
+	s.mu.RUnlock()
+	u, rev, err := s.users.modifyFrom(ctx, userID, cached, crev, fn)
 	switch {
 	case err == nil && u == nil: // deleted: its marker is a later revision
 		s.wroteUser(userID, nil, rev+1, false)

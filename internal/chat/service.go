@@ -560,48 +560,58 @@ func (s *Service) Register(ctx context.Context, raw string) (User, string, error
 	token := base64.RawURLEncoding.EncodeToString(tb[:])
 	th := hashToken(token)
 
-	if _, err := s.nicks.Create(ctx, key, []byte(id)); err != nil {
-		if errors.Is(err, ErrExists) {
-			return User{}, "", clientErr(CodeUsernameTaken, "the nickname %q is taken", name)
-		}
-		return User{}, "", fmt.Errorf("claim nickname: %w", err)
-	}
+	// The nickname's claim and the token go at once (the token is new and
+	// random: nothing can contend for it); a taken nickname undoes both.
+	tokenErr := make(chan error, 1)
+	go func() {
+		_, err := s.tokens.Create(ctx, th, []byte(id))
+		tokenErr <- err
+	}()
+	_, nickErr := s.nicks.Create(ctx, key, []byte(id))
+	terr := <-tokenErr
 	undo := func() {
 		// Best effort: a failure leaves a claim the sweeper cannot see,
 		// so log it loudly.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if err := s.nicks.Delete(uctx, key, 0); err != nil {
-			s.log.Error("release nickname after failed registration", "user", id, "err", err)
+		if nickErr == nil {
+			if err := s.nicks.Delete(uctx, key, 0); err != nil {
+				s.log.Error("release nickname after failed registration", "user", id, "err", err)
+			}
 		}
 		_ = s.tokens.Delete(uctx, th, 0)
 	}
-	if _, err := s.tokens.Create(ctx, th, []byte(id)); err != nil {
+	switch {
+	case errors.Is(nickErr, ErrExists):
 		undo()
-		return User{}, "", fmt.Errorf("store token: %w", err)
+		return User{}, "", clientErr(CodeUsernameTaken, "the nickname %q is taken", name)
+	case nickErr != nil:
+		undo()
+		return User{}, "", fmt.Errorf("claim nickname: %w", nickErr)
+	case terr != nil:
+		undo()
+		return User{}, "", fmt.Errorf("store token: %w", terr)
 	}
+	// The join notice comes first, so that the record is written once,
+	// with its room and the seq its membership begins at.
 	now := s.now()
 	rec := &userRecord{ID: id, Name: name, NameKey: key, TokenHash: th, CreatedAt: now, OfflineSince: now}
-	rev, err := s.users.create(ctx, id, rec)
-	if err != nil {
-		undo()
-		return User{}, "", fmt.Errorf("create user: %w", err)
-	}
-	s.wroteUser(id, rec, rev, true)
 	room := s.DefaultRoomID()
 	_, joinSeq, err := s.joinRoom(ctx, rec, room)
 	if err != nil {
-		s.removeUser(context.WithoutCancel(ctx), id, false)
+		undo()
 		return User{}, "", fmt.Errorf("enter default room: %w", err)
 	}
 	rec.Room, rec.JoinSeq = room, joinSeq
-	if _, _, err := s.modifyUser(ctx, id, func(u *userRecord) (op, error) {
-		u.Room, u.JoinSeq = room, joinSeq
-		return opWrite, nil
-	}); err != nil {
-		s.removeUser(context.WithoutCancel(ctx), id, false)
-		return User{}, "", fmt.Errorf("record room: %w", err)
+	rev, err := s.users.create(ctx, id, rec)
+	if err != nil {
+		undo()
+		if lerr := s.leaveRoom(context.WithoutCancel(ctx), rec, room); lerr != nil {
+			s.log.Warn("leave after failed registration", "user", id, "err", lerr)
+		}
+		return User{}, "", fmt.Errorf("create user: %w", err)
 	}
+	s.wroteUser(id, rec, rev, true)
 	s.log.Info("user registered", "user", id)
 	return s.userView(rec), token, nil
 }

@@ -448,6 +448,11 @@ func (l *Log) Since(ctx context.Context, room string, after uint64, max int) ([]
 		if err != nil {
 			return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, err)
 		}
+		if len(out) > 0 && e.Seq <= out[len(out)-1].Seq {
+			// Redelivered after a reset of the ordered consumer.
+			l.c.log.Warn("room log: since: an event came twice", "room", room, "seq", e.Seq, "after", out[len(out)-1].Seq)
+			continue
+		}
 		out = append(out, e)
 		if meta, err := m.Metadata(); err == nil && meta.NumPending == 0 {
 			break // events expired while reading: there is no more

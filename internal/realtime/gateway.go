@@ -96,6 +96,16 @@ type Gateway struct {
 	// delivered is the highest seq RoomEvent was given (room events come
 	// in seq order, all rooms together).
 	delivered uint64
+	// delivering: RoomEvent is between choosing whom to skip and sending;
+	// pendingJoins are the sockets released meanwhile, to put in their
+	// rooms after it (see joinLocked).
+	delivering   bool
+	pendingJoins []pendingJoin
+}
+
+type pendingJoin struct {
+	s   *socketio.Socket
+	key string
 }
 
 // replayed is where a resumed socket's replay ended: its room key and
@@ -246,11 +256,11 @@ func (g *Gateway) onConnect(ctx context.Context, s *socketio.Socket, auth json.R
 		hold.key = roomKey(u.CurrentRoom.ID)
 		hold.room, hold.joinSeq = u.CurrentRoom.ID, u.CurrentRoom.JoinSeq
 	}
+	// The socket joins its room when it is released (see release), not
+	// now: a room event whose delivery is under way as it registers must
+	// not reach it.
 	g.held[s] = hold
 	g.mu.Unlock()
-	if u.CurrentRoom != nil {
-		s.Join(roomKey(u.CurrentRoom.ID))
-	}
 	return nil
 }
 
@@ -271,19 +281,19 @@ func (g *Gateway) onConnection(s *socketio.Socket) {
 		return // disconnected meanwhile
 	}
 	g.sendInitialLists(ctx, s, st.deltaLists)
-	for _, r := range s.Rooms() {
-		id, ok := strings.CutPrefix(r, roomPrefix)
-		if !ok {
-			continue
-		}
+	g.mu.Lock()
+	key := st.key // where room events have moved it meanwhile
+	g.mu.Unlock()
+	if id, ok := strings.CutPrefix(key, roomPrefix); ok {
 		room, ok := g.svc.CachedRoom(id)
 		if !ok {
 			var err error
-			if room, err = g.svc.Room(ctx, id); err != nil {
-				continue
-			}
+			room, err = g.svc.Room(ctx, id)
+			ok = err == nil
 		}
-		_ = s.Emit("current_room_changed", room)
+		if ok {
+			_ = s.Emit("current_room_changed", room)
+		}
 	}
 	switch {
 	case st.resume == nil:
@@ -321,8 +331,12 @@ func (g *Gateway) resume(s *socketio.Socket, st *holdState) {
 		_ = s.Emit("recovery", map[string]any{"room_id": req.RoomID, "recovered": true})
 		last := req.AfterSeq
 		for i := range msgs {
+			if msgs[i].Seq <= last {
+				g.log.Warn("resume: replay out of order", "user", userOf(s), "room", req.RoomID, "seq", msgs[i].Seq, "after", last)
+				continue // never one twice, nor out of order
+			}
 			_ = s.Emit("chat_message", &msgs[i])
-			last = max(last, msgs[i].Seq)
+			last = msgs[i].Seq
 		}
 		g.release(s, st, req.RoomID, last)
 	}
@@ -360,6 +374,7 @@ func (g *Gateway) release(s *socketio.Socket, st *holdState, room string, last u
 				if room != "" && last > g.delivered {
 					g.ahead[s] = replayed{key: roomKey(room), seq: last}
 				}
+				g.joinLocked(s, st.key)
 			}
 			g.mu.Unlock()
 			return
@@ -378,6 +393,35 @@ func (g *Gateway) release(s *socketio.Socket, st *holdState, room string, last u
 			}
 		}
 	}
+}
+
+// joinLocked puts a released socket in its room: at once, or, if a room
+// event's delivery is under way (its recipients may be collected already,
+// without this socket), right after it, on the delivering goroutine, so
+// that the socket gets every later event and none from before. Called
+// with g.mu held; Socket.Join only updates the namespace's bookkeeping
+// (it never calls back), so it may be called under g.mu.
+func (g *Gateway) joinLocked(s *socketio.Socket, key string) {
+	switch {
+	case key == "":
+	case g.delivering:
+		g.pendingJoins = append(g.pendingJoins, pendingJoin{s, key})
+	default:
+		s.Join(key)
+	}
+}
+
+// endDelivery ends a room event's delivery: the sockets released during
+// it join their rooms now, before the next event's recipients are known.
+func (g *Gateway) endDelivery() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.delivering = false
+	for _, j := range g.pendingJoins {
+		j.s.Join(j.key)
+	}
+	clear(g.pendingJoins)
+	g.pendingJoins = g.pendingJoins[:0]
 }
 
 func (g *Gateway) onDisconnect(s *socketio.Socket, reason string) {
@@ -546,6 +590,7 @@ func (g *Gateway) RoomEvent(m *chat.Message) {
 		room = g.joinedRoom(m)
 	}
 	skip := g.hold(key, m, moved, &room)
+	defer g.endDelivery()
 	b := g.nsp.To(key)
 	if len(skip) > 0 {
 		b = b.Except(skip...)
@@ -585,6 +630,7 @@ func (g *Gateway) joinedRoom(m *chat.Message) chat.Room {
 func (g *Gateway) hold(key string, m *chat.Message, moved []*socketio.Socket, room *chat.Room) []*socketio.Socket {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.delivering = true // until endDelivery
 	g.delivered = max(g.delivered, m.Seq)
 	var out []*socketio.Socket
 	for s, r := range g.ahead {
