@@ -14,7 +14,7 @@ WEB_SRC = $(shell find web -path web/node_modules -prune -o -path web/dist -prun
 # Go packages but the browser tests, which `test` runs on their own.
 GO_PKGS = $(shell $(GO) list ./... | grep -v '/e2e$$')
 
-.PHONY: all run run-protocol-test build web web-test e2e screenshots test unit race interop chaos fuzz bench lint fmt-check vet deps clean
+.PHONY: all run run-protocol-test build web web-test e2e screenshots test unit race interop chaos fuzz bench bench-chat bench-scale lint fmt-check vet deps clean
 
 all: build
 
@@ -100,6 +100,23 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The chat benchmark side by side: chatload -scenario chat against the Go
+# server, then against the in-memory Node.js peer (bench/node-chat), one
+# core each for server and generator; minutes at the defaults, not part of
+# `test`. Knobs: USERS ROOMS SENDERS RATES STEP ... BENCH_OUT (see
+# scripts/bench-chat.sh), e.g. make bench-chat USERS=100 ROOMS=2 SENDERS=10.
+bench-chat:
+	./scripts/bench-chat.sh
+
+# Scale out, measured (issue 13; not part of `test`): one nats-server
+# (JetStream), 6 nodes on it, CONNS (100,000) users with an idle /chat
+# WebSocket each from several client processes, one message to everyone,
+# RSS per node; then 1 node vs 2 nodes on one room, deliveries/s per core.
+# Knobs: CONNS NODES PROCS CHAT_USERS CHAT_RATES PARTS ... (see
+# scripts/bench-scale.sh), e.g. make bench-scale CONNS=2000.
+bench-scale:
+	./scripts/bench-scale.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
