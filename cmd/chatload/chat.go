@@ -294,10 +294,10 @@ func (r *chatRun) event(cl *chatClient, p []byte) {
 	name := rest[:q]
 	phase := r.phase.Load()
 	switch string(name) {
-	case "user_list_changed":
+	case "user_list_changed", "user_list_delta", "lists": // lists: both, on connect (delta mode)
 		cl.listBytes[phase][0].Add(int64(cl.c.lastLen))
 		cl.listCount[phase][0].Add(1)
-	case "room_list_changed":
+	case "room_list_changed", "room_list_delta":
 		cl.listBytes[phase][1].Add(int64(cl.c.lastLen))
 		cl.listCount[phase][1].Add(1)
 	case "current_room_changed":
@@ -377,6 +377,7 @@ type chatReport struct {
 	Date        string            `json:"date"`
 	Server      string            `json:"server_url"`
 	ServerFlags string            `json:"server_flags"`
+	Lists       string            `json:"lists"` // full or delta
 	Users       int               `json:"users"`
 	Rooms       int               `json:"rooms"`
 	RoomSize    int               `json:"room_size"`
@@ -501,7 +502,7 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 	rep := &chatReport{
 		Date: time.Now().UTC().Format(time.RFC3339), Server: cfg.baseURL, ServerFlags: cfg.serverFlags,
 		Users: cfg.users, Rooms: cfg.rooms, RoomSize: cfg.roomSize, Senders: cfg.senders,
-		StepSeconds: cfg.step.Seconds(),
+		StepSeconds: cfg.step.Seconds(), Lists: cfg.lists,
 	}
 	defer r.closeAll()
 	r.clients = make([]*chatClient, cfg.users)
@@ -538,7 +539,11 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 	r.phase.Store(phaseConnect)
 	ph, err = r.phaseRun(ctx, "connect", cfg.users, cfg.dialConc, func(ctx context.Context, i int) (string, error) {
 		cl := r.clients[i]
-		tok, _ := json.Marshal(map[string]string{"token": cl.token})
+		auth := map[string]string{"token": cl.token}
+		if cfg.lists == "delta" {
+			auth["lists"] = "delta"
+		}
+		tok, _ := json.Marshal(auth)
 		c, err := dialNamespace(ctx, wsURL(cfg.nodeURL(i)), d.dial, append([]byte("40/chat,"), tok...), "40/chat,")
 		if err != nil {
 			if s := err.Error(); strings.Contains(s, "connect refused") {
@@ -991,7 +996,7 @@ func codes(m map[string]int) string {
 }
 
 func writeChatTable(w io.Writer, rep *chatReport) {
-	fmt.Fprintf(w, "chat scenario %s against %s (server flags: %q)\n", rep.Date, rep.Server, rep.ServerFlags)
+	fmt.Fprintf(w, "chat scenario %s against %s (server flags: %q, lists: %s)\n", rep.Date, rep.Server, rep.ServerFlags, rep.Lists)
 	fmt.Fprintf(w, "%d users, %d rooms of %d, %d senders, steps of %.0fs\n\n", rep.Users, rep.Rooms, rep.RoomSize, rep.Senders, rep.StepSeconds)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "setup phase\tcount\tok\tfailed attempts\tretried\tseconds\tper s\tsrv cpu %\tsrv rss MiB\t")

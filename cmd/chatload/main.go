@@ -127,7 +127,7 @@ func parseFlags(args []string, output io.Writer) (*config, error) {
 	fs.StringVar(&pids, "server-pids", "", "scale, chat: comma-separated pids of the nodes, for their RSS (scale) and CPU (both; chat adds -server-pid)")
 	fs.IntVar(&c.natsPID, "nats-pid", 0, "scale: pid of the NATS server, for its RSS")
 	fs.IntVar(&c.connsPerUser, "conns-per-user", 1, "scale: connections per user (users = conns / this)")
-	fs.StringVar(&c.lists, "lists", "delta", "scale: how the connections get the user and room lists: delta (as the web client) or full")
+	fs.StringVar(&c.lists, "lists", "delta", "chat and scale: how the connections get the user and room lists: delta (auth lists: delta, as the web client) or full (room_list_changed / user_list_changed)")
 	fs.StringVar(&c.runID, "run-id", "", "internal: the run id of a scale worker")
 	fs.IntVar(&c.connOffset, "conn-offset", 0, "internal: the global index of a scale worker's first connection")
 	if err := fs.Parse(args); err != nil {
@@ -259,6 +259,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // checkChat validates the chat scenario's flags and parses -rates.
 func (c *config) checkChat(rates string) []error {
 	var errs []error
+	if c.lists != "delta" && c.lists != "full" {
+		errs = append(errs, fmt.Errorf("-lists %q: want delta or full", c.lists))
+	}
 	if c.users < 2 || c.users > 15_000 {
 		errs = append(errs, fmt.Errorf("-users %d: want 2..15000", c.users))
 	}
