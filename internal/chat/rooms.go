@@ -20,7 +20,8 @@ func (s *Service) joinRoom(ctx context.Context, u *userRecord, roomID string) (*
 	r, persistent := s.cachedPersistentRoom(roomID)
 	if !persistent {
 		var err error
-		r, _, err = s.rooms.modify(ctx, roomID, func(r *roomRecord) (op, error) {
+		cached, rev := s.cachedRoom(roomID)
+		r, _, err = s.rooms.modifyFrom(ctx, roomID, cached, rev, func(r *roomRecord) (op, error) {
 			if r.Persistent || r.hasMember(u.ID) {
 				return opKeep, nil
 			}
@@ -62,7 +63,8 @@ func (s *Service) leaveRoom(ctx context.Context, u *userRecord, roomID string) e
 		return err
 	}
 	var name, nameKey string
-	_, _, err := s.rooms.modify(ctx, roomID, func(r *roomRecord) (op, error) {
+	cached, rev := s.cachedRoom(roomID)
+	left, _, err := s.rooms.modifyFrom(ctx, roomID, cached, rev, func(r *roomRecord) (op, error) {
 		name, nameKey = r.Name, r.NameKey
 		if r.Persistent || !r.hasMember(u.ID) {
 			return opKeep, nil
@@ -82,11 +84,19 @@ func (s *Service) leaveRoom(ctx context.Context, u *userRecord, roomID string) e
 	if _, err := s.appendNotice(ctx, u, roomID, name, MessageLeft); err != nil {
 		return err
 	}
-	if _, err := s.rooms.kv.Get(ctx, roomID); errors.Is(err, ErrNotFound) {
+	if left == nil { // deleted: u was its last member
 		s.deleteIfOwned(ctx, s.roomNames, nameKey, roomID)
 		s.log.Info("room deleted", "room", roomID)
 	}
 	return nil
+}
+
+// cachedRoom returns the room's record and revision from the watched
+// cache (nil, 0 if not there), as a first guess for a compare-and-set.
+func (s *Service) cachedRoom(id string) (*roomRecord, uint64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.roomCache[id], s.roomRevs[id]
 }
 
 // appendNotice appends a join or leave notice for u to room's log and

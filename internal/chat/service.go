@@ -151,8 +151,10 @@ type Service struct {
 	userRevs   map[string]uint64
 	userMinRev map[string]uint64
 	roomCache  map[string]*roomRecord
-	// roomCounts is how many cached users are in each room.
+	// roomCounts is how many cached users are in each room; roomRevs the
+	// revision of each cached room record.
 	roomCounts map[string]int
+	roomRevs   map[string]uint64
 	liveNodes  map[string]bool
 
 	local localSessions // connections on this node, to reconcile the store with
@@ -186,6 +188,7 @@ func New(cfg Config, st Stores, events Log, sig Signals) *Service {
 		userRevs:   make(map[string]uint64),
 		userMinRev: make(map[string]uint64),
 		roomCounts: make(map[string]int),
+		roomRevs:   make(map[string]uint64),
 		roomCache:  make(map[string]*roomRecord),
 		liveNodes:  make(map[string]bool),
 		typing:     make(map[string]*typingState),
@@ -349,6 +352,7 @@ func (s *Service) onRoomEntry(e Entry) {
 	s.mu.Lock()
 	if e.Deleted {
 		delete(s.roomCache, e.Key)
+		delete(s.roomRevs, e.Key)
 	} else {
 		var r roomRecord
 		if err := json.Unmarshal(e.Value, &r); err != nil {
@@ -357,6 +361,7 @@ func (s *Service) onRoomEntry(e Entry) {
 			return
 		}
 		s.roomCache[e.Key] = &r
+		s.roomRevs[e.Key] = e.Revision
 	}
 	s.mu.Unlock()
 	s.listener.RoomsChanged()
