@@ -3,6 +3,7 @@ package chat_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -191,5 +192,54 @@ func TestUserWritesFromTheCache(t *testing.T) {
 	}
 	if got.Sessions["b-n00000002"] != 1 || got.Sessions["a-n00000001"] != 1 {
 		t.Fatalf("sessions %v: a write from a stale cache lost the other node's", got.Sessions)
+	}
+}
+
+// Many users switching into one room at once all get in: the room's
+// member list is one record written by compare-and-set, and the writers
+// that lose a round spread out before the next instead of colliding
+// again until they give up ("too much contention").
+func TestManySwitchIntoOneRoom(t *testing.T) {
+	cl := natstest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	svc := startService(t, ctx, cl, "a-n00000001", nil)
+	owner, _, err := svc.Register(ctx, "owner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := svc.CreateRoom(ctx, owner.ID, "Crowded", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 256
+	ids := make([]string, n)
+	for i := range ids {
+		u, _, err := svc.Register(ctx, fmt.Sprintf("user%02d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = u.ID
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for _, id := range ids {
+		wg.Go(func() {
+			if _, err := svc.SwitchRoom(ctx, id, room.ID); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	r, err := svc.Room(ctx, room.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.MemberCount != n+1 {
+		t.Fatalf("%d members, want %d", r.MemberCount, n+1)
 	}
 }

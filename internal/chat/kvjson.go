@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
+	"time"
 )
 
 // maxCASRetries bounds compare-and-set loops; contention beyond it is
-// reported as unavailable rather than spinning.
-const maxCASRetries = 32
+// reported as unavailable rather than spinning. With the pauses between
+// tries (casPause, up to 32 ms) that is about 4 s of patience: a few
+// hundred writers of one record (a crowd joining a room) all get through.
+const maxCASRetries = 256
 
 // jsonKV stores values of type T as JSON in a KV bucket.
 type jsonKV[T any] struct {
@@ -73,7 +77,14 @@ func (s jsonKV[T]) modifyFrom(ctx context.Context, key string, cached *T, rev ui
 			}
 		}
 	}
-	for range maxCASRetries {
+	for attempt := range maxCASRetries {
+		if attempt > 0 {
+			// Writers that lost the race spread out before the next try,
+			// so that they do not collide again in step.
+			if err := casPause(ctx, attempt); err != nil {
+				return nil, 0, err
+			}
+		}
 		v, rev, err := s.get(ctx, key)
 		if err != nil {
 			return nil, 0, err
@@ -94,6 +105,20 @@ func (s jsonKV[T]) modifyFrom(ctx context.Context, key string, cached *T, rev ui
 		}
 	}
 	return nil, 0, fmt.Errorf("update %s %q: %w: too much contention", s.name, key, ErrUnavailable)
+}
+
+// casPause waits a random time before compare-and-set attempt n (from
+// 1): up to 1 ms, doubling with n up to 32 ms; it fails when ctx ends.
+func casPause(ctx context.Context, n int) error {
+	limit := time.Millisecond << min(n-1, 5)
+	t := time.NewTimer(rand.N(limit) + 1)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // write stores v (opWrite) or deletes key (opDelete) if key is still at

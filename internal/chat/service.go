@@ -586,15 +586,24 @@ func (s *Service) Register(ctx context.Context, raw string) (User, string, error
 		}
 		_ = s.tokens.Delete(uctx, th, 0)
 	}
+	// A store that is failing would hold the answer up for the undo's
+	// own timeouts: then it runs behind the answer.
+	rollback := func(err error) {
+		if errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
+			go undo()
+			return
+		}
+		undo()
+	}
 	switch {
 	case errors.Is(nickErr, ErrExists):
-		undo()
+		rollback(terr)
 		return User{}, "", clientErr(CodeUsernameTaken, "the nickname %q is taken", name)
 	case nickErr != nil:
-		undo()
+		rollback(nickErr)
 		return User{}, "", fmt.Errorf("claim nickname: %w", nickErr)
 	case terr != nil:
-		undo()
+		rollback(terr)
 		return User{}, "", fmt.Errorf("store token: %w", terr)
 	}
 	// The join notice comes first, so that the record is written once,
@@ -604,15 +613,24 @@ func (s *Service) Register(ctx context.Context, raw string) (User, string, error
 	room := s.DefaultRoomID()
 	_, joinSeq, err := s.joinRoom(ctx, rec, room)
 	if err != nil {
-		undo()
+		rollback(err)
 		return User{}, "", fmt.Errorf("enter default room: %w", err)
 	}
 	rec.Room, rec.JoinSeq = room, joinSeq
 	rev, err := s.users.create(ctx, id, rec)
 	if err != nil {
-		undo()
-		if lerr := s.leaveRoom(context.WithoutCancel(ctx), rec, room); lerr != nil {
-			s.log.Warn("leave after failed registration", "user", id, "err", lerr)
+		rollback(err)
+		leave := func() {
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if lerr := s.leaveRoom(lctx, rec, room); lerr != nil {
+				s.log.Warn("leave after failed registration", "user", id, "err", lerr)
+			}
+		}
+		if errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
+			go leave()
+		} else {
+			leave()
 		}
 		return User{}, "", fmt.Errorf("create user: %w", err)
 	}

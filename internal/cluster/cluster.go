@@ -226,8 +226,12 @@ type Cluster struct {
 	opts Options
 	log  *slog.Logger
 	srv  *server.Server // nil with an external NATS
-	nc   *nats.Conn
-	js   jetstream.JetStream
+	// srvToken authenticates this node to its embedded server, which
+	// then listens on loopback for it alone ("" when it listens on
+	// Options.ListenAddr for other clients too, without one).
+	srvToken string
+	nc       *nats.Conn
+	js       jetstream.JetStream
 
 	done       chan struct{} // closed when Close starts
 	connClosed chan struct{} // closed when the connection is closed
@@ -322,8 +326,11 @@ func (c *Cluster) connect(ctx context.Context) error {
 	}
 	url := o.NATSURL
 	if c.srv != nil {
-		url = ""
-		nopts = append(nopts, nats.InProcessServer(c.srv))
+		// Over loopback TCP, not in process: see startServer.
+		url = c.srv.ClientURL()
+		if c.srvToken != "" {
+			nopts = append(nopts, nats.Token(c.srvToken))
+		}
 	}
 	if o.CredentialsFile != "" {
 		nopts = append(nopts, nats.UserCredentials(o.CredentialsFile))

@@ -70,12 +70,24 @@ func (o *Objects) checkName(op, name string) error {
 }
 
 // Put stores everything r holds as the object name, replacing any
-// object of that name once it is completely stored.
+// object of that name once it is completely stored. A Put that fails
+// removes the object name, whatever it was: callers put each object under
+// a fresh name (attachments do).
 func (o *Objects) Put(ctx context.Context, name string, r io.Reader) error {
 	if err := o.checkName("put", name); err != nil {
 		return err
 	}
 	if _, err := o.obs.Put(ctx, jetstream.ObjectMeta{Name: name}, r); err != nil {
+		// A put the stream refused part of (its size limit) can still
+		// have stored the object's description, which nats.go publishes
+		// as the chunks' acks come back: remove what there is, so that
+		// the name reads as missing, not as an object whose chunks never
+		// come. Best effort, within ctx or a few seconds.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if derr := o.obs.Delete(dctx, name); derr != nil && !errors.Is(derr, jetstream.ErrObjectNotFound) {
+			o.c.log.Warn("remove a failed put", "bucket", o.bucket, "object", name, "err", derr)
+		}
+		cancel()
 		return fmt.Errorf("%s: put %q: %w", o.bucket, name, storeErr(err))
 	}
 	return nil

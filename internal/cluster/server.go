@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,12 +23,23 @@ func (c *Cluster) startServer(ctx context.Context) error {
 		JetStream:  true,
 		StoreDir:   filepath.Join(o.DataDir, "nats"),
 		NoSigs:     true,
-		DontListen: o.ListenAddr == "",
 		// Zero leaves nats-server's default (2m).
 		SyncInterval: o.SyncInterval,
 		SyncAlways:   o.SyncAlways,
 	}
-	if o.ListenAddr != "" {
+	if o.ListenAddr == "" {
+		// This node's own connection only: a loopback port of the
+		// system's choosing, with a secret token. (An in-process
+		// connection, a net.Pipe, costs twice the CPU: every write is a
+		// hand-over between goroutines, and at thousands of round trips
+		// a second they queue for the core; docs/measurements.md.)
+		var tb [24]byte
+		if _, err := rand.Read(tb[:]); err != nil {
+			return fmt.Errorf("cluster: embedded NATS server token: %w", err)
+		}
+		c.srvToken = hex.EncodeToString(tb[:])
+		sopts.Host, sopts.Port, sopts.Authorization = "127.0.0.1", -1, c.srvToken
+	} else {
 		host, port, err := net.SplitHostPort(o.ListenAddr)
 		if err != nil {
 			return fmt.Errorf("cluster: listen address %q: %w", o.ListenAddr, err)
