@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 )
 
 func main() {
+	atLeastTwoProcs(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
@@ -29,6 +31,18 @@ func main() {
 		}
 		fmt.Fprintln(os.Stderr, "chatrooms:", err) //nolint:forbidigo // last-resort error before logging exists
 		os.Exit(1)
+	}
+}
+
+// atLeastTwoProcs lets two goroutines run at once even on one CPU (a
+// one-core cgroup or taskset), unless GOMAXPROCS is set. With one P the
+// network poller is consulted only when that P has nothing else to run
+// (or by sysmon, every 10 ms or more): replies from NATS then wait behind
+// the connection writers, and a send's ack took 49 ms at the median
+// instead of 11 (docs/measurements.md, "Where a message's time goes").
+func atLeastTwoProcs(getenv func(string) string) {
+	if getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2)
 	}
 }
 
