@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/cluster"
 	"github.com/chatrooms/chatrooms/internal/natstest"
 )
 
@@ -59,13 +60,10 @@ func (k *gatedKV) resume() {
 	}
 }
 
-// A message goes to the room its sender is in, as this node last wrote
-// it, even while the watch that keeps the cache is behind; once the cache
-// has caught up, sending reads nothing from the store.
-func TestSendReadsItsOwnWrites(t *testing.T) {
+// startGated starts a service whose user bucket is a gatedKV.
+func startGated(t *testing.T, ctx context.Context) (*cluster.Cluster, *chat.Service, *gatedKV) {
+	t.Helper()
 	cl := natstest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	users := &gatedKV{KV: cl.Users()}
 	svc := chat.New(chat.Config{NodeID: "a-n00000001", Grace: time.Minute, Logger: natstest.Logger(t)},
 		chat.Stores{Users: users, Nicks: cl.Nicks(), Tokens: cl.Tokens(), Rooms: cl.Rooms(), RoomNames: cl.RoomNames(), Nodes: cl.Nodes()},
@@ -73,6 +71,16 @@ func TestSendReadsItsOwnWrites(t *testing.T) {
 	if err := svc.Start(ctx, nopListener{}); err != nil {
 		t.Fatal(err)
 	}
+	return cl, svc, users
+}
+
+// A message goes to the room its sender is in, as this node last wrote
+// it, even while the watch that keeps the cache is behind; once the cache
+// has caught up, sending reads nothing from the store.
+func TestSendReadsItsOwnWrites(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, svc, users := startGated(t, ctx)
 	u, _, err := svc.Register(ctx, "anna")
 	if err != nil {
 		t.Fatal(err)
@@ -138,16 +146,9 @@ func waitFor(t *testing.T, cond func() bool) {
 // still compose with writes the cache has not seen: the compare-and-set
 // catches a stale cache and the write is made again on a fresh read.
 func TestUserWritesFromTheCache(t *testing.T) {
-	cl := natstest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	users := &gatedKV{KV: cl.Users()}
-	svc := chat.New(chat.Config{NodeID: "a-n00000001", Grace: time.Minute, Logger: natstest.Logger(t)},
-		chat.Stores{Users: users, Nicks: cl.Nicks(), Tokens: cl.Tokens(), Rooms: cl.Rooms(), RoomNames: cl.RoomNames(), Nodes: cl.Nodes()},
-		cl.Log(), cl.Signals())
-	if err := svc.Start(ctx, nopListener{}); err != nil {
-		t.Fatal(err)
-	}
+	cl, svc, users := startGated(t, ctx)
 	u, _, err := svc.Register(ctx, "anna")
 	if err != nil {
 		t.Fatal(err)
