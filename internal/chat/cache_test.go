@@ -244,3 +244,79 @@ func TestManySwitchIntoOneRoom(t *testing.T) {
 		t.Fatalf("%d members, want %d", r.MemberCount, n+1)
 	}
 }
+
+// slowKV holds every Update while it is held.
+type slowKV struct {
+	chat.KV
+	mu      sync.Mutex
+	release chan struct{} // closed: not held
+}
+
+func (k *slowKV) Update(ctx context.Context, key string, v []byte, rev uint64) (uint64, error) {
+	k.mu.Lock()
+	gate := k.release
+	k.mu.Unlock()
+	<-gate
+	return k.KV.Update(ctx, key, v, rev)
+}
+
+func (k *slowKV) hold() {
+	k.mu.Lock()
+	k.release = make(chan struct{})
+	k.mu.Unlock()
+}
+
+func (k *slowKV) let() {
+	k.mu.Lock()
+	close(k.release)
+	k.mu.Unlock()
+}
+
+// A switch that gives up while its join is being written (its call timed
+// out) takes the join back once written: the room keeps no member who
+// never entered, and goes when its real members leave.
+func TestGivenUpJoinTakenBack(t *testing.T) {
+	cl := natstest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rooms := &slowKV{KV: cl.Rooms(), release: make(chan struct{})}
+	rooms.let() // the setup goes through
+	svc := chat.New(chat.Config{NodeID: "a-n00000001", Grace: time.Minute, Logger: natstest.Logger(t)},
+		chat.Stores{Users: cl.Users(), Nicks: cl.Nicks(), Tokens: cl.Tokens(), Rooms: rooms, RoomNames: cl.RoomNames(), Nodes: cl.Nodes()},
+		cl.Log(), cl.Signals())
+	if err := svc.Start(ctx, nopListener{}); err != nil {
+		t.Fatal(err)
+	}
+	owner, _, err := svc.Register(ctx, "owner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := svc.CreateRoom(ctx, owner.ID, "Busy", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := svc.Register(ctx, "anna")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rooms.hold() // the join's write waits
+	short, stop := context.WithTimeout(ctx, 200*time.Millisecond)
+	_, err = svc.SwitchRoom(short, u.ID, room.ID)
+	stop()
+	if err == nil {
+		t.Fatal("the switch succeeded with its write held")
+	}
+	rooms.let()
+	// The join is written, then taken back: one member, the owner.
+	waitFor(t, func() bool {
+		r, err := svc.Room(ctx, room.ID)
+		return err == nil && r.MemberCount == 1
+	})
+	if _, err := svc.SwitchRoom(ctx, owner.ID, svc.DefaultRoomID()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		_, err := svc.Room(ctx, room.ID)
+		return chat.AsError(err).Code == chat.CodeRoomNotFound
+	})
+}

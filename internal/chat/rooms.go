@@ -20,14 +20,7 @@ func (s *Service) joinRoom(ctx context.Context, u *userRecord, roomID string) (*
 	r, persistent := s.cachedPersistentRoom(roomID)
 	if !persistent {
 		var err error
-		cached, rev := s.cachedRoom(roomID)
-		r, _, err = s.rooms.modifyFrom(ctx, roomID, cached, rev, func(r *roomRecord) (op, error) {
-			if r.Persistent || r.hasMember(u.ID) {
-				return opKeep, nil
-			}
-			r.Members = append(r.Members, u.ID)
-			return opWrite, nil
-		})
+		r, err = s.addMember(ctx, roomID, u.ID)
 		if errors.Is(err, ErrNotFound) {
 			return nil, 0, clientErr(CodeRoomNotFound, "no such room")
 		}
@@ -62,19 +55,7 @@ func (s *Service) leaveRoom(ctx context.Context, u *userRecord, roomID string) e
 		_, err := s.appendNotice(ctx, u, roomID, r.Name, MessageLeft)
 		return err
 	}
-	var name, nameKey string
-	cached, rev := s.cachedRoom(roomID)
-	left, _, err := s.rooms.modifyFrom(ctx, roomID, cached, rev, func(r *roomRecord) (op, error) {
-		name, nameKey = r.Name, r.NameKey
-		if r.Persistent || !r.hasMember(u.ID) {
-			return opKeep, nil
-		}
-		r.Members = r.withoutMember(u.ID)
-		if len(r.Members) == 0 {
-			return opDelete, nil
-		}
-		return opWrite, nil
-	})
+	name, nameKey, deleted, err := s.removeMember(ctx, roomID, u.ID)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -84,11 +65,38 @@ func (s *Service) leaveRoom(ctx context.Context, u *userRecord, roomID string) e
 	if _, err := s.appendNotice(ctx, u, roomID, name, MessageLeft); err != nil {
 		return err
 	}
-	if left == nil { // deleted: u was its last member
-		s.deleteIfOwned(ctx, s.roomNames, nameKey, roomID)
-		s.log.Info("room deleted", "room", roomID)
+	if deleted {
+		s.roomDeleted(ctx, roomID, nameKey)
 	}
 	return nil
+}
+
+// removeMember takes userID off the non-persistent room's member list,
+// deleting the room if that was its last member (the caller then frees
+// its name: roomDeleted). It returns the room's name and name key.
+func (s *Service) removeMember(ctx context.Context, roomID, userID string) (name, nameKey string, deleted bool, err error) {
+	cached, rev := s.cachedRoom(roomID)
+	left, _, err := s.rooms.modifyFrom(ctx, roomID, cached, rev, func(r *roomRecord) (op, error) {
+		name, nameKey = r.Name, r.NameKey
+		if r.Persistent || !r.hasMember(userID) {
+			return opKeep, nil
+		}
+		r.Members = r.withoutMember(userID)
+		if len(r.Members) == 0 {
+			return opDelete, nil
+		}
+		return opWrite, nil
+	})
+	if err != nil {
+		return "", "", false, err
+	}
+	return name, nameKey, left == nil, nil
+}
+
+// roomDeleted frees the name of a room just deleted.
+func (s *Service) roomDeleted(ctx context.Context, roomID, nameKey string) {
+	s.deleteIfOwned(ctx, s.roomNames, nameKey, roomID)
+	s.log.Info("room deleted", "room", roomID)
 }
 
 // cachedRoom returns the room's record and revision from the watched

@@ -159,6 +159,9 @@ type Service struct {
 
 	local localSessions // connections on this node, to reconcile the store with
 
+	joinsMu sync.Mutex            // before any joinBatch.mu
+	joins   map[string]*joinBatch // by room id: joins waiting to be written (joins.go)
+
 	typingMu sync.Mutex
 	typing   map[string]*typingState // by user id, users typing via this node
 	limits   *ratelimit.Keyed        // messages per user
@@ -192,6 +195,7 @@ func New(cfg Config, st Stores, events Log, sig Signals) *Service {
 		roomCache:  make(map[string]*roomRecord),
 		liveNodes:  make(map[string]bool),
 		typing:     make(map[string]*typingState),
+		joins:      make(map[string]*joinBatch),
 		limits:     ratelimit.New(ratelimit.Config{Limit: cfg.MessageLimit, Now: cfg.Now}),
 	}
 }
