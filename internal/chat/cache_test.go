@@ -65,12 +65,7 @@ func startGated(t *testing.T, ctx context.Context) (*cluster.Cluster, *chat.Serv
 	t.Helper()
 	cl := natstest.Start(t)
 	users := &gatedKV{KV: cl.Users()}
-	svc := chat.New(chat.Config{NodeID: "a-n00000001", Grace: time.Minute, Logger: natstest.Logger(t)},
-		chat.Stores{Users: users, Nicks: cl.Nicks(), Tokens: cl.Tokens(), Rooms: cl.Rooms(), RoomNames: cl.RoomNames(), Nodes: cl.Nodes()},
-		cl.Log(), cl.Signals())
-	if err := svc.Start(ctx, nopListener{}); err != nil {
-		t.Fatal(err)
-	}
+	svc := startWith(t, ctx, cl, "a-n00000001", nil, func(st *chat.Stores, _ *chat.Log) { st.Users = users })
 	return cl, svc, users
 }
 
@@ -281,12 +276,7 @@ func TestGivenUpJoinTakenBack(t *testing.T) {
 	defer cancel()
 	rooms := &slowKV{KV: cl.Rooms(), release: make(chan struct{})}
 	rooms.let() // the setup goes through
-	svc := chat.New(chat.Config{NodeID: "a-n00000001", Grace: time.Minute, Logger: natstest.Logger(t)},
-		chat.Stores{Users: cl.Users(), Nicks: cl.Nicks(), Tokens: cl.Tokens(), Rooms: rooms, RoomNames: cl.RoomNames(), Nodes: cl.Nodes()},
-		cl.Log(), cl.Signals())
-	if err := svc.Start(ctx, nopListener{}); err != nil {
-		t.Fatal(err)
-	}
+	svc := startWith(t, ctx, cl, "a-n00000001", nil, func(st *chat.Stores, _ *chat.Log) { st.Rooms = rooms })
 	owner, _, err := svc.Register(ctx, "owner")
 	if err != nil {
 		t.Fatal(err)

@@ -21,9 +21,19 @@ func (nopListener) Typing(string, chat.User, bool) {}
 
 func startService(t *testing.T, ctx context.Context, cl *cluster.Cluster, nodeID string, predecessor func(string) bool) *chat.Service {
 	t.Helper()
-	svc := chat.New(chat.Config{NodeID: nodeID, Predecessor: predecessor, Grace: time.Minute, Logger: natstest.Logger(t)},
-		chat.Stores{Users: cl.Users(), Nicks: cl.Nicks(), Tokens: cl.Tokens(), Rooms: cl.Rooms(), RoomNames: cl.RoomNames(), Nodes: cl.Nodes()},
-		cl.Log(), cl.Signals())
+	return startWith(t, ctx, cl, nodeID, predecessor, nil)
+}
+
+// startWith starts a service on cl's buckets, room log and signals, as
+// wrap (if not nil) leaves them: a test wraps a store to watch or slow it.
+func startWith(t *testing.T, ctx context.Context, cl *cluster.Cluster, nodeID string, predecessor func(string) bool, wrap func(*chat.Stores, *chat.Log)) *chat.Service {
+	t.Helper()
+	st := chat.Stores{Users: cl.Users(), Nicks: cl.Nicks(), Tokens: cl.Tokens(), Rooms: cl.Rooms(), RoomNames: cl.RoomNames(), Nodes: cl.Nodes()}
+	var log chat.Log = cl.Log()
+	if wrap != nil {
+		wrap(&st, &log)
+	}
+	svc := chat.New(chat.Config{NodeID: nodeID, Predecessor: predecessor, Grace: time.Minute, Logger: natstest.Logger(t)}, st, log, cl.Signals())
 	if err := svc.Start(ctx, nopListener{}); err != nil {
 		t.Fatalf("start %s: %v", nodeID, err)
 	}

@@ -93,13 +93,11 @@ func TestRoundTripsPerOperation(t *testing.T) {
 	defer cancel()
 	tl := &tally{n: map[string]int{}}
 	kv := func(name string, k chat.KV) chat.KV { return countingKV{KV: k, name: name, t: tl} }
-	svc := chat.New(chat.Config{NodeID: "a-n00000001", Grace: time.Minute, Logger: natstest.Logger(t)},
-		chat.Stores{Users: kv("users", cl.Users()), Nicks: kv("nicks", cl.Nicks()), Tokens: kv("tokens", cl.Tokens()),
-			Rooms: kv("rooms", cl.Rooms()), RoomNames: kv("roomnames", cl.RoomNames()), Nodes: kv("nodes", cl.Nodes())},
-		countingLog{Log: cl.Log(), t: tl}, cl.Signals())
-	if err := svc.Start(ctx, nopListener{}); err != nil {
-		t.Fatal(err)
-	}
+	svc := startWith(t, ctx, cl, "a-n00000001", nil, func(st *chat.Stores, log *chat.Log) {
+		*st = chat.Stores{Users: kv("users", st.Users), Nicks: kv("nicks", st.Nicks), Tokens: kv("tokens", st.Tokens),
+			Rooms: kv("rooms", st.Rooms), RoomNames: kv("roomnames", st.RoomNames), Nodes: kv("nodes", st.Nodes)}
+		*log = countingLog{Log: *log, t: tl}
+	})
 	owner, _, err := svc.Register(ctx, "owner")
 	if err != nil {
 		t.Fatal(err)
