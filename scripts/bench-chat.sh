@@ -33,29 +33,7 @@ BENCH_OUT=${BENCH_OUT:-bench/results/$stamp}
 
 mkdir -p "$BENCH_OUT"
 out=$(cd "$BENCH_OUT" && pwd)
-tmp=$(mktemp -d)
-pids=()
-
-stop_pid() { # stop_pid PID: TERM, wait up to 15 s, then KILL
-  local pid=$1
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 150); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  echo "pid $pid did not stop within 15 s: KILL" >&2
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local pid
-  for pid in ${pids[@]+"${pids[@]}"}; do stop_pid "$pid"; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. scripts/procs.sh # tmp, pids, stop_pid; stopped on exit (the cwd is the repository)
 
 echo "== build"
 ${MAKE:-make} --no-print-directory build

@@ -49,28 +49,7 @@ CHAT_STEP=${CHAT_STEP:-10s}
 PARTS=${PARTS:-scale,chat}
 CHATROOMS_BIN=${CHATROOMS_BIN:-}
 
-tmp=$(mktemp -d)
-pids=()
-
-stop_pid() { # stop_pid PID: TERM, wait up to 20 s, then KILL
-  local pid=$1
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 200); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do stop_pid "$pid"; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. scripts/procs.sh # tmp, pids, stop_pid; stopped on exit (the cwd is the repository)
 
 echo "== build"
 go build -o "$tmp/nats-server" github.com/nats-io/nats-server/v2

@@ -23,28 +23,7 @@ MAX_MESSAGES=${MAX_MESSAGES:-1000000}
 LOCAL_ADDRS=${LOCAL_ADDRS:-127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5}
 PERF_OUT=${PERF_OUT:-}
 
-tmp=$(mktemp -d)
-pids=()
-
-stop_pid() { # stop_pid PID: TERM, wait up to 15 s, then KILL
-  local pid=$1
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 150); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do stop_pid "$pid"; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. scripts/procs.sh # tmp, pids, stop_pid; stopped on exit (the cwd is the repository)
 
 echo "== build"
 go build -o "$tmp/chatrooms" ./cmd/chatrooms

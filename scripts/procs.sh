@@ -1,0 +1,26 @@
+# Sourced by the measurement scripts (measure.sh, bench-chat.sh,
+# bench-scale.sh): a temporary folder, the PIDs of the processes a script
+# starts (append to pids), and their stop by PID on exit, never by name.
+tmp=$(mktemp -d)
+pids=()
+
+stop_pid() { # stop_pid PID: TERM, wait up to STOP_WAIT seconds (20), then KILL
+  local pid=$1 wait_s=${STOP_WAIT:-20}
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq $((wait_s * 10))); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  echo "pid $pid did not stop within $wait_s s: KILL" >&2
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local pid
+  for pid in ${pids[@]+"${pids[@]}"}; do stop_pid "$pid"; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
