@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/engineio"
 	"github.com/chatrooms/chatrooms/internal/socketio"
 )
 
@@ -125,6 +126,14 @@ func (l *listSnapshot) encoded() json.RawMessage {
 // lists are the two snapshots, owned by Gateway.Run.
 type lists struct {
 	users, rooms listSnapshot
+	// frames is the "lists" event of the current snapshots, encoded once
+	// for every delta socket that connects until a list changes (nil:
+	// not made yet). A user list of thousands is hundreds of KB: encoded
+	// per socket, a crowd connecting made that much garbage each.
+	frames []*engineio.Frame
+	// fullFrames: likewise room_list_changed and user_list_changed, the
+	// first lists of a full-mode socket.
+	fullFrames []*engineio.Frame
 }
 
 // whole encodes both lists with their versions, as the "lists" event
@@ -158,6 +167,11 @@ func (ls *lists) refresh(svc Service, users, rooms bool) (du, dr *listDelta, err
 		}
 		dr = ls.rooms.update(ids, items)
 	}
+	defer func() {
+		if du != nil || dr != nil || ls.users.full == nil || ls.rooms.full == nil {
+			ls.frames, ls.fullFrames = nil, nil // the lists changed
+		}
+	}()
 	if users {
 		ids, items, err := encodeItems(svc.Users(), func(u *chat.User) string { return u.ID })
 		if err != nil {
@@ -174,6 +188,7 @@ func (ls *lists) refresh(svc Service, users, rooms bool) (du, dr *listDelta, err
 type listRequest struct {
 	s    *socketio.Socket
 	e    *socketio.Incoming
+	full bool // a full-mode socket's first lists (room_list_changed, user_list_changed)
 	done chan struct{}
 }
 
@@ -185,21 +200,39 @@ func (g *Gateway) serve(ls *lists, r listRequest) {
 		}
 		return
 	}
-	_ = r.s.EmitRaw("lists", []json.RawMessage{ls.whole(false)}, nil)
+	if r.full {
+		if g.usersDirty.Load() || g.roomsDirty.Load() {
+			// The snapshots are behind (the socket's own arrival, often):
+			// a full-mode client has no version to catch up from, so it
+			// gets the lists as they are now.
+			_ = r.s.Emit("room_list_changed", g.svc.Rooms())
+			_ = r.s.Emit("user_list_changed", g.svc.Users())
+			r.s.Join(listsFullRoom)
+			close(r.done)
+			return
+		}
+		if ls.fullFrames == nil {
+			ls.fullFrames = append(g.nsp.EventFrames("room_list_changed", ls.rooms.encoded()),
+				g.nsp.EventFrames("user_list_changed", ls.users.encoded())...)
+		}
+		_ = r.s.SendFrames(ls.fullFrames)
+		r.s.Join(listsFullRoom)
+		close(r.done)
+		return
+	}
+	if ls.frames == nil {
+		ls.frames = g.nsp.EventFrames("lists", ls.whole(false))
+	}
+	_ = r.s.SendFrames(ls.frames)
 	r.s.Join(listsDeltaRoom)
 	close(r.done)
 }
 
-// sendInitialLists sends a socket its first lists: the whole lists now
-// (full mode), or through Run (delta mode), waiting until they are queued.
+// sendInitialLists has Run send a socket its first lists (whole lists in
+// full mode, "lists" in delta mode) from the snapshots, and waits until
+// they are queued: the socket then gets every later broadcast after them.
 func (g *Gateway) sendInitialLists(ctx context.Context, s *socketio.Socket, delta bool) {
-	if !delta {
-		_ = s.Emit("room_list_changed", g.svc.Rooms())
-		_ = s.Emit("user_list_changed", g.svc.Users())
-		s.Join(listsFullRoom)
-		return
-	}
-	r := listRequest{s: s, done: make(chan struct{})}
+	r := listRequest{s: s, full: !delta, done: make(chan struct{})}
 	select {
 	case g.listReqs <- r:
 	case <-ctx.Done():

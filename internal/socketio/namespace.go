@@ -135,6 +135,14 @@ func (n *Namespace) To(rooms ...string) *Broadcast {
 	return &Broadcast{nsp: n, rooms: rooms}
 }
 
+// EventFrames encodes an event of this namespace whose arguments are
+// already JSON, once, for Socket.SendFrames to many sockets (as a
+// broadcast shares its frames, but to sockets chosen one by one).
+func (n *Namespace) EventFrames(event string, args ...json.RawMessage) []*engineio.Frame {
+	name, _ := json.Marshal(event)
+	return packetFrames(&Packet{Type: Event, Namespace: n.name, ID: NoID, Data: rawArray(name, args)})
+}
+
 // Emit sends an event to every socket of the namespace.
 func (n *Namespace) Emit(event string, args ...any) error { return n.To().Emit(event, args...) }
 

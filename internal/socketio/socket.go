@@ -104,6 +104,19 @@ func (s *Socket) EmitRaw(event string, args []json.RawMessage, attachments [][]b
 	return s.send(&Packet{Type: Event, Namespace: s.nsp.name, ID: NoID, Data: rawArray(name, args), Attachments: attachments})
 }
 
+// SendFrames queues frames encoded once for many sockets
+// (Namespace.EventFrames) to this socket. The frames are shared: never
+// change them.
+func (s *Socket) SendFrames(frames []*engineio.Frame) error {
+	if s.gone.Load() {
+		return ErrSocketClosed
+	}
+	if err := s.deliver(frames); err != nil {
+		return fmt.Errorf("send to socket %s: %w", s.id, err)
+	}
+	return nil
+}
+
 // EmitWithAck sends an event and asks the client to acknowledge it; cb runs
 // once, with the ack, or with ErrAckTimeout after timeout (0 means the
 // server's AckTimeout), or ErrSocketClosed. cb must not block.
