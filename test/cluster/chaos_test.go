@@ -1020,42 +1020,51 @@ func describeSockets(sockets []chaosSocket, got []chaosDelivery) string {
 }
 
 // streamRoom reads every event of room stored in the ROOMS stream, by
-// stream seq.
+// stream seq. The cluster has just been through faults: a read that the
+// JetStream API does not answer yet (no responders while a server
+// rejoins, a timeout) is made again from the start, within stepTimeout.
+// Events that do not decode fail the test at once.
 func streamRoom(t *testing.T, js jetstream.JetStream, room string) map[uint64]storedEvent {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	subject := cluster.RoomSubjectPrefix + room
-	var s jetstream.Stream
-	var count uint64
-	waitFor(t, stepTimeout, "ROOMS stream info", func() error {
+	var out map[uint64]storedEvent
+	waitFor(t, stepTimeout, "read "+subject, func() error {
 		var err error
-		if s, err = js.Stream(ctx, cluster.StreamRooms); err != nil {
-			return err
-		}
-		info, err := s.Info(ctx, jetstream.WithSubjectFilter(subject))
-		if err != nil {
-			return err
-		}
-		count = info.State.Subjects[subject]
-		return nil
+		out, err = readStreamRoom(ctx, t, js, subject)
+		return err
 	})
+	return out
+}
+
+// readStreamRoom is one attempt of streamRoom.
+func readStreamRoom(ctx context.Context, t *testing.T, js jetstream.JetStream, subject string) (map[uint64]storedEvent, error) {
+	s, err := js.Stream(ctx, cluster.StreamRooms)
+	if err != nil {
+		return nil, err
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		return nil, err
+	}
+	count := info.State.Subjects[subject]
 	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
 	if err != nil {
-		t.Fatalf("read %s: %v", subject, err)
+		return nil, err
 	}
 	out := map[uint64]storedEvent{}
 	for uint64(len(out)) < count && ctx.Err() == nil {
 		batch, err := cons.Fetch(int(min(count-uint64(len(out)), 500)), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			t.Fatalf("read %s: %v", subject, err)
+			return nil, err
 		}
 		n := 0
 		for msg := range batch.Messages() {
 			n++
 			meta, err := msg.Metadata()
 			if err != nil {
-				t.Fatalf("read %s: %v", subject, err)
+				return nil, err
 			}
 			var e storedEvent
 			if err := json.Unmarshal(msg.Data(), &e); err != nil {
@@ -1064,11 +1073,11 @@ func streamRoom(t *testing.T, js jetstream.JetStream, room string) map[uint64]st
 			out[meta.Sequence.Stream] = e
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			t.Fatalf("read %s: %v", subject, err)
+			return nil, err
 		}
 		if n == 0 {
-			t.Fatalf("read %s: %d of %d events, then nothing", subject, len(out), count)
+			return nil, fmt.Errorf("%d of %d events, then nothing", len(out), count)
 		}
 	}
-	return out
+	return out, ctx.Err()
 }
