@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,20 +29,7 @@ func TestChatScenario(t *testing.T) {
 	cmd := exec.Command(bin, append([]string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, flags...)...)
 	p := proctest.Start(t, "chatrooms", cmd)
 	url := "http://" + p.WaitLine(t, listeningRE, 60*time.Second)[1]
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		res, err := http.Get(url + "/readyz") //nolint:noctx // bounded by the loop
-		if err == nil {
-			_ = res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready within 60s: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitReady(t, url)
 
 	jsonPath := filepath.Join(t.TempDir(), "chat.json")
 	out, err := runArgs(t, "-scenario", "chat", "-url", url, "-users", "20", "-rooms", "2", "-senders", "4",
