@@ -76,13 +76,9 @@ start_server() { # start_server NAME: a fresh server on a free port, pinned
   esac
   server_pid=$! # taskset execs the server: this is its pid
   pids+=("$server_pid")
-  for _ in $(seq 300); do # up to 30 s
-    addr=$(grep -Eo '(addr=|listening on http://)127\.0\.0\.1:[0-9]+' "$log" | head -n1 | grep -Eo '127\.0\.0\.1:[0-9]+' || true)
-    [ -n "$addr" ] && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$log"; echo "$name server exited" >&2; exit 1; }
-    sleep 0.1
-  done
-  [ -n "$addr" ] || { cat "$log"; echo "$name server did not report its address" >&2; exit 1; }
+  addr=$(wait_log "$log" '(addr=|listening on http://)127\.0\.0\.1:[0-9]+' "$server_pid") ||
+    { echo "$name server did not report its address" >&2; exit 1; }
+  addr=$(grep -Eo '127\.0\.0\.1:[0-9]+' <<<"$addr")
   server_url=http://$addr
   echo "$name server pid $server_pid at $server_url"
 }

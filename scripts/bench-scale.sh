@@ -63,20 +63,6 @@ echo "memory: $(free -h | awk '/^Mem:/ {print $2}'), kernel $(uname -r), $(go ve
 echo "open files per process: $(ulimit -n), ephemeral ports: $(tr '\t' '-' </proc/sys/net/ipv4/ip_local_port_range)"
 echo "uptime: $(uptime)"
 
-# wait_log FILE REGEX PID: the first match of REGEX (grep -o) in FILE, up to 30 s.
-wait_log() {
-  local file=$1 re=$2 pid=$3 m=
-  for _ in $(seq 300); do
-    m=$(grep -o -m1 -E "$re" "$file" 2>/dev/null | head -n1 || true)
-    [ -n "$m" ] && { echo "$m"; return 0; }
-    kill -0 "$pid" 2>/dev/null || { cat "$file" >&2; echo "process $pid exited" >&2; return 1; }
-    sleep 0.1
-  done
-  cat "$file" >&2
-  echo "no match for $re in $file within 30 s" >&2
-  return 1
-}
-
 nats_pid=
 nats_url=
 start_nats() { # start_nats NAME: a JetStream server on a random loopback port

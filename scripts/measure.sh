@@ -43,13 +43,9 @@ start_server() { # start_server NAME: a fresh server on a free port
     >"$log" 2>&1 &
   server_pid=$!
   pids+=("$server_pid")
-  for _ in $(seq 100); do # up to 10 s
-    addr=$(grep -o 'addr=127\.0\.0\.1:[0-9]*' "$log" | head -n1 | cut -d= -f2 || true)
-    [ -n "$addr" ] && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$log"; echo "server exited" >&2; exit 1; }
-    sleep 0.1
-  done
-  [ -n "$addr" ] || { cat "$log"; echo "server did not report its address" >&2; exit 1; }
+  addr=$(wait_log "$log" 'addr=127\.0\.0\.1:[0-9]+' "$server_pid" 10) ||
+    { echo "server did not report its address" >&2; exit 1; }
+  addr=${addr#addr=}
   server_url=http://$addr
   echo "server pid $server_pid at $server_url"
 }

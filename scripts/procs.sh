@@ -1,6 +1,7 @@
 # Sourced by the measurement scripts (measure.sh, bench-chat.sh,
 # bench-scale.sh): a temporary folder, the PIDs of the processes a script
-# starts (append to pids), and their stop by PID on exit, never by name.
+# starts (append to pids), their stop by PID on exit, never by name, and
+# waiting for a line in a server's log.
 tmp=$(mktemp -d)
 pids=()
 
@@ -24,3 +25,18 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# wait_log FILE REGEX PID [SECONDS]: the first match of REGEX (grep -oE) in
+# FILE, waiting up to SECONDS (30) while process PID lives.
+wait_log() {
+  local file=$1 re=$2 pid=$3 wait_s=${4:-30} m=
+  for _ in $(seq $((wait_s * 10))); do
+    m=$(grep -o -m1 -E "$re" "$file" 2>/dev/null | head -n1 || true)
+    [ -n "$m" ] && { echo "$m"; return 0; }
+    kill -0 "$pid" 2>/dev/null || { cat "$file" >&2; echo "process $pid exited" >&2; return 1; }
+    sleep 0.1
+  done
+  cat "$file" >&2
+  echo "no match for $re in $file within $wait_s s" >&2
+  return 1
+}
