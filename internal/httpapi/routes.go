@@ -5,6 +5,7 @@ import "net/http"
 // routes registers the whole API.
 func (a *API) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/health", a.health)
+	mux.HandleFunc("GET /api/config", a.clientConfig)
 
 	mux.HandleFunc("POST /api/users", a.createUser)
 	mux.HandleFunc("GET /api/users", a.listUsers)
