@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"time"
 )
@@ -152,63 +151,4 @@ func clone[T any](v *T) (*T, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-// freshUser returns the user's record from the watched cache, which
-// holds every write this node made (a record older than this node's last
-// write to it is not used: it is read from the store instead, until the
-// watch has caught up). Writes of other nodes reach the cache as fast as
-// the watch brings them. The record returned must not be changed.
-func (s *Service) freshUser(ctx context.Context, userID string) (*userRecord, error) {
-	s.mu.RLock()
-	u := s.userCache[userID]
-	min, behind := s.userMinRev[userID]
-	ok := u != nil && (!behind || s.userRevs[userID] >= min)
-	s.mu.RUnlock()
-	if ok {
-		return u, nil
-	}
-	u, _, err := s.users.get(ctx, userID)
-	return u, err
-}
-
-// wroteUser notes that this node wrote the user's record u at rev (u
-// nil: deleted it, rev being the delete's revision): the cache takes u
-// now if it holds the user at an earlier revision (or insert is set: a
-// user just created, whom nothing can have deleted yet), and freshUser
-// reads nothing older from the cache from now on. u is copied.
-func (s *Service) wroteUser(userID string, u *userRecord, rev uint64, insert bool) {
-	s.mu.Lock()
-	if rev > s.userMinRev[userID] && rev > s.userRevs[userID] {
-		s.userMinRev[userID] = rev
-	}
-	var changed, moved bool
-	if _, had := s.userCache[userID]; u != nil && (had || insert) {
-		c := *u
-		c.Sessions = maps.Clone(u.Sessions)
-		changed, moved = s.setUserLocked(userID, &c, rev)
-		if changed {
-			delete(s.userMinRev, userID)
-		}
-	}
-	s.mu.Unlock()
-	s.notifyUser(changed, moved)
-}
-
-// modifyUser is users.modify noting the write (see wroteUser).
-func (s *Service) modifyUser(ctx context.Context, userID string, fn func(u *userRecord) (op, error)) (*userRecord, uint64, error) {
-	s.mu.RLock()
-	cached, crev := s.userCache[userID], s.userRevs[userID]
-	if min, ok := s.userMinRev[userID]; ok && crev < min {
-		cached = nil // behind this node's own write: surely stale
-	}
-	s.mu.RUnlock()
-	u, rev, err := s.users.modifyFrom(ctx, userID, cached, crev, fn)
-	switch {
-	case err == nil && u == nil: // deleted: its marker is a later revision
-		s.wroteUser(userID, nil, rev+1, false)
-	case err == nil:
-		s.wroteUser(userID, u, rev, false)
-	}
-	return u, rev, err
 }

@@ -1,0 +1,50 @@
+package chat
+
+// The service's background loop: this node's liveness heartbeat and the
+// periodic sweep (presence.go).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// loop runs the heartbeat and the cleanup until ctx ends.
+func (s *Service) loop(ctx context.Context) {
+	hb := time.NewTicker(s.cfg.Heartbeat)
+	sweep := time.NewTicker(s.cfg.SweepInterval)
+	defer hb.Stop()
+	defer sweep.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hb.C:
+			if err := s.beat(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("node heartbeat failed", "node", s.cfg.NodeID, "err", err)
+			}
+		case <-sweep.C:
+			s.sweep(ctx)
+		}
+	}
+}
+
+// beat renews this node's liveness entry.
+func (s *Service) beat(ctx context.Context) error {
+	v := []byte(fmt.Sprint(s.now()))
+	e, err := s.nodes.Get(ctx, s.cfg.NodeID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		_, err = s.nodes.Create(ctx, s.cfg.NodeID, v)
+		if errors.Is(err, ErrExists) {
+			return nil // a concurrent beat won
+		}
+	case err == nil:
+		_, err = s.nodes.Update(ctx, s.cfg.NodeID, v, e.Revision)
+		if errors.Is(err, ErrConflict) {
+			return nil
+		}
+	}
+	return err
+}
