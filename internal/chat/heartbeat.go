@@ -7,24 +7,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // loop runs the heartbeat and the cleanup until ctx ends.
 func (s *Service) loop(ctx context.Context) {
-	hb := time.NewTicker(s.cfg.Heartbeat)
-	sweep := time.NewTicker(s.cfg.SweepInterval)
+	hb := s.cfg.Clock.NewTicker(s.cfg.Heartbeat)
+	sweep := s.cfg.Clock.NewTicker(s.cfg.SweepInterval)
 	defer hb.Stop()
 	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-hb.C:
+		case <-hb.C():
 			if err := s.beat(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("node heartbeat failed", "node", s.cfg.NodeID, "err", err)
 			}
-		case <-sweep.C:
+		case <-sweep.C():
 			s.sweep(ctx)
 		}
 	}

@@ -185,7 +185,7 @@ func (s *Service) Typing(ctx context.Context, userID string, typing bool) error 
 		if st == nil {
 			st = &typingState{room: room}
 			s.typing[userID] = st
-			st.timer = time.AfterFunc(s.cfg.TypingTTL, func() { s.expireTyping(userID, st) })
+			st.timer = s.cfg.Clock.AfterFunc(s.cfg.TypingTTL, func() { s.expireTyping(userID, st) })
 		} else {
 			st.timer.Reset(s.cfg.TypingTTL)
 		}

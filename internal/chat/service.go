@@ -46,7 +46,11 @@ type Config struct {
 	// goes out when a start did.
 	TypingFanout time.Duration
 	Logger       *slog.Logger
-	Now          func() time.Time
+	// Clock runs the typing expiry, the heartbeat and the sweep, and
+	// gives the time where Now is nil (default: real time).
+	Clock Clock
+	// Now is the current time (default: Clock.Now).
+	Now func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -74,8 +78,11 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Clock == nil {
+		c.Clock = realClock{}
+	}
 	if c.Now == nil {
-		c.Now = time.Now
+		c.Now = c.Clock.Now
 	}
 }
 
@@ -147,7 +154,7 @@ type Service struct {
 
 type typingState struct {
 	room  string
-	timer *time.Timer
+	timer Timer
 	sent  time.Time // when a start was last passed on
 }
 
