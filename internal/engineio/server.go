@@ -276,9 +276,9 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if transport == "websocket" {
-			srv.openWebSocket(w, r, q)
+			srv.openWebSocket(w, r)
 		} else {
-			srv.openPolling(w, r, q)
+			srv.openPolling(w, r)
 		}
 		return
 	}
@@ -301,7 +301,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (srv *Server) newSession(r *http.Request, q url.Values, transport Transport) *Session {
+func (srv *Server) newSession(r *http.Request, transport Transport) *Session {
 	addr := r.RemoteAddr
 	if srv.cfg.ClientAddr != nil {
 		addr = srv.cfg.ClientAddr(r)
@@ -311,9 +311,6 @@ func (srv *Server) newSession(r *http.Request, q url.Values, transport Transport
 		id:         newSID(srv.cfg.SIDPrefix),
 		transport:  transport,
 		remoteAddr: addr,
-		query:      q,
-		origin:     r.Header.Get("Origin"),
-		userAgent:  r.Header.Get("User-Agent"),
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	if a, ok := r.Context().Value(admissionKey{}).(*admission); ok {
@@ -322,8 +319,8 @@ func (srv *Server) newSession(r *http.Request, q url.Values, transport Transport
 	return s
 }
 
-func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, q url.Values) {
-	s := srv.newSession(r, q, Polling)
+func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request) {
+	s := srv.newSession(r, Polling)
 	if !srv.register(s) {
 		writeError(w, http.StatusServiceUnavailable, codeBadRequest)
 		return

@@ -3,7 +3,6 @@ package engineio
 import (
 	"context"
 	"net"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,9 +36,6 @@ type Session struct {
 	srv        *Server
 	id         string
 	remoteAddr string
-	query      url.Values
-	origin     string
-	userAgent  string
 	ctx        context.Context
 	cancel     context.CancelCauseFunc
 	isClosed   atomic.Bool
@@ -89,17 +85,10 @@ func (s *Session) Transport() Transport {
 	return s.transport
 }
 
-// RemoteAddr, Query, Origin and UserAgent describe the handshake request.
+// RemoteAddr is the client's address (Config.ClientAddr of the handshake
+// request, or its RemoteAddr). Nothing else of the handshake is kept: an
+// idle session holds as little as it can.
 func (s *Session) RemoteAddr() string { return s.remoteAddr }
-
-// Query returns the handshake's query parameters; do not modify.
-func (s *Session) Query() url.Values { return s.query }
-
-// Origin is the handshake's Origin header, if any.
-func (s *Session) Origin() string { return s.origin }
-
-// UserAgent is the handshake's User-Agent header.
-func (s *Session) UserAgent() string { return s.userAgent }
 
 // Context ends when the session closes; its cause is the close reason.
 func (s *Session) Context() context.Context { return s.ctx }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"time"
 	"unicode/utf8"
 
@@ -29,8 +28,8 @@ func hijacked(conn net.Conn, rw *bufio.ReadWriter) io.Reader {
 }
 
 // openWebSocket handles a new session that starts on WebSocket.
-func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q url.Values) {
-	s := srv.newSession(r, q, WebSocket)
+func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
+	s := srv.newSession(r, WebSocket)
 	if srv.sessions.Load() >= int64(srv.cfg.MaxSessions) {
 		writeError(w, http.StatusServiceUnavailable, codeBadRequest)
 		return

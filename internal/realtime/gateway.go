@@ -226,7 +226,12 @@ func (g *Gateway) onConnect(ctx context.Context, s *socketio.Socket, auth json.R
 			hold.bad = true
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, g.cfg.CallTimeout)
+	// The store calls of a connect are short and bounded by CallTimeout;
+	// they are not tied to the socket's context: a context derived from
+	// it would leave it a map of children and a done channel for the
+	// socket's whole life (about 300 bytes an idle connection). A socket
+	// closed meanwhile is undone by socketio once this returns.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.CallTimeout)
 	defer cancel()
 	u, err := g.svc.Authenticate(ctx, a.Token)
 	if err != nil {
@@ -272,7 +277,8 @@ func invalidToken() error {
 // then, if asked, the resume (off this goroutine); then the room events
 // held meanwhile.
 func (g *Gateway) onConnection(s *socketio.Socket) {
-	ctx, cancel := context.WithTimeout(s.Context(), g.cfg.CallTimeout)
+	// Not derived from s.Context(), as in onConnect.
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.CallTimeout)
 	defer cancel()
 	g.mu.Lock()
 	st := g.held[s]

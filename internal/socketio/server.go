@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -107,10 +108,25 @@ type conn struct {
 	srv     *Server
 	sess    *engineio.Session
 	dec     *Decoder // used only by the session's message goroutine
-	timer   *time.Timer
 	mu      sync.Mutex
-	sockets map[string]*Socket // by namespace
-	closed  bool
+	timer   *time.Timer // the connect timeout; nil once a socket connected
+	sockets []*Socket   // at most Config.MaxNamespaces, one per namespace
+	// connecting is the socket whose connect handler runs (at most one:
+	// packets are handled one at a time); a close cancels its context.
+	connecting *Socket
+	closed     bool
+}
+
+// socket returns the connection's socket in namespace nsp, or nil; c.mu is
+// held. A slice, not a map: a connection has one or a few sockets, and an
+// idle connection should hold as little as it can.
+func (c *conn) socket(nsp string) *Socket {
+	for _, s := range c.sockets {
+		if s.nsp.name == nsp {
+			return s
+		}
+	}
+	return nil
 }
 
 // eioHandler adapts Server to engineio.Handler.
@@ -151,12 +167,21 @@ func (h *eioHandler) OnClose(sess *engineio.Session, reason error) {
 	if c == nil {
 		return
 	}
-	c.timer.Stop()
 	c.mu.Lock()
 	c.closed = true
 	socks := c.sockets
 	c.sockets = nil
+	t := c.timer
+	c.timer = nil
+	connecting := c.connecting
 	c.mu.Unlock()
+	if t != nil {
+		t.Stop()
+	}
+	if connecting != nil {
+		// Its connect handler sees the close; connect undoes the rest.
+		connecting.cancel(fmt.Errorf("%w: %s", ErrSocketClosed, closeReason(reason)))
+	}
 	r := closeReason(reason)
 	for _, sock := range socks {
 		sock.nsp.remove(sock, r)
@@ -204,7 +229,7 @@ const (
 // dispatch handles one complete packet on the session's message goroutine.
 func (c *conn) dispatch(p *Packet) {
 	c.mu.Lock()
-	sock := c.sockets[p.Namespace]
+	sock := c.socket(p.Namespace)
 	c.mu.Unlock()
 	switch p.Type {
 	case Connect:
@@ -253,6 +278,19 @@ func (c *conn) connect(p *Packet) {
 		auth = json.RawMessage("{}")
 	}
 	sock := newSocket(nsp, c, auth)
+	c.mu.Lock()
+	closed := c.closed
+	c.connecting = sock
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.connecting = nil
+		c.mu.Unlock()
+	}()
+	if closed {
+		sock.cancel(ErrSocketClosed)
+		return
+	}
 	if h := nsp.onConnect; h != nil {
 		if err := h(sock.ctx, sock, auth); err != nil {
 			sock.cancel(err)
@@ -273,12 +311,13 @@ func (c *conn) connect(p *Packet) {
 		nsp.remove(sock, ReasonTransportClose)
 		return
 	}
-	if c.sockets == nil {
-		c.sockets = make(map[string]*Socket, 1)
-	}
-	c.sockets[nsp.name] = sock
+	c.sockets = append(c.sockets, sock)
+	t := c.timer
+	c.timer = nil
 	c.mu.Unlock()
-	c.timer.Stop()
+	if t != nil {
+		t.Stop()
+	}
 	nsp.add(sock)
 	data, _ := json.Marshal(struct {
 		SID string `json:"sid"`
@@ -295,8 +334,11 @@ func (c *conn) connect(p *Packet) {
 // detach forgets sock on this connection.
 func (c *conn) detach(sock *Socket) {
 	c.mu.Lock()
-	if c.sockets[sock.nsp.name] == sock {
-		delete(c.sockets, sock.nsp.name)
+	for i, s := range c.sockets {
+		if s == sock {
+			c.sockets = slices.Delete(c.sockets, i, i+1)
+			break
+		}
 	}
 	c.mu.Unlock()
 }

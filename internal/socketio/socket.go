@@ -30,7 +30,7 @@ type Socket struct {
 	open atomic.Bool
 
 	mu      sync.Mutex
-	rooms   map[string]struct{}
+	rooms   roomNames
 	acks    map[int64]*pendingAck
 	nextAck int64
 	held    [][]*engineio.Frame
@@ -54,7 +54,12 @@ func newSocket(nsp *Namespace, c *conn, auth json.RawMessage) *Socket {
 	var b [15]byte
 	_, _ = rand.Read(b[:])
 	s := &Socket{id: base64.RawURLEncoding.EncodeToString(b[:]), nsp: nsp, conn: c, auth: auth}
-	s.ctx, s.cancel = context.WithCancelCause(c.sess.Context())
+	// Not derived from the session's context: that would give every
+	// session a map of children and a done channel for its whole life.
+	// The socket's context ends instead when the socket is torn down,
+	// which the session's close does for every socket (OnClose), and for
+	// one still in its connect handler (conn.connecting).
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	return s
 }
 
@@ -261,13 +266,9 @@ func (s *Socket) Join(room string) {
 		s.mu.Unlock()
 		return
 	}
-	if s.rooms == nil {
-		s.rooms = make(map[string]struct{}, 1)
-	}
-	_, had := s.rooms[room]
-	s.rooms[room] = struct{}{}
+	added := s.rooms.add(room)
 	s.mu.Unlock()
-	if !had {
+	if added {
 		s.nsp.rooms.add(room, s)
 	}
 }
@@ -275,8 +276,7 @@ func (s *Socket) Join(room string) {
 // Leave removes the socket from room.
 func (s *Socket) Leave(room string) {
 	s.mu.Lock()
-	_, had := s.rooms[room]
-	delete(s.rooms, room)
+	had := s.rooms.remove(room)
 	s.mu.Unlock()
 	if had {
 		s.nsp.rooms.remove(room, s)
@@ -287,11 +287,7 @@ func (s *Socket) Leave(room string) {
 func (s *Socket) Rooms() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.rooms))
-	for r := range s.rooms {
-		out = append(out, r)
-	}
-	return out
+	return s.rooms.appendTo(make([]string, 0, s.rooms.len()))
 }
 
 // Disconnect disconnects the socket from its namespace: the client gets a
@@ -316,11 +312,11 @@ func (s *Socket) teardown(reason string) bool {
 		return false
 	}
 	s.mu.Lock()
-	rooms := s.rooms
+	rooms := s.rooms.appendTo(nil)
 	acks := s.acks
-	s.rooms, s.acks = nil, nil
+	s.rooms, s.acks = roomNames{}, nil
 	s.mu.Unlock()
-	for r := range rooms {
+	for _, r := range rooms {
 		s.nsp.rooms.remove(r, s)
 	}
 	for _, pa := range acks {
