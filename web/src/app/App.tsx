@@ -2,7 +2,7 @@ import { useState } from "react";
 import { LoginPage } from "../features/auth/components/LoginPage";
 import { NOTICE_LOGGED_OUT, sessionEndedNotice, useSession } from "../features/auth/hooks/useSession";
 import type { Session } from "../features/auth/api/auth";
-import { clearConversation, clearView, loadResumePoint } from "../features/messages/api/storage";
+import { clearConversation, clearView, loadResumePoint, restoreConversation } from "../features/messages/api/storage";
 import {
   createChatService,
   createChatSocket,
@@ -11,6 +11,7 @@ import {
   type ResumeSource,
   type SessionEnd,
 } from "../lib/socket";
+import { createChatStore, type ChatStore } from "../lib/store";
 import { ChatScreen } from "./ChatScreen";
 
 export interface AppProps {
@@ -64,10 +65,14 @@ interface ChatSessionProps {
   onEnd(reason: SessionEnd, awayMs?: number | null): void;
 }
 
-/** One socket per login: made here, connected by ChatScreen; every connect resumes the stored view. */
+/**
+ * One socket per login, and the store over it: made here, connected by
+ * ChatScreen; every connect resumes the stored view.
+ */
 function ChatSession({ session, createSocket, onLogout, onEnd }: ChatSessionProps) {
-  const [service] = useState<ChatService>(() =>
-    createChatService(createSocket(session.token, () => loadResumePoint(session.user.id))),
-  );
-  return <ChatScreen session={session} service={service} onLogout={onLogout} onSessionEnd={onEnd} />;
+  const [{ service, store }] = useState<{ service: ChatService; store: ChatStore }>(() => {
+    const service = createChatService(createSocket(session.token, () => loadResumePoint(session.user.id)));
+    return { service, store: createChatStore(service, restoreConversation(session.user.id)) };
+  });
+  return <ChatScreen session={session} service={service} store={store} onLogout={onLogout} onSessionEnd={onEnd} />;
 }

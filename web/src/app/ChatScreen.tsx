@@ -11,15 +11,16 @@ import { useTypingUsers } from "../features/messages/hooks/useTypingUsers";
 import { useUnreadTitle } from "../features/messages/hooks/useUnreadTitle";
 import { createRoom } from "../features/rooms/api/rooms";
 import { RoomList } from "../features/rooms/components/RoomList";
-import { useRooms } from "../features/rooms/hooks/useRooms";
 import { InfoPanel } from "../features/users/components/InfoPanel";
-import { useConnectionState } from "../features/users/hooks/useConnectionState";
-import { useUsers } from "../features/users/hooks/useUsers";
+import { useClientConfig } from "../lib/config";
 import type { ChatService, SessionEnd } from "../lib/socket";
+import { useChatState, type ChatStore } from "../lib/store";
 
 export interface ChatScreenProps {
   session: Session;
   service: ChatService;
+  /** The state of service's connection; made with it, before it connects (createChatStore). */
+  store: ChatStore;
   onLogout(): Promise<void>;
   /**
    * The server ended the session; awayMs is how long the connection had
@@ -37,17 +38,26 @@ const USERS_ID = "users-panel";
  * The chat: rooms on the left, the conversation in the middle, you and the
  * others on the right. On a phone the sidebars slide in over the middle.
  */
-export function ChatScreen({ session, service, onLogout, onSessionEnd }: ChatScreenProps) {
+export function ChatScreen({ session, service, store, onLogout, onSessionEnd }: ChatScreenProps) {
   const { token, user } = session;
-  const messages = useMessages(service, user.id);
-  const rooms = useRooms(service);
-  const { switchRoom, switchError } = rooms;
+  const config = useClientConfig();
+
+  // The store listens to the service from before the connect: the hooks
+  // below may come in any order.
+  useEffect(() => {
+    service.connect();
+    return () => service.disconnect();
+  }, [service]);
+
+  const messages = useMessages(service, store, user.id);
+  const rooms = useChatState(store, (s) => s.rooms);
+  const users = useChatState(store, (s) => s.users);
   // After a reload the stored view's room shows (with what it held) before the server names it.
-  const currentRoom = rooms.currentRoom ?? messages.room;
-  const users = useUsers(service);
-  const connection = useConnectionState(service);
+  const currentRoom = useChatState(store, (s) => s.currentRoom);
+  const switchError = useChatState(store, (s) => s.switchError);
+  const connection = useChatState(store, (s) => s.connection);
   const banner = useConnectionBanner(connection);
-  const typingUsers = useTypingUsers(service, user.id, currentRoom?.id ?? null);
+  const typingUsers = useTypingUsers(service, user.id, currentRoom?.id ?? null, config);
   const notifier = useTypingNotifier(service, currentRoom?.id ?? null);
   useUnreadTitle(service, user.id);
 
@@ -72,13 +82,6 @@ export function ChatScreen({ session, service, onLogout, onSessionEnd }: ChatScr
       }),
     [service],
   );
-
-  // Declared after every subscription above, so that none of the events
-  // the server sends on connect is missed.
-  useEffect(() => {
-    service.connect();
-    return () => service.disconnect();
-  }, [service]);
 
   const closePanel = useCallback(() => {
     if (panel === "rooms") roomsToggle.current?.focus();
@@ -106,7 +109,7 @@ export function ChatScreen({ session, service, onLogout, onSessionEnd }: ChatScr
 
   const selectRoom = (roomId: string) => {
     setPanel(null);
-    if (roomId !== currentRoom?.id) void switchRoom(roomId);
+    if (roomId !== currentRoom?.id) void store.switchRoom(roomId);
   };
 
   const send = (content: string, attachment?: ReadyAttachment) => {
@@ -117,11 +120,11 @@ export function ChatScreen({ session, service, onLogout, onSessionEnd }: ChatScr
   // An upload refused for the token ends the session like any other 401.
   const upload = useCallback<Uploader>(
     async (file, options) => {
-      const result = await uploadAttachment(token, file, options);
+      const result = await uploadAttachment(token, file, { ...options, limits: config });
       if (!result.ok && result.status === 401) onSessionEndRef.current("invalid_token");
       return result;
     },
-    [token],
+    [token, config],
   );
 
   const logout = async () => {
@@ -137,7 +140,7 @@ export function ChatScreen({ session, service, onLogout, onSessionEnd }: ChatScr
         <Sidebar position="left" scrollable={false} className="app__rooms">
           <RoomList
             id={ROOMS_ID}
-            rooms={rooms.rooms}
+            rooms={rooms}
             currentRoomId={currentRoom?.id ?? null}
             onSelect={selectRoom}
             createRoom={(name, description) => createRoom(token, name, description)}

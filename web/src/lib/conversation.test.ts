@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { anna, defaultRoom, lobby, notice, peter, textMessage } from "../../testing/fixtures";
-import type { Message } from "../../types/events";
+import { anna, defaultRoom, lobby, notice, peter, textMessage } from "../testing/fixtures";
+import type { Message } from "../types/events";
 import {
   MESSAGE_LIMIT,
   conversationReducer,
@@ -148,5 +148,42 @@ describe("insertBySeq", () => {
     expect(seqs(insertBySeq([entry(1), gap], textMessage(anna, "x", { seq: 3 })))).toEqual([1, "gap", 3]);
     expect(seqs(insertBySeq([entry(2), gap], textMessage(anna, "x", { seq: 1 })))).toEqual([1, 2, "gap"]);
     expect(seqs(insertBySeq([gap, entry(5)], textMessage(anna, "x", { seq: 3 })))).toEqual(["gap", 3, 5]);
+  });
+});
+
+describe("the conversation reducer, action by action", () => {
+  const a = textMessage(anna, "a");
+  const mine = textMessage(peter, "mine", { client_id: "c1" });
+  const elsewhere = textMessage(anna, "elsewhere", { room_id: lobby.id });
+  type Want = { log?: (string | number)[]; outbox?: string[]; lastSeq?: number | null; room?: string | null };
+  const table: { name: string; from: ConversationAction[]; action: ConversationAction; want: Want }[] = [
+    { name: "room: another room starts an empty view", from: [msg(a)], action: { type: "room", room: lobby }, want: { room: lobby.id, log: [], lastSeq: null } },
+    { name: "message: appended, lastSeq moves", from: [], action: msg(a), want: { log: [a.seq], lastSeq: a.seq } },
+    { name: "message: another room's is not shown", from: [], action: msg(elsewhere), want: { log: [], lastSeq: null } },
+    { name: "message: a seq seen is dropped", from: [msg(a)], action: msg(a), want: { log: [a.seq] } },
+    { name: "message: ours settles the outbox", from: [queue("c1")], action: msg(mine), want: { log: [mine.seq], outbox: [] } },
+    { name: "recovery: recovered adds nothing", from: [msg(a)], action: { type: "recovery", event: { room_id: defaultRoom.id, recovered: true } }, want: { log: [a.seq] } },
+    { name: "recovery: not recovered adds a divider", from: [msg(a)], action: { type: "recovery", event: { room_id: defaultRoom.id, recovered: false, reason: "window_passed" } }, want: { log: [a.seq, "gap"] } },
+    { name: "queue: pending at the end", from: [queue("c0")], action: queue("c1"), want: { outbox: ["c0:pending", "c1:pending"] } },
+    { name: "sending: marks it", from: [queue("c1")], action: { type: "sending", clientId: "c1" }, want: { outbox: ["c1:sending"] } },
+    { name: "requeue: back to pending", from: [queue("c1"), { type: "sending", clientId: "c1" }], action: { type: "requeue", clientId: "c1" }, want: { outbox: ["c1:pending"] } },
+    { name: "requeue: a failed one stays failed", from: [queue("c1"), { type: "failed", clientId: "c1", error: "no" }], action: { type: "requeue", clientId: "c1" }, want: { outbox: ["c1:failed"] } },
+    { name: "connectionLost: sending goes back in line", from: [queue("c1"), { type: "sending", clientId: "c1" }, queue("c2")], action: { type: "connectionLost" }, want: { outbox: ["c1:pending", "c2:pending"] } },
+    { name: "ack: shown, off the outbox, lastSeq unmoved", from: [queue("c1")], action: { type: "ack", clientId: "c1", message: mine }, want: { log: [mine.seq], outbox: [], lastSeq: null } },
+    { name: "ack: for an unknown client_id changes nothing", from: [], action: { type: "ack", clientId: "c9", message: mine }, want: { log: [], outbox: [] } },
+    { name: "failed: kept with its error", from: [queue("c1")], action: { type: "failed", clientId: "c1", error: "no" }, want: { outbox: ["c1:failed"] } },
+    { name: "retry: a failed one is pending again", from: [queue("c1"), { type: "failed", clientId: "c1", error: "no" }], action: { type: "retry", clientId: "c1" }, want: { outbox: ["c1:pending"] } },
+    { name: "remove: off the outbox", from: [queue("c1"), queue("c2")], action: { type: "remove", clientId: "c1" }, want: { outbox: ["c2:pending"] } },
+  ];
+
+  it.each(table)("$name", ({ from, action, want }) => {
+    const before = inRoom(...from);
+    const after = conversationReducer(before, action);
+    if (want.log !== undefined) expect(seqs(after.log)).toEqual(want.log);
+    if (want.outbox !== undefined) expect(after.outbox.map((i) => `${i.clientId}:${i.status}`)).toEqual(want.outbox);
+    if (want.lastSeq !== undefined) expect(after.lastSeq).toBe(want.lastSeq);
+    if (want.room !== undefined) expect(after.room?.id ?? null).toBe(want.room);
+    // Never mutates: the state before is as it was.
+    expect(before).toEqual(inRoom(...from));
   });
 });

@@ -3,7 +3,7 @@
 // missing) and the outbox (our messages it has not confirmed, in the order
 // they were written). Kept free of React and of the socket so that every
 // rule here is unit-tested on its own.
-import { MessageType, type Attachment, type Message, type RecoveryEvent, type Room } from "../../types/events";
+import { MessageType, type Attachment, type Message, type RecoveryEvent, type Room } from "../types/events";
 
 /** A message as the server has it, or a divider where some may be missing. */
 export type LogEntry = { kind: "message"; key: string; message: Message } | { kind: "gap"; key: string };

@@ -2,7 +2,9 @@ import { act, render } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { vi } from "vitest";
 import { ChatScreen } from "../app/ChatScreen";
+import { restoreConversation } from "../features/messages/api/storage";
 import { createChatService } from "../lib/socket";
+import { createChatStore } from "../lib/store";
 import type { Room, ServerToClientEvents, User } from "../types/events";
 import { FakeSocket } from "./fake-socket";
 import { anna, defaultRoom, listsOf, lobby, peter } from "./fixtures";
@@ -27,9 +29,10 @@ export function renderChat(options: { me?: User; fakeTimers?: boolean } = {}): C
   const me = options.me ?? peter;
   const fake = new FakeSocket();
   const service = createChatService(fake.asSocket());
+  const store = createChatStore(service, restoreConversation(me.id));
   const onLogout = vi.fn(async () => {});
   const onSessionEnd = vi.fn();
-  const { unmount } = render(<ChatScreen session={{ token: "tok", user: me }} service={service} onLogout={onLogout} onSessionEnd={onSessionEnd} />);
+  const { unmount } = render(<ChatScreen session={{ token: "tok", user: me }} service={service} store={store} onLogout={onLogout} onSessionEnd={onSessionEnd} />);
   const user = userEvent.setup(options.fakeTimers ? { advanceTimers: (ms) => vi.advanceTimersByTime(ms) } : {});
   return {
     fake,

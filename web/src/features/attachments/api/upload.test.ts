@@ -1,7 +1,8 @@
+import { DEFAULT_CLIENT_CONFIG } from "../../../lib/config";
 import { describe, expect, it, vi } from "vitest";
 import { lastXhr, pendingXhrs, xhrRequests } from "../../../testing/fake-xhr";
 import type { Upload } from "../../../types/events";
-import { MAX_UPLOAD_BYTES, precheckFile, uploadAttachment, UPLOAD_TIMEOUT_MS } from "./upload";
+import { precheckFile, uploadAttachment, UPLOAD_TIMEOUT_MS } from "./upload";
 
 const upload: Upload = {
   id: "a1",
@@ -143,10 +144,10 @@ describe("precheckFile", () => {
       message: "Only PNG, JPEG, GIF and WebP images can be sent",
     });
     const big = new File(["x"], "big.png", { type: "image/png" });
-    Object.defineProperty(big, "size", { value: MAX_UPLOAD_BYTES + 1 });
+    Object.defineProperty(big, "size", { value: DEFAULT_CLIENT_CONFIG.maxUploadBytes + 1 });
     expect(precheckFile(big)).toMatchObject({ error: "too_large", message: "That file is too large (max 10 MB)" });
     const limit = new File(["x"], "limit.png", { type: "image/png" });
-    Object.defineProperty(limit, "size", { value: MAX_UPLOAD_BYTES });
+    Object.defineProperty(limit, "size", { value: DEFAULT_CLIENT_CONFIG.maxUploadBytes });
     expect(precheckFile(limit)).toBeNull();
   });
 });

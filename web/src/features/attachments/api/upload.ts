@@ -1,10 +1,11 @@
 // POST /api/attachments with XMLHttpRequest, the one browser API that
 // reports upload progress. The answer is a result, never a rejection: the
 // Upload, or {error, message} with the message in words for people.
+import { DEFAULT_CLIENT_CONFIG, type ClientConfig } from "../../../lib/config";
 import type { ApiErrorBody, Upload } from "../../../types/events";
 
-/** The server's limit (docs/protocol.md): 10 MiB. */
-export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+/** The server's limits an upload's words name (GET /api/config). */
+export type UploadLimits = Pick<ClientConfig, "maxUploadBytes" | "maxImageSide">;
 
 /** What the server accepts, by the file's bytes; the picker offers these. */
 export const ACCEPTED_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"] as const;
@@ -31,17 +32,27 @@ export interface UploadOptions {
   onProgress?(fraction: number): void;
   /** Aborts the upload; the result is then an "aborted" failure. */
   signal?: AbortSignal;
+  /** The limits the error words name (default: those of a server with the default flags). */
+  limits?: UploadLimits;
 }
 
+/** 10485760 → "10", 5767168 → "5.5". */
+const megabytes = (bytes: number) => String(Number((bytes / (1024 * 1024)).toFixed(1)));
+
 /** The words shown for each failure; the server's own message for the rest. */
-export function uploadErrorText(code: string, serverMessage = "", retryAfterSeconds?: number): string {
+export function uploadErrorText(
+  code: string,
+  serverMessage = "",
+  retryAfterSeconds?: number,
+  limits: UploadLimits = DEFAULT_CLIENT_CONFIG,
+): string {
   switch (code) {
     case "too_large":
-      return "That file is too large (max 10 MB)";
+      return `That file is too large (max ${megabytes(limits.maxUploadBytes)} MB)`;
     case "unsupported_type":
       return "Only PNG, JPEG, GIF and WebP images can be sent";
     case "invalid_image":
-      return "That image could not be read (it may be damaged, or over 8,000 px a side)";
+      return `That image could not be read (it may be damaged, or over ${limits.maxImageSide.toLocaleString("en-US")} px a side)`;
     case "rate_limited":
       return retryAfterSeconds !== undefined && retryAfterSeconds > 0
         ? `Too many images at once: try again in ${retryAfterSeconds} s`
@@ -59,8 +70,14 @@ export function uploadErrorText(code: string, serverMessage = "", retryAfterSeco
   }
 }
 
-function failure(status: number, error: string, serverMessage = "", retryAfterSeconds?: number): UploadFailure {
-  return { ok: false, status, error, message: uploadErrorText(error, serverMessage, retryAfterSeconds) };
+function failure(
+  limits: UploadLimits | undefined,
+  status: number,
+  error: string,
+  serverMessage = "",
+  retryAfterSeconds?: number,
+): UploadFailure {
+  return { ok: false, status, error, message: uploadErrorText(error, serverMessage, retryAfterSeconds, limits) };
 }
 
 /**
@@ -68,11 +85,11 @@ function failure(status: number, error: string, serverMessage = "", retryAfterSe
  * guessed (from the name) and the size. The server decides by the bytes;
  * a file without a guessed type goes up and is judged there.
  */
-export function precheckFile(file: Blob): UploadFailure | null {
+export function precheckFile(file: Blob, limits: UploadLimits = DEFAULT_CLIENT_CONFIG): UploadFailure | null {
   if (file.type !== "" && !(ACCEPTED_TYPES as readonly string[]).includes(file.type.toLowerCase())) {
-    return failure(0, "unsupported_type");
+    return failure(limits, 0, "unsupported_type");
   }
-  if (file.size > MAX_UPLOAD_BYTES) return failure(0, "too_large");
+  if (file.size > limits.maxUploadBytes) return failure(limits, 0, "too_large");
   return null;
 }
 
@@ -132,10 +149,10 @@ function parse(text: string): unknown {
  * 5xx, no answer, a timeout and an abort give a failure with its code.
  */
 export function uploadAttachment(token: string, file: Blob, options: UploadOptions = {}): Promise<UploadResult> {
-  const { onProgress, signal } = options;
+  const { onProgress, signal, limits } = options;
   return new Promise((resolve) => {
     if (signal?.aborted) {
-      resolve(failure(0, ABORTED));
+      resolve(failure(limits, 0, ABORTED));
       return;
     }
     const xhr = new XMLHttpRequest();
@@ -148,7 +165,7 @@ export function uploadAttachment(token: string, file: Blob, options: UploadOptio
     };
     const onAbort = () => {
       xhr.abort();
-      settle(failure(0, ABORTED));
+      settle(failure(limits, 0, ABORTED));
     };
 
     xhr.open("POST", "/api/attachments");
@@ -161,13 +178,14 @@ export function uploadAttachment(token: string, file: Blob, options: UploadOptio
     xhr.onload = () => {
       const body = parse(xhr.responseText);
       if (xhr.status >= 200 && xhr.status < 300) {
-        settle(isUpload(body) ? { ok: true, upload: body } : failure(xhr.status, "unavailable"));
+        settle(isUpload(body) ? { ok: true, upload: body } : failure(limits, xhr.status, "unavailable"));
         return;
       }
       const retryAfter = Number.parseInt(xhr.getResponseHeader("Retry-After") ?? "", 10);
       const code = isErrorBody(body) ? body.error : codeForStatus(xhr.status);
       settle(
         failure(
+          limits,
           xhr.status,
           code,
           isErrorBody(body) ? body.message : "",
@@ -175,9 +193,9 @@ export function uploadAttachment(token: string, file: Blob, options: UploadOptio
         ),
       );
     };
-    xhr.onerror = () => settle(failure(0, NETWORK_ERROR));
-    xhr.ontimeout = () => settle(failure(0, NETWORK_ERROR));
-    xhr.onabort = () => settle(failure(0, ABORTED));
+    xhr.onerror = () => settle(failure(limits, 0, NETWORK_ERROR));
+    xhr.ontimeout = () => settle(failure(limits, 0, NETWORK_ERROR));
+    xhr.onabort = () => settle(failure(limits, 0, ABORTED));
     signal?.addEventListener("abort", onAbort);
 
     const form = new FormData();

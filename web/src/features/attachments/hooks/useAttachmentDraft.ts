@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
+import { useClientConfig } from "../../../lib/config";
 import type { Upload } from "../../../types/events";
 import { ABORTED, precheckFile, type UploadOptions, type UploadResult } from "../api/upload";
 
@@ -47,6 +48,7 @@ export function useAttachmentDraft(upload: Uploader): AttachmentDraftControls {
   const draftRef = useRef(draft);
   const altRef = useRef(alt);
   const current = useRef<AbortController | null>(null);
+  const limits = useClientConfig();
 
   const update = useCallback((next: AttachmentDraft) => {
     draftRef.current = next;
@@ -69,7 +71,7 @@ export function useAttachmentDraft(upload: Uploader): AttachmentDraftControls {
     (file: File) => {
       cancel();
       setAlt("");
-      const refused = precheckFile(file);
+      const refused = precheckFile(file, limits);
       if (refused) {
         update({ status: "failed", message: refused.message });
         return;
@@ -98,7 +100,7 @@ export function useAttachmentDraft(upload: Uploader): AttachmentDraftControls {
         }
       });
     },
-    [cancel, update, upload, setAlt],
+    [cancel, update, upload, setAlt, limits],
   );
 
   const remove = useCallback(() => {

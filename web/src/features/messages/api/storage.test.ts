@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { anna, defaultRoom, textMessage } from "../../../testing/fixtures";
-import type { LogEntry, OutboxItem } from "../conversation";
+import type { LogEntry, OutboxItem } from "../../../lib/conversation";
 import {
   DRAFT_KEY,
   OUTBOX_KEY,

@@ -4,7 +4,7 @@
 // confirmed) and the composer's draft. sessionStorage is per tab, as a
 // resume point is: two tabs of one user each keep their own.
 import type { ResumePoint, Room } from "../../../types/events";
-import { emptyConversation, type ConversationState, type LogEntry, type OutboxItem } from "../conversation";
+import { emptyConversation, type ConversationState, type LogEntry, type OutboxItem } from "../../../lib/conversation";
 
 export const VIEW_KEY = "chatrooms.view";
 export const OUTBOX_KEY = "chatrooms.outbox";

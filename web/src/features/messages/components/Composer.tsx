@@ -7,6 +7,7 @@ import {
   type FormEvent,
   type KeyboardEvent,
 } from "react";
+import { useClientConfig } from "../../../lib/config";
 import { AttachButton } from "../../attachments/components/AttachButton";
 import { AttachmentDraftView } from "../../attachments/components/AttachmentDraftView";
 import { pickFile } from "../../attachments/files";
@@ -27,10 +28,8 @@ export interface ComposerProps {
 }
 
 const MAX_HEIGHT_PX = 160;
-/** The server's limit on a message, in characters (docs/protocol.md). */
-export const MAX_MESSAGE_CHARS = 2000;
-/** The counter shows from this many characters on. */
-const COUNTER_FROM = 1800;
+/** The counter shows from this share of the server's limit on (1,800 of 2,000 characters). */
+const COUNTER_FROM = 0.9;
 
 /** Characters as the server counts them (code points of the trimmed text). */
 export const countChars = (text: string) => [...text.trim()].length;
@@ -44,6 +43,7 @@ const chars = (n: number) => `${n.toLocaleString("en")} ${n === 1 ? "character" 
 export function Composer({ onSend, attachment, draft, onDraftChange, disabled = false }: ComposerProps) {
   const textarea = useRef<HTMLTextAreaElement>(null);
   const id = useId();
+  const maxChars = useClientConfig().maxMessageChars;
 
   // Ready to type on a desktop; a phone's keyboard opens only when asked for.
   useEffect(() => {
@@ -62,7 +62,7 @@ export function Composer({ onSend, attachment, draft, onDraftChange, disabled = 
 
   const change = (value: string) => onDraftChange(value);
   const length = countChars(draft);
-  const tooLong = length > MAX_MESSAGE_CHARS;
+  const tooLong = length > maxChars;
 
   const image = attachment.draft.status;
   // Wait for an upload under way: the message goes with its image or not at all.
@@ -121,9 +121,9 @@ export function Composer({ onSend, attachment, draft, onDraftChange, disabled = 
             onPaste={onPaste}
           />
         </div>
-        {length >= COUNTER_FROM ? (
+        {length >= Math.floor(COUNTER_FROM * maxChars) ? (
           <span className={`composer__counter${tooLong ? " composer__counter--over" : ""}`} aria-live="polite">
-            {tooLong ? `${chars(length - MAX_MESSAGE_CHARS)} over the limit` : `${chars(MAX_MESSAGE_CHARS - length)} left`}
+            {tooLong ? `${chars(length - maxChars)} over the limit` : `${chars(maxChars - length)} left`}
           </span>
         ) : null}
         <div className="cs-message-input__tools">

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import type { ConnectionState } from "../../../lib/socket";
 
 /** What the banner over the conversation says: nothing, offline, or back online. */
@@ -13,23 +13,21 @@ export const BACK_ONLINE_MS = 3000;
  * including the first connect of a page.
  */
 export function useConnectionBanner(connection: ConnectionState): BannerState {
-  const [back, setBack] = useState(false);
-  const wasDown = useRef(false);
-  const offline = connection === "reconnecting";
+  // Derived while rendering from the connection's last change: down
+  // (reconnecting) since it was last up, and back up a moment ago.
+  const [seen, setSeen] = useState({ connection, wasDown: false, back: false });
+  if (connection !== seen.connection) {
+    if (connection === "reconnecting") setSeen({ connection, wasDown: true, back: false });
+    else if (connection === "connected") setSeen({ connection, wasDown: false, back: seen.wasDown });
+    else setSeen({ connection, wasDown: seen.wasDown, back: false });
+  }
 
   useEffect(() => {
-    if (offline) {
-      wasDown.current = true;
-      setBack(false);
-      return;
-    }
-    if (connection !== "connected" || !wasDown.current) return;
-    wasDown.current = false;
-    setBack(true);
-    const timer = setTimeout(() => setBack(false), BACK_ONLINE_MS);
+    if (!seen.back) return;
+    const timer = setTimeout(() => setSeen((now) => ({ ...now, back: false })), BACK_ONLINE_MS);
     return () => clearTimeout(timer);
-  }, [connection, offline]);
+  }, [seen.back]);
 
-  if (offline) return "offline";
-  return back ? "back" : null;
+  if (connection === "reconnecting") return "offline";
+  return seen.back && connection === "connected" ? "back" : null;
 }

@@ -1,9 +1,10 @@
-import { useCallback, useEffect, useMemo, useReducer, useRef } from "react";
+import { useCallback, useEffect, useMemo } from "react";
 import type { ChatService } from "../../../lib/socket";
-import type { Attachment, Message, Room } from "../../../types/events";
+import { useChatState, type ChatStore } from "../../../lib/store";
+import type { Attachment, Message } from "../../../types/events";
 import type { ReadyAttachment } from "../../attachments/hooks/useAttachmentDraft";
-import { persistOutbox, persistView, restoreConversation } from "../api/storage";
-import { conversationReducer, type OutboxItem } from "../conversation";
+import { persistOutbox, persistView } from "../api/storage";
+import type { OutboxItem } from "../../../lib/conversation";
 import { useOutboxSender } from "./useOutboxSender";
 
 /** What the log shows: a message as the server has it, a divider, or one of ours on its way. */
@@ -26,8 +27,6 @@ export type Entry =
 export const GAP_TEXT = "You may have missed messages while you were offline";
 
 export interface MessagesState {
-  /** The room the view is of (restored after a reload before the server names it). */
-  room: Room | null;
   entries: Entry[];
   /**
    * Shows the message at once and puts it in the outbox, which sends it
@@ -66,51 +65,43 @@ function localEntry(item: OutboxItem): Entry {
 }
 
 /**
- * The conversation in the current room: only messages since joining,
- * kept in sessionStorage so a reload shows them again, and resumed after
- * every reconnect (the socket's auth carries the resume point, the server
- * answers with recovery and replays what was missed). Ours show at once
- * and stay in the outbox until the server confirms them.
+ * The conversation in the current room (the store's): only messages since
+ * joining, kept in sessionStorage so a reload shows them again, and
+ * resumed after every reconnect (the socket's auth carries the resume
+ * point, the server answers with recovery and replays what was missed).
+ * Ours show at once and stay in the outbox until the server confirms them.
  */
-export function useMessages(service: ChatService, meId: string): MessagesState {
-  const [state, dispatch] = useReducer(conversationReducer, meId, restoreConversation);
-  const outboxRef = useRef(state.outbox);
-  useEffect(() => {
-    outboxRef.current = state.outbox;
-  }, [state.outbox]);
-
-  const { room, log, lastSeq, outbox } = state;
+export function useMessages(service: ChatService, store: ChatStore, meId: string): MessagesState {
+  const { room, log, lastSeq, outbox } = useChatState(store, (s) => s.conversation);
   useEffect(() => persistView({ room, log, lastSeq }, meId), [room, log, lastSeq, meId]);
   useEffect(() => persistOutbox(outbox, meId), [outbox, meId]);
 
-  useEffect(() => {
-    const offs = [
-      service.onCurrentRoom((room) => dispatch({ type: "room", room })),
-      service.onChatMessage((message) => dispatch({ type: "message", message })),
-      service.onRecovery((event) => dispatch({ type: "recovery", event })),
-    ];
-    return () => offs.forEach((off) => off());
-  }, [service]);
+  useOutboxSender(service, store);
 
-  useOutboxSender(service, outbox, dispatch);
+  const { dispatch } = store;
+  const send = useCallback(
+    (content: string, ready?: ReadyAttachment) => {
+      const attachment = ready ? asAttachment(ready) : undefined;
+      dispatch({
+        type: "queue",
+        item: { clientId: crypto.randomUUID(), content, ...(attachment ? { attachment } : {}), timestamp: Date.now() },
+      });
+    },
+    [dispatch],
+  );
 
-  const send = useCallback((content: string, ready?: ReadyAttachment) => {
-    const attachment = ready ? asAttachment(ready) : undefined;
-    dispatch({
-      type: "queue",
-      item: { clientId: crypto.randomUUID(), content, ...(attachment ? { attachment } : {}), timestamp: Date.now() },
-    });
-  }, []);
+  const retry = useCallback((key: string) => dispatch({ type: "retry", clientId: key }), [dispatch]);
 
-  const retry = useCallback((key: string) => dispatch({ type: "retry", clientId: key }), []);
-
-  const edit = useCallback((key: string) => {
-    const item = outboxRef.current.find((i) => i.clientId === key);
-    if (!item || item.status !== "failed") return null;
-    dispatch({ type: "remove", clientId: key });
-    return item.content;
-  }, []);
+  const edit = useCallback(
+    (key: string) => {
+      const item = store.getState().conversation.outbox.find((i) => i.clientId === key);
+      if (!item || item.status !== "failed") return null;
+      dispatch({ type: "remove", clientId: key });
+      return item.content;
+    },
+    [store, dispatch],
+  );
 
   const entries = useMemo<Entry[]>(() => [...log, ...outbox.map(localEntry)], [log, outbox]);
-  return { room, entries, send, retry, edit };
+  return { entries, send, retry, edit };
 }

@@ -1,7 +1,7 @@
-import { useEffect, useReducer, useRef, useState, type Dispatch } from "react";
+import { useEffect, useReducer, useRef, useState } from "react";
+import { nextToSend } from "../../../lib/conversation";
 import { TIMEOUT_ACK, type ChatService } from "../../../lib/socket";
-import { nextToSend, type ConversationAction, type OutboxItem } from "../conversation";
-import { useConnectionState } from "../../users/hooks/useConnectionState";
+import { useChatState, type ChatStore } from "../../../lib/store";
 
 /** How long to hold the outbox after a rate_limited answer without retry_after_ms. */
 const DEFAULT_RETRY_MS = 1000;
@@ -14,12 +14,10 @@ const DEFAULT_RETRY_MS = 1000;
  * message back in line; rate_limited holds the line for the time the
  * server names; any other refusal marks the message failed, in words.
  */
-export function useOutboxSender(
-  service: ChatService,
-  outbox: OutboxItem[],
-  dispatch: Dispatch<ConversationAction>,
-): void {
-  const connection = useConnectionState(service);
+export function useOutboxSender(service: ChatService, store: ChatStore): void {
+  const connection = useChatState(store, (s) => s.connection);
+  const outbox = useChatState(store, (s) => s.conversation.outbox);
+  const { dispatch } = store;
   /** The attempt on its way; an answer to any other is void. */
   const inflight = useRef<number | null>(null);
   const attempts = useRef(0);

@@ -1,5 +1,8 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObject } from "react";
 
+/** Nothing unseen, in any room. */
+const NONE_UNSEEN = { roomId: null, unseen: 0 };
+
 /** Within this many pixels of the end counts as reading the latest. */
 const NEAR_BOTTOM_PX = 32;
 
@@ -28,7 +31,9 @@ export interface StickToBottom {
 export function useStickToBottom(paneRef: RefObject<HTMLElement | null>, input: StickInput): StickToBottom {
   const { roomId, count, lastKey, outgoing } = input;
   const stick = useRef(true);
-  const [unseen, setUnseen] = useState(0);
+  // Counted for a room: another room starts at none.
+  const [counted, setCounted] = useState({ roomId, unseen: 0 });
+  const unseen = counted.roomId === roomId ? counted.unseen : 0;
   const previous = useRef({ count, lastKey, outgoing });
 
   const container = useCallback(
@@ -50,7 +55,7 @@ export function useStickToBottom(paneRef: RefObject<HTMLElement | null>, input: 
     const onScroll = () => {
       const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight <= NEAR_BOTTOM_PX;
       stick.current = atBottom;
-      if (atBottom) setUnseen(0);
+      if (atBottom) setCounted(NONE_UNSEEN);
     };
     el.addEventListener("scroll", onScroll, { passive: true });
     return () => el.removeEventListener("scroll", onScroll);
@@ -59,7 +64,6 @@ export function useStickToBottom(paneRef: RefObject<HTMLElement | null>, input: 
   // A new room opens at its latest message.
   useLayoutEffect(() => {
     stick.current = true;
-    setUnseen(0);
   }, [roomId]);
 
   useLayoutEffect(() => {
@@ -76,8 +80,8 @@ export function useStickToBottom(paneRef: RefObject<HTMLElement | null>, input: 
     // A grown list is new; so is a new last entry in a full one, unless it
     // is our own message, confirmed (it leaves the outgoing ones).
     const added = count > before.count ? count - before.count : outgoing < before.outgoing ? 0 : 1;
-    if (added > 0) setUnseen((n) => n + added);
-  }, [count, lastKey, outgoing, toBottom]);
+    if (added > 0) setCounted((now) => ({ roomId, unseen: (now.roomId === roomId ? now.unseen : 0) + added }));
+  }, [roomId, count, lastKey, outgoing, toBottom]);
 
   // A jump is made after the render it causes (the pill goes away), in a
   // layout effect of ours, which runs after the MessageList's own update.
@@ -88,7 +92,7 @@ export function useStickToBottom(paneRef: RefObject<HTMLElement | null>, input: 
 
   const jumpToLatest = useCallback(() => {
     stick.current = true;
-    setUnseen(0);
+    setCounted(NONE_UNSEEN);
     setJumps((n) => n + 1);
   }, []);
 

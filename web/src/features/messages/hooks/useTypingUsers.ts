@@ -1,24 +1,34 @@
 import { useEffect, useState } from "react";
+import { typingExpiryMs, type ClientConfig } from "../../../lib/config";
 import type { ChatService } from "../../../lib/socket";
 import { MessageType, type User } from "../../../types/events";
 
-/** A start not refreshed for this long is over (the server's own expiry is 5 s). */
-export const TYPING_EXPIRY_MS = 6_000;
+const NOBODY: User[] = [];
 
-/** The other people typing in the current room, in the order they started. */
-export function useTypingUsers(service: ChatService, meId: string, roomId: string | null): User[] {
-  const [typing, setTyping] = useState<User[]>([]);
+/**
+ * The other people typing in the current room, in the order they started.
+ * A start not renewed within typingExpiryMs(config) is over.
+ */
+export function useTypingUsers(service: ChatService, meId: string, roomId: string | null, config: ClientConfig): User[] {
+  // Who types in which room: a new room starts with nobody, without an extra render.
+  const [typing, setTyping] = useState<{ roomId: string | null; users: User[] }>({ roomId, users: [] });
 
+  const expiryMs = typingExpiryMs(config);
   useEffect(() => {
     const timers = new Map<string, ReturnType<typeof setTimeout>>();
+    const update = (change: (users: User[]) => User[]) =>
+      setTyping((now) => {
+        const before = now.roomId === roomId ? now.users : [];
+        const users = change(before);
+        return users === before && now.roomId === roomId ? now : { roomId, users };
+      });
     const stop = (userId: string) => {
       const timer = timers.get(userId);
       if (timer === undefined) return;
       clearTimeout(timer);
       timers.delete(userId);
-      setTyping((users) => users.filter((u) => u.id !== userId));
+      update((users) => users.filter((u) => u.id !== userId));
     };
-    setTyping([]);
 
     const offTyping = service.onTyping(({ user, typing: isTyping }) => {
       if (user.id === meId) return;
@@ -29,9 +39,9 @@ export function useTypingUsers(service: ChatService, meId: string, roomId: strin
       clearTimeout(timers.get(user.id));
       timers.set(
         user.id,
-        setTimeout(() => stop(user.id), TYPING_EXPIRY_MS),
+        setTimeout(() => stop(user.id), expiryMs),
       );
-      setTyping((users) => (users.some((u) => u.id === user.id) ? users : [...users, user]));
+      update((users) => (users.some((u) => u.id === user.id) ? users : [...users, user]));
     });
     // Someone whose message arrived has stopped typing it.
     const offMessage = service.onChatMessage((message) => {
@@ -43,9 +53,9 @@ export function useTypingUsers(service: ChatService, meId: string, roomId: strin
       offMessage();
       for (const timer of timers.values()) clearTimeout(timer);
     };
-  }, [service, meId, roomId]);
+  }, [service, meId, roomId, expiryMs]);
 
-  return typing;
+  return typing.roomId === roomId ? typing.users : NOBODY;
 }
 
 /** "Anna is typing…", "Anna and Boris are typing…", … */
