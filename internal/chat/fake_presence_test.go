@@ -39,10 +39,10 @@ func TestFakePresenceGrace(t *testing.T) {
 		steps       []any
 		wantRemoved bool
 	}{
-		{"never connected, within grace", []any{59 * time.Second}, false},
+		{"never connected, within grace", []any{58 * time.Second}, false},
 		{"never connected, past grace", []any{61 * time.Second}, true},
 		{"connected, long", []any{"c", 5 * time.Minute}, false},
-		{"disconnected, within grace", []any{"c", "d", 59 * time.Second}, false},
+		{"disconnected, within grace", []any{"c", "d", 58 * time.Second}, false},
 		{"disconnected, past grace", []any{"c", "d", 61 * time.Second}, true},
 		{"back within grace", []any{"c", "d", 50 * time.Second, "c", 50 * time.Second}, false},
 		{"two connections, one dropped", []any{"c", "c", "d", 2 * time.Minute}, false},
@@ -145,7 +145,7 @@ func TestFakeDeadNode(t *testing.T) {
 	env.Clock.Advance(2 * time.Second)
 	eventually(t, "b dead", func() bool { return a.svc.LiveNodes() == 1 })
 	eventually(t, "anna offline", func() bool { return !a.online(u.ID) })
-	eventually(t, "her dead session dropped", func() bool {
+	a.tickUntil("her dead session dropped", func() bool {
 		return !strings.Contains(storedUser(t, env, u.ID), "b-n00000001")
 	})
 	env.Clock.Advance(61 * time.Second)
@@ -234,8 +234,7 @@ func TestFakeSessionsReconciled(t *testing.T) {
 				t.Fatal(err)
 			}
 			eventually(t, "the drift cached", func() bool { return n.online(u.ID) == (tt.sessions[node] > 0) })
-			env.Clock.Advance(time.Second)
-			eventually(t, "reconciled", func() bool {
+			n.tickUntil("reconciled", func() bool {
 				var p storedPresence
 				_ = json.Unmarshal([]byte(storedUser(t, env, u.ID)), &p)
 				return p.Sessions[node] == tt.connected && (p.OfflineSince > 0) == tt.wantOffline && n.online(u.ID) == !tt.wantOffline

@@ -81,6 +81,21 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// tickUntil moves the clock on by a second (a sweep) at a time until
+// cond holds, for up to 5 s of real time: for what the sweep does once
+// the watches have brought the state it acts on.
+func (n *fakeNode) tickUntil(what string, cond func() bool) {
+	n.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			n.t.Fatalf("%s: not within 5 s", what)
+		}
+		n.env.Clock.Advance(time.Second)
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // register registers name and fails the test on error.
 func (n *fakeNode) register(name string) (chat.User, string) {
 	n.t.Helper()
