@@ -27,19 +27,55 @@ const replacements: ReadonlyArray<readonly [RegExp, string]> = [
   [/#f2f2f2\b/g, "var(--cr-surface, #f2f2f2)"],
 ];
 
+/** The kit's stylesheets, by module id (a query such as ?direct may follow). */
+const KIT_CSS = /@chatscope[\\/]chat-ui-kit-styles[\\/].*\.css(\?|$)/;
+
+/**
+ * The kit's stylesheet with every colour above replaced. Throws when a
+ * literal is no longer in it (a new version of the kit changed its
+ * colours): the build fails, naming them, instead of shipping a theme
+ * that silently no longer applies.
+ */
+export function rewriteKitCss(code: string, id: string): string {
+  let out = code;
+  const missing: string[] = [];
+  for (const [pattern, value] of replacements) {
+    const next = out.replace(pattern, value);
+    if (next === out) missing.push(String(pattern));
+    out = next;
+  }
+  if (missing.length > 0) {
+    throw new Error(
+      `chat-ui-kit-theme: ${missing.length} of the colours build/chat-ui-kit-theme.ts rewrites ` +
+        `are no longer in ${id}: ${missing.join(", ")}. ` +
+        "Did @chatscope/chat-ui-kit-styles change? Update the replacements (and src/styles/theme.css) to its stylesheet.",
+    );
+  }
+  return out;
+}
+
 export function themeableChatUiKit(): Plugin {
+  let command: "build" | "serve" = "serve";
+  let rewritten = 0;
   return {
     name: "chatrooms:themeable-chat-ui-kit",
     enforce: "pre",
+    configResolved(config) {
+      command = config.command;
+    },
+    buildStart() {
+      rewritten = 0;
+    },
     transform(code, id) {
-      if (!/@chatscope[\\/]chat-ui-kit-styles[\\/].*\.css(\?|$)/.test(id)) {
-        return null;
+      if (!KIT_CSS.test(id)) return null;
+      rewritten++;
+      return { code: rewriteKitCss(code, id), map: null };
+    },
+    buildEnd(error) {
+      // A build that never saw the kit's stylesheet (its path changed) would theme nothing.
+      if (command === "build" && !error && rewritten === 0) {
+        this.error("chat-ui-kit-theme: no @chatscope/chat-ui-kit-styles stylesheet went through the build; is it still imported (src/main.tsx)?");
       }
-      let out = code;
-      for (const [pattern, value] of replacements) {
-        out = out.replace(pattern, value);
-      }
-      return { code: out, map: null };
     },
   };
 }
