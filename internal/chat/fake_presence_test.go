@@ -242,3 +242,32 @@ func TestFakeSessionsReconciled(t *testing.T) {
 		})
 	}
 }
+
+// Connections of one user counted at once on several nodes all count:
+// the compare-and-set retries on a fresh read until each gets through.
+func TestFakeConcurrentConnections(t *testing.T) {
+	env := chattest.NewEnv()
+	a := startFake(t, env, "a-n00000001", nil)
+	b := startFake(t, env, "b-n00000001", nil)
+	u, _ := a.register("anna")
+	const each = 25
+	errs := make(chan error, 2*each)
+	for range each {
+		for _, n := range []*fakeNode{a, b} {
+			go func() { errs <- n.svc.Connected(n.ctx, u.ID) }()
+		}
+	}
+	for range 2 * each {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var p storedPresence
+	if err := json.Unmarshal([]byte(storedUser(t, env, u.ID)), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Sessions["a-n00000001"] != each || p.Sessions["b-n00000001"] != each {
+		t.Fatalf("sessions %v, want %d on each node", p.Sessions, each)
+	}
+	t.Logf("%d user writes tried for %d connections", env.Users.Calls("update"), 2*each)
+}
