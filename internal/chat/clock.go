@@ -37,6 +37,8 @@ type Ticker interface {
 // realClock is the Clock of a Config without one: real time.
 type realClock struct{}
 
+var _ Clock = realClock{}
+
 func (realClock) Now() time.Time { return time.Now() }
 
 func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }

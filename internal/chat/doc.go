@@ -3,5 +3,8 @@
 // shared state of its own: every decision is a compare-and-set on the
 // key-value buckets and every room event goes through the room log, both
 // declared here as small interfaces (KV, Log, Signals) and implemented on
-// NATS JetStream by package cluster. It imports no transport.
+// NATS JetStream by package cluster. It imports no transport. Its timers
+// and tickers come from a Clock (real time unless Config.Clock says
+// otherwise). Package chattest has in-memory fakes of these interfaces
+// and a fake Clock, for tests of the rules without NATS (fake_*_test.go).
 package chat
