@@ -101,7 +101,9 @@ func TestFakeSendWithoutFiles(t *testing.T) {
 // is no longer stored the repeat is refused.
 func TestFakeSendIdempotent(t *testing.T) {
 	env := chattest.NewEnv()
-	a := startFake(t, env, "a-n00000001", func(c *chat.Config) { c.MessageLimit.Events, c.MessageLimit.Per, c.MessageLimit.Burst = 1, time.Minute, 2 })
+	a := startFake(t, env, "a-n00000001", func(c *chat.Config) {
+		c.MessageLimit.Events, c.MessageLimit.Per, c.MessageLimit.Burst = 1, time.Minute, 2
+	})
 	b := startFake(t, env, "b-n00000001", nil)
 	u, _ := a.register("anna")
 	if err := a.svc.Connected(a.ctx, u.ID); err != nil { // she stays past the grace period
