@@ -65,7 +65,7 @@ test: fmt-check vet deps web
 
 # The web client's unit tests (Vitest).
 web-test: web/node_modules
-	npm test --prefix web
+	npm run lint --prefix web && npm test --prefix web
 
 # Chromium (Debian's, at /usr/bin/chromium) against the binary with the
 # client embedded; see e2e/README.md. Runs alone: a browser competing with
