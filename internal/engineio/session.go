@@ -3,6 +3,7 @@ package engineio
 import (
 	"context"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,6 +70,8 @@ type Session struct {
 	rfr    *frameReader
 	rtoken uint32
 	rstate int
+	// closeHooks run when the session starts closing (AfterClose).
+	closeHooks []*closeHook
 	// heartbeat
 	timer    *time.Timer
 	nextPing time.Time // when the next ping is due
@@ -89,6 +92,42 @@ func (s *Session) Transport() Transport {
 // request, or its RemoteAddr). Nothing else of the handshake is kept: an
 // idle session holds as little as it can.
 func (s *Session) RemoteAddr() string { return s.remoteAddr }
+
+type closeHook struct{ f func(reason error) }
+
+// AfterClose arranges for f to be called with the close reason as soon as
+// the session starts closing, which may be while a handler is still
+// running (Handler.OnClose waits for the handlers to return). f must not
+// block. If the session is already closing, f is called at once. The
+// returned stop unregisters f and reports whether it did so before f was
+// called. Unlike context.AfterFunc on Context, nothing stays on the
+// session once f is unregistered or has run.
+func (s *Session) AfterClose(f func(reason error)) (stop func() bool) {
+	h := &closeHook{f: f}
+	s.mu.Lock()
+	if s.closed {
+		reason := s.closeErr
+		s.mu.Unlock()
+		f(reason)
+		return func() bool { return false }
+	}
+	s.closeHooks = append(s.closeHooks, h)
+	s.mu.Unlock()
+	return func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for i, x := range s.closeHooks {
+			if x == h {
+				s.closeHooks = slices.Delete(s.closeHooks, i, i+1)
+				if len(s.closeHooks) == 0 {
+					s.closeHooks = nil
+				}
+				return true
+			}
+		}
+		return false
+	}
+}
 
 // Context ends when the session closes; its cause is the close reason.
 func (s *Session) Context() context.Context { return s.ctx }
@@ -280,6 +319,8 @@ func (s *Session) close(reason error, graceful bool) {
 		s.lingerNoop = true
 	}
 	linger := s.lingerNoop
+	hooks := s.closeHooks
+	s.closeHooks = nil
 	fin := s.handlers == 0 && !s.finalized
 	if fin {
 		s.finalized = true
@@ -300,6 +341,9 @@ func (s *Session) close(reason error, graceful bool) {
 		s.srv.remove(s)
 	}
 	s.cancel(reason)
+	for _, h := range hooks {
+		h.f(reason)
+	}
 	if conn != nil {
 		_ = conn.Close()
 	}

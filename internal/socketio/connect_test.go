@@ -3,6 +3,7 @@ package socketio_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -49,5 +50,56 @@ func TestNoEventBeforeConnect(t *testing.T) {
 		if err := ev.Arg(0, &n); err != nil || n != want {
 			t.Fatalf("event %d: got %d (%v)", want, n, err)
 		}
+	}
+}
+
+// TestConnectHandlerSeesClose: a session closed while its connect
+// handler runs (here by the ping timeout, the client having gone: the
+// session's reader is the goroutine running the handler) ends the
+// context the handler was given, with ErrSocketClosed as its cause. The
+// socket's context is not derived from the session's, so the close must
+// reach it on its own.
+func TestConnectHandlerSeesClose(t *testing.T) {
+	sio := socketio.NewServer(socketio.Config{EngineIO: engineio.Config{PingInterval: 50 * time.Millisecond, PingTimeout: 50 * time.Millisecond}})
+	nsp := sio.Of("/x")
+	entered := make(chan struct{})
+	cause := make(chan error, 1)
+	nsp.OnConnect(func(ctx context.Context, _ *socketio.Socket, _ json.RawMessage) error {
+		close(entered)
+		select {
+		case <-ctx.Done():
+			cause <- context.Cause(ctx)
+		case <-time.After(time.Minute):
+			cause <- nil
+		}
+		return nil
+	})
+	hs := httptest.NewServer(sio)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = sio.Shutdown(ctx)
+		hs.Close()
+	})
+	dialCtx, stopDial := context.WithCancel(context.Background())
+	dialed := make(chan error, 1)
+	go func() {
+		c, err := sioclient.Dial(dialCtx, hs.URL, sioclient.Options{Namespace: "/x"})
+		if err == nil {
+			_ = c.Close()
+		}
+		dialed <- err
+	}()
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the connect handler was not called")
+	}
+	stopDial() // the client gives up: its connection closes
+	if err := <-dialed; err == nil {
+		t.Fatal("dial succeeded although the connect handler had not returned")
+	}
+	if err := <-cause; !errors.Is(err, socketio.ErrSocketClosed) {
+		t.Fatalf("connect handler's context: cause %v, want %v", err, socketio.ErrSocketClosed)
 	}
 }

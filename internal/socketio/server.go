@@ -111,10 +111,7 @@ type conn struct {
 	mu      sync.Mutex
 	timer   *time.Timer // the connect timeout; nil once a socket connected
 	sockets []*Socket   // at most Config.MaxNamespaces, one per namespace
-	// connecting is the socket whose connect handler runs (at most one:
-	// packets are handled one at a time); a close cancels its context.
-	connecting *Socket
-	closed     bool
+	closed  bool
 }
 
 // socket returns the connection's socket in namespace nsp, or nil; c.mu is
@@ -173,14 +170,9 @@ func (h *eioHandler) OnClose(sess *engineio.Session, reason error) {
 	c.sockets = nil
 	t := c.timer
 	c.timer = nil
-	connecting := c.connecting
 	c.mu.Unlock()
 	if t != nil {
 		t.Stop()
-	}
-	if connecting != nil {
-		// Its connect handler sees the close; connect undoes the rest.
-		connecting.cancel(fmt.Errorf("%w: %s", ErrSocketClosed, closeReason(reason)))
 	}
 	r := closeReason(reason)
 	for _, sock := range socks {
@@ -278,21 +270,16 @@ func (c *conn) connect(p *Packet) {
 		auth = json.RawMessage("{}")
 	}
 	sock := newSocket(nsp, c, auth)
-	c.mu.Lock()
-	closed := c.closed
-	c.connecting = sock
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		c.connecting = nil
-		c.mu.Unlock()
-	}()
-	if closed {
-		sock.cancel(ErrSocketClosed)
-		return
-	}
 	if h := nsp.onConnect; h != nil {
-		if err := h(sock.ctx, sock, auth); err != nil {
+		// The session's close (a ping timeout, a shutdown) ends the
+		// handler's context at once; Handler.OnClose itself waits for
+		// this handler to return.
+		stop := c.sess.AfterClose(func(reason error) {
+			sock.cancel(fmt.Errorf("%w: %s", ErrSocketClosed, closeReason(reason)))
+		})
+		err := h(sock.ctx, sock, auth)
+		stop()
+		if err != nil {
 			sock.cancel(err)
 			var ce *ConnectRefusal
 			if !errors.As(err, &ce) {

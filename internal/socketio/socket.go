@@ -58,7 +58,7 @@ func newSocket(nsp *Namespace, c *conn, auth json.RawMessage) *Socket {
 	// session a map of children and a done channel for its whole life.
 	// The socket's context ends instead when the socket is torn down,
 	// which the session's close does for every socket (OnClose), and for
-	// one still in its connect handler (conn.connecting).
+	// one still in its connect handler (Session.AfterClose in connect).
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	return s
 }
