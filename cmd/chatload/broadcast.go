@@ -21,7 +21,8 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/chatrooms/chatrooms/internal/socketio"
+	"github.com/chatrooms/chatrooms/internal/eiocodec"
+	"github.com/chatrooms/chatrooms/internal/siocodec"
 )
 
 // Payload layout: "sNN-SSSSSSSSS-" (sender, sequence) then filler, so a
@@ -101,8 +102,8 @@ func (r *receiver) readLoop(prefix []byte, payloadSize int, stopping *atomic.Boo
 		if op != ws.OpText {
 			continue
 		}
-		if len(p) == 1 && p[0] == '2' { // Engine.IO ping
-			if err := r.c.writeText([]byte{'3'}); err != nil {
+		if isPing(p) {
+			if err := r.c.pong(); err != nil {
 				continue // the read side will see the failure
 			}
 			continue
@@ -142,15 +143,19 @@ func verifySample(got, want []byte) error {
 	if !bytes.Equal(got, want) {
 		return fmt.Errorf("payload mismatch: got %.80q want %.80q", got, want)
 	}
-	p, err := socketio.ParsePacket(got[1:], socketio.DecoderOptions{})
+	e, err := eiocodec.DecodePacket(got)
+	if err != nil || e.Type != eiocodec.Message {
+		return fmt.Errorf("sample is not an engine.io message: %.32q", got)
+	}
+	p, err := siocodec.ParsePacket(e.Data, siocodec.DecoderOptions{})
 	if err != nil {
 		return fmt.Errorf("parse sample: %w", err)
 	}
-	name, err := socketio.EventName(p.Data)
-	if err != nil || p.Type != socketio.Event || name != "broadcast-back" {
+	name, err := siocodec.EventName(p.Data)
+	if err != nil || p.Type != siocodec.Event || name != "broadcast-back" {
 		return fmt.Errorf("sample is %s %q, want EVENT broadcast-back", p.Type, name)
 	}
-	args, err := socketio.SplitArgs(p.Data)
+	args, err := siocodec.SplitArgs(p.Data)
 	if err != nil || len(args) != 2 {
 		return fmt.Errorf("sample has %d elements, want 2", len(args))
 	}
@@ -221,12 +226,12 @@ func (b *broadcastRun) send(ctx context.Context, s *sender, end time.Time, quota
 		frames = frames[:0]
 		for range n {
 			seq++
-			pkt = append(pkt[:0], `42["broadcast",`...)
+			pkt = append(sioHeader(pkt[:0], siocodec.Event, "/", siocodec.NoID), `["broadcast",`...)
 			pkt = append(pkt, room...)
 			pkt = append(pkt, ',', '"')
 			pkt = payloadFor(pkt, s.id, seq, cfg.payload)
 			pkt = append(pkt, '"', ']')
-			frames = appendFrame(frames, ws.OpText, pkt)
+			frames = eiocodec.AppendClientFrame(frames, ws.OpText, pkt)
 		}
 		if err := s.c.writeBatch(frames); err != nil {
 			s.err = fmt.Errorf("sender %d: write: %w", s.id, err)
@@ -244,8 +249,8 @@ func drainSender(s *sender) {
 		if err != nil {
 			return
 		}
-		if op == ws.OpText && len(p) == 1 && p[0] == '2' {
-			_ = s.c.writeText([]byte{'3'})
+		if op == ws.OpText && isPing(p) {
+			_ = s.c.pong()
 		}
 	}
 }
@@ -292,7 +297,7 @@ func runBroadcast(ctx context.Context, cfg *config, stdout io.Writer, log *slog.
 	}
 	log.Info("connected", "receivers", cfg.receivers, "senders", cfg.senders, "elapsed", time.Since(setupStart).Round(time.Millisecond))
 
-	prefix := []byte(`42["broadcast-back","`)
+	prefix := append(sioHeader(nil, siocodec.Event, "/", siocodec.NoID), `["broadcast-back","`...)
 	var readers sync.WaitGroup
 	for _, r := range b.receivers {
 		readers.Go(func() { r.readLoop(prefix, cfg.payload, &b.stopping) })

@@ -22,6 +22,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/siocodec"
 	"github.com/gobwas/ws"
 )
 
@@ -162,7 +163,8 @@ func (cl *chatClient) emit(event string, payload []byte, cb func(ack []byte)) er
 	cl.nextAck++
 	cl.pending[id] = cb
 	cl.amu.Unlock()
-	pkt := fmt.Appendf(make([]byte, 0, 32+len(payload)), `42/chat,%d["%s",`, id, event)
+	pkt := sioHeader(make([]byte, 0, 32+len(event)+len(payload)), siocodec.Event, chatNamespace, int64(id))
+	pkt = append(append(append(pkt, `["`...), event...), `",`...)
 	pkt = append(append(pkt, payload...), ']')
 	if err := cl.c.writeText(pkt); err != nil {
 		cl.amu.Lock()
@@ -232,11 +234,15 @@ func (cl *chatClient) closeReasonSafe() string {
 	}
 }
 
+// chatNamespace is the chat server's Socket.IO namespace.
+const chatNamespace = "/chat"
+
 var (
-	evPrefix  = []byte(`42/chat,["`)
-	ackPrefix = []byte(`43/chat,`)
-	keyRoom   = []byte(`"room_id":"`)
-	keyCont   = []byte(`"content":"`)
+	evPrefix         = append(sioHeader(nil, siocodec.Event, chatNamespace, siocodec.NoID), `["`...)
+	ackPrefix        = sioHeader(nil, siocodec.Ack, chatNamespace, siocodec.NoID)
+	disconnectPrefix = sioHeader(nil, siocodec.Disconnect, chatNamespace, siocodec.NoID)
+	keyRoom          = []byte(`"room_id":"`)
+	keyCont          = []byte(`"content":"`)
 )
 
 // readLoop reads every frame until the connection ends.
@@ -255,8 +261,8 @@ func (r *chatRun) readLoop(cl *chatClient) {
 			continue
 		}
 		switch {
-		case len(p) == 1 && p[0] == '2': // Engine.IO ping
-			_ = cl.c.writeText([]byte{'3'})
+		case isPing(p):
+			_ = cl.c.pong()
 		case bytes.HasPrefix(p, evPrefix):
 			r.event(cl, p)
 		case bytes.HasPrefix(p, ackPrefix):
@@ -276,7 +282,7 @@ func (r *chatRun) readLoop(cl *chatClient) {
 			if cb != nil {
 				cb(rest[i+1 : len(rest)-1]) // strip [ ]
 			}
-		case bytes.HasPrefix(p, []byte("41/chat")):
+		case bytes.HasPrefix(p, disconnectPrefix):
 			if !r.stop.Load() {
 				cl.disconnected.Store(true)
 				cl.closeReason = "socket.io disconnect"
@@ -544,7 +550,7 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 			auth["lists"] = "delta"
 		}
 		tok, _ := json.Marshal(auth)
-		c, err := dialNamespace(ctx, wsURL(cfg.nodeURL(i)), d.dial, append([]byte("40/chat,"), tok...), "40/chat,")
+		c, err := dialNamespace(ctx, wsURL(cfg.nodeURL(i)), d.dial, chatNamespace, tok)
 		if err != nil {
 			if s := err.Error(); strings.Contains(s, "connect refused") {
 				if strings.Contains(s, `"error":"unavailable"`) {

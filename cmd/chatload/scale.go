@@ -145,7 +145,7 @@ func dialChat(ctx context.Context, target, token, lists string, netDial func(ctx
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	if err := c.handshake(append([]byte("40/chat,"), tok...), "40/chat,"); err != nil {
+	if err := c.handshake(chatNamespace, tok); err != nil {
 		_ = conn.Close()
 		return nil, err
 	}
@@ -173,8 +173,8 @@ func (sc *scaleConn) read(marker []byte) {
 			continue
 		}
 		switch {
-		case len(p) == 1 && p[0] == '2':
-			_ = sc.c.writeText([]byte{'3'})
+		case isPing(p):
+			_ = sc.c.pong()
 		case bytes.HasPrefix(p, evPrefix):
 			ev := p[len(evPrefix):]
 			switch {
@@ -187,7 +187,7 @@ func (sc *scaleConn) read(marker []byte) {
 					sc.gotNano.Store(now)
 				}
 			}
-		case bytes.HasPrefix(p, []byte("41/chat")):
+		case bytes.HasPrefix(p, disconnectPrefix):
 			return
 		}
 	}

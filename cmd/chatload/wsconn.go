@@ -7,11 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/eiocodec"
+	"github.com/chatrooms/chatrooms/internal/siocodec"
 	"github.com/gobwas/ws"
 )
 
@@ -44,12 +45,12 @@ const maxFrame = 16 << 20
 // dialRaw opens a WebSocket to the Socket.IO endpoint at wsURL, reads the
 // Engine.IO open packet and connects to namespace "/".
 func dialRaw(ctx context.Context, wsURL string, netDial func(ctx context.Context, network, addr string) (net.Conn, error)) (*rawConn, error) {
-	return dialNamespace(ctx, wsURL, netDial, []byte("40"), "40{")
+	return dialNamespace(ctx, wsURL, netDial, "/", nil)
 }
 
-// dialNamespace is dialRaw with the namespace CONNECT packet to send and
-// the prefix of the answer that accepts it (a "44" CONNECT_ERROR refuses).
-func dialNamespace(ctx context.Context, wsURL string, netDial func(ctx context.Context, network, addr string) (net.Conn, error), connectPkt []byte, okPrefix string) (*rawConn, error) {
+// dialNamespace is dialRaw for namespace nsp with the CONNECT payload auth
+// (raw JSON, nil for none); a CONNECT_ERROR answer refuses.
+func dialNamespace(ctx context.Context, wsURL string, netDial func(ctx context.Context, network, addr string) (net.Conn, error), nsp string, auth []byte) (*rawConn, error) {
 	d := ws.Dialer{NetDial: netDial, ReadBufferSize: readBufSize}
 	conn, br, _, err := d.Dial(ctx, wsURL)
 	if err != nil {
@@ -62,7 +63,7 @@ func dialNamespace(ctx context.Context, wsURL string, netDial func(ctx context.C
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	if err := c.handshake(connectPkt, okPrefix); err != nil {
+	if err := c.handshake(nsp, auth); err != nil {
 		_ = conn.Close()
 		return nil, err
 	}
@@ -70,28 +71,67 @@ func dialNamespace(ctx context.Context, wsURL string, netDial func(ctx context.C
 	return c, nil
 }
 
-func (c *rawConn) handshake(connectPkt []byte, okPrefix string) error {
+// handshake reads the Engine.IO open packet, connects to namespace nsp
+// with the CONNECT payload auth and waits for the answer.
+func (c *rawConn) handshake(nsp string, auth []byte) error {
 	msg, err := c.readText()
 	if err != nil {
 		return fmt.Errorf("read engine.io open: %w", err)
 	}
-	if len(msg) == 0 || msg[0] != '0' {
+	if p, err := eiocodec.DecodePacket(msg); err != nil || p.Type != eiocodec.Open {
 		return fmt.Errorf("expected engine.io open, got %.64q", msg)
 	}
-	if err := c.writeText(connectPkt); err != nil {
+	connect := sioHeader(nil, siocodec.Connect, nsp, siocodec.NoID)
+	if err := c.writeText(append(connect, auth...)); err != nil {
 		return fmt.Errorf("send connect: %w", err)
 	}
-	return c.await(okPrefix, "await connect")
+	// The answer that accepts: a CONNECT with the {"sid":...} object.
+	return c.await(string(append(connect[:len(connect):len(connect)], '{')), "await connect")
 }
 
 // join joins room through the test server's "join" event and waits for
 // its ack (true).
 func (c *rawConn) join(room string) error {
-	if err := c.writeText(fmt.Appendf(nil, `420["join",%q]`, room)); err != nil {
+	data, _, err := siocodec.EncodeEvent("join", room)
+	if err != nil {
 		return fmt.Errorf("send join: %w", err)
 	}
-	return c.await("430[true]", "await join ack")
+	if err := c.writeText(append(sioHeader(nil, siocodec.Event, "/", 0), data...)); err != nil {
+		return fmt.Errorf("send join: %w", err)
+	}
+	return c.await(string(append(sioHeader(nil, siocodec.Ack, "/", 0), "[true]"...)), "await join ack")
 }
+
+// sioHeader appends the Engine.IO message type and the header of a
+// Socket.IO packet of type t for namespace nsp with ack id id (siocodec.NoID
+// for none), such as "42/chat," or "430": what the raw connections send
+// before a payload and match received packets against.
+func sioHeader(dst []byte, t siocodec.PacketType, nsp string, id int64) []byte {
+	dst = eiocodec.AppendPacket(dst, eiocodec.Message, nil)
+	return siocodec.AppendPacket(dst, &siocodec.Packet{Type: t, Namespace: nsp, ID: id})
+}
+
+// isConnectError reports whether msg is a Socket.IO CONNECT_ERROR.
+func isConnectError(msg []byte) bool {
+	e, err := eiocodec.DecodePacket(msg)
+	if err != nil || e.Type != eiocodec.Message {
+		return false
+	}
+	p, err := siocodec.ParsePacket(e.Data, siocodec.DecoderOptions{})
+	return err == nil && p.Type == siocodec.ConnectError
+}
+
+// isPing reports whether p is an Engine.IO ping (not an upgrade probe).
+func isPing(p []byte) bool {
+	pkt, err := eiocodec.DecodePacket(p)
+	return err == nil && pkt.Type == eiocodec.Ping && len(pkt.Data) == 0
+}
+
+// pongPacket answers an Engine.IO ping.
+var pongPacket = eiocodec.AppendPacket(nil, eiocodec.Pong, nil)
+
+// pong answers an Engine.IO ping.
+func (c *rawConn) pong() error { return c.writeText(pongPacket) }
 
 // await reads text messages until one starts with prefix, answering
 // pings and skipping other events.
@@ -104,10 +144,10 @@ func (c *rawConn) await(prefix, what string) error {
 		switch {
 		case len(msg) >= len(prefix) && string(msg[:len(prefix)]) == prefix:
 			return nil
-		case len(msg) > 1 && msg[0] == '4' && msg[1] == '4':
+		case isConnectError(msg):
 			return fmt.Errorf("%s: connect refused: %s", what, msg)
-		case len(msg) == 1 && msg[0] == '2':
-			if err := c.writeText([]byte{'3'}); err != nil {
+		case isPing(msg):
+			if err := c.pong(); err != nil {
 				return fmt.Errorf("%s: send pong: %w", what, err)
 			}
 		}
@@ -221,11 +261,12 @@ func (c *rawConn) writeText(pkt []byte) error { return c.writeFrame(ws.OpText, p
 func (c *rawConn) writeFrame(op ws.OpCode, payload []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.wbuf = appendFrame(c.wbuf[:0], op, payload)
+	c.wbuf = eiocodec.AppendClientFrame(c.wbuf[:0], op, payload)
 	return c.flushLocked()
 }
 
-// writeBatch writes pre-framed bytes (from appendFrame) in one call.
+// writeBatch writes pre-framed bytes (from eiocodec.AppendClientFrame) in
+// one call.
 func (c *rawConn) writeBatch(frames []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -243,30 +284,9 @@ func (c *rawConn) flushLocked() error {
 // close sends a close frame (bounded) and closes the connection.
 func (c *rawConn) close() {
 	c.wmu.Lock()
-	c.wbuf = appendFrame(c.wbuf[:0], ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
+	c.wbuf = eiocodec.AppendClientFrame(c.wbuf[:0], ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
 	_ = c.conn.SetWriteDeadline(time.Now().Add(time.Second))
 	_, _ = c.conn.Write(c.wbuf)
 	c.wmu.Unlock()
 	_ = c.conn.Close()
-}
-
-// appendFrame appends a masked client-to-server WebSocket frame (FIN set).
-func appendFrame(dst []byte, op ws.OpCode, payload []byte) []byte {
-	dst = append(dst, 0x80|byte(op))
-	switch n := len(payload); {
-	case n < 126:
-		dst = append(dst, 0x80|byte(n))
-	case n <= 0xffff:
-		dst = append(dst, 0x80|126, byte(n>>8), byte(n))
-	default:
-		dst = append(dst, 0x80|127)
-		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
-	}
-	var mask [4]byte
-	binary.LittleEndian.PutUint32(mask[:], rand.Uint32())
-	dst = append(dst, mask[:]...)
-	start := len(dst)
-	dst = append(dst, payload...)
-	ws.Cipher(dst[start:], mask, 0)
-	return dst
 }

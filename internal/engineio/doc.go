@@ -6,8 +6,9 @@
 //
 // A Server hands every established Session to a Handler, which receives
 // each message in order on one goroutine per session. Outbound data is a
-// *Frame: an immutable packet encoded once into its final WebSocket frame
-// bytes, so that one broadcast frame is queued, unchanged, to any number of
+// *Frame (eiocodec.Frame; the packet codec lives in package eiocodec): an
+// immutable packet encoded once into its final WebSocket frame bytes, so
+// that one broadcast frame is queued, unchanged, to any number of
 // sessions. Each session has a bounded outbound queue drained by a single
 // writer with one vectored write (net.Buffers); a session whose queue
 // overflows is closed as a slow consumer.

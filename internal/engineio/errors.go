@@ -1,6 +1,10 @@
 package engineio
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/chatrooms/chatrooms/internal/eiocodec"
+)
 
 // Close reasons passed to Handler.OnClose. Check them with errors.Is.
 var (
@@ -12,8 +16,9 @@ var (
 	ErrPingTimeout = errors.New("engineio: ping timeout")
 	// ErrSlowConsumer: the session's outbound queue overflowed.
 	ErrSlowConsumer = errors.New("engineio: slow consumer, outbound queue full")
-	// ErrParse: the client sent a malformed packet or payload.
-	ErrParse = errors.New("engineio: parse error")
+	// ErrParse: the client sent a malformed packet or payload. It is
+	// eiocodec.ErrParse, which the codec's errors wrap.
+	ErrParse = eiocodec.ErrParse
 	// ErrTooLarge: a message or polling body exceeded maxPayload.
 	ErrTooLarge = errors.New("engineio: payload too large")
 	// ErrServerShutdown: the server is shutting down.

@@ -15,6 +15,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
+	"github.com/chatrooms/chatrooms/internal/eiocodec"
 	"github.com/chatrooms/chatrooms/internal/engineio"
 )
 
@@ -23,10 +24,10 @@ type echoHandler struct{}
 func (echoHandler) OnOpen(*engineio.Session) {}
 func (echoHandler) OnMessage(s *engineio.Session, data []byte, binary bool) {
 	if binary {
-		_ = s.Send(engineio.NewBinaryFrame(data))
+		_ = s.Send(eiocodec.NewBinaryFrame(data))
 		return
 	}
-	_ = s.Send(engineio.NewMessageFrame(data))
+	_ = s.Send(eiocodec.NewMessageFrame(data))
 }
 func (echoHandler) OnClose(*engineio.Session, error) {}
 

@@ -1,6 +1,8 @@
 package engineio
 
 import (
+	"github.com/chatrooms/chatrooms/internal/eiocodec"
+
 	"context"
 	"errors"
 	"io"
@@ -19,7 +21,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		s.lingerNoop = false
 		s.mu.Unlock()
 		s.srv.remove(s)
-		writePayload(w, frameNoop.appendPolling(nil))
+		writePayload(w, frameNoop.AppendPolling(nil))
 		return
 	}
 	if err := s.checkPollingLocked(time.Now()); err != nil {
@@ -78,7 +80,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	case len(frames) == 0:
 		frames = append(frames, frameNoop) // released by an upgrade
 	}
-	body := AppendPayload(nil, frames)
+	body := eiocodec.AppendPayload(nil, frames)
 	s.recycleLocked(frames)
 	s.mu.Unlock()
 	writePayload(w, body)
@@ -174,7 +176,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, codeBadRequest)
 		return
 	}
-	err = DecodePayload(body, s.srv.cfg.MaxPackets, func(p Packet) error {
+	err = eiocodec.DecodePayload(body, s.srv.cfg.MaxPackets, func(p eiocodec.Packet) error {
 		s.deliver(p)
 		return nil
 	})

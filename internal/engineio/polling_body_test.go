@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/eiocodec"
 	"github.com/chatrooms/chatrooms/internal/engineio"
 	"github.com/chatrooms/chatrooms/internal/httpx"
 )
@@ -137,7 +138,7 @@ func TestLongPollUnaffected(t *testing.T) {
 			t.Fatalf("POST %d: %d %q", i, resp.StatusCode, b)
 		}
 	}
-	if err := s.Send(engineio.NewMessageFrame([]byte("hi"))); err != nil {
+	if err := s.Send(eiocodec.NewMessageFrame([]byte("hi"))); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -1,6 +1,8 @@
 package engineio
 
 import (
+	"github.com/chatrooms/chatrooms/internal/eiocodec"
+
 	"context"
 	"net"
 	"slices"
@@ -167,7 +169,7 @@ func (s *Session) enqueueLocked(frames ...*Frame) error {
 	}
 	var n int64
 	for _, f := range frames {
-		n += int64(len(f.ws))
+		n += int64(f.Size())
 	}
 	if s.queued+n > s.srv.cfg.WriteQueue {
 		return ErrSlowConsumer
@@ -237,7 +239,7 @@ func (s *Session) writeLoop() {
 				s.closeWS = nil
 				s.mu.Unlock()
 				_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-				_, _ = conn.Write(final.ws)
+				_, _ = conn.Write(final.WebSocket())
 				_ = conn.Close()
 				s.mu.Lock()
 			}
@@ -250,7 +252,7 @@ func (s *Session) writeLoop() {
 
 		bufs = bufs[:0]
 		for _, f := range batch {
-			bufs = append(bufs, f.ws)
+			bufs = append(bufs, f.WebSocket())
 		}
 		_ = conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
 		b := bufs
@@ -366,12 +368,7 @@ func closeFrameFor(reason error) *Frame {
 	case ErrBackendUnavailable:
 		code, text = ws.StatusCode(1013), "backend unavailable, reconnect" // 1013 Try Again Later (IANA registry)
 	}
-	body := ws.NewCloseFrameBody(code, text)
-	h := ws.Header{Fin: true, OpCode: ws.OpClose, Length: int64(len(body))}
-	hs := ws.HeaderSize(h)
-	b := make([]byte, hs, hs+len(body))
-	putHeader(b, h)
-	return &Frame{ws: append(b, body...), hdr: hs}
+	return eiocodec.NewControlFrame(ws.OpClose, ws.NewCloseFrameBody(code, text))
 }
 
 // enterHandler registers a goroutine that will call OnMessage; it fails
@@ -409,17 +406,17 @@ func (s *Session) finalize() {
 }
 
 // deliver hands one inbound packet to the handler or the heartbeat.
-func (s *Session) deliver(p Packet) {
+func (s *Session) deliver(p eiocodec.Packet) {
 	switch p.Type {
-	case Message:
+	case eiocodec.Message:
 		if !s.isClosed.Load() {
 			s.srv.h.OnMessage(s, p.Data, p.Binary)
 		}
-	case Pong:
+	case eiocodec.Pong:
 		s.onPong()
-	case Close:
+	case eiocodec.Close:
 		s.close(ErrClientClose, true)
-	case Ping:
+	case eiocodec.Ping:
 		// v3 clients ping; answer so they stay happy.
 		_ = s.Send(framePong)
 	}

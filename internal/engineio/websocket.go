@@ -1,6 +1,8 @@
 package engineio
 
 import (
+	"github.com/chatrooms/chatrooms/internal/eiocodec"
+
 	"bufio"
 	"bytes"
 	"fmt"
@@ -50,7 +52,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.conn = conn
 	s.handlers = 1 // the read loop
-	_ = s.enqueueLocked(NewTextFrame(Open, srv.openPacket(s.id, false)))
+	_ = s.enqueueLocked(eiocodec.NewTextFrame(eiocodec.Open, srv.openPacket(s.id, false)))
 	s.mu.Unlock()
 	s.startHeartbeat()
 	srv.h.OnOpen(s)
@@ -91,7 +93,7 @@ func (srv *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request, s *S
 		// Already upgraded or upgrading: accept, then close, as the
 		// reference server does.
 		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = conn.Write(closeFrameFor(ErrClientClose).ws)
+		_, _ = conn.Write(closeFrameFor(ErrClientClose).WebSocket())
 		_ = conn.Close()
 		return
 	}
@@ -117,15 +119,15 @@ func (s *Session) probe(conn net.Conn, rd io.Reader) {
 			fail()
 			return
 		}
-		p, err := DecodePacket(msg)
+		p, err := eiocodec.DecodePacket(msg)
 		if err != nil {
 			fail()
 			return
 		}
 		switch {
-		case p.Type == Ping && bytes.Equal(p.Data, probe):
+		case p.Type == eiocodec.Ping && bytes.Equal(p.Data, probe):
 			_ = conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
-			if _, err := conn.Write(frameProbe.ws); err != nil {
+			if _, err := conn.Write(frameProbe.WebSocket()); err != nil {
 				fail()
 				return
 			}
@@ -141,7 +143,7 @@ func (s *Session) probe(conn net.Conn, rd io.Reader) {
 				s.poll = nil
 			}
 			s.mu.Unlock()
-		case p.Type == Upgrade:
+		case p.Type == eiocodec.Upgrade:
 			s.mu.Lock()
 			if s.closed || !s.upgrading {
 				s.mu.Unlock()
@@ -164,7 +166,7 @@ func (s *Session) probe(conn net.Conn, rd io.Reader) {
 			fr.pong = s.sendControl
 			s.startReading(conn, rd, &fr) // this probe goroutine ends here
 			return
-		case p.Type == Noop:
+		case p.Type == eiocodec.Noop:
 		default:
 			fail()
 			return
@@ -193,10 +195,10 @@ func (s *Session) readOne(conn net.Conn, rd io.Reader, fr *frameReader) bool {
 		return false
 	}
 	if op == ws.OpBinary {
-		s.deliver(Packet{Type: Message, Data: msg, Binary: true})
+		s.deliver(eiocodec.Packet{Type: eiocodec.Message, Data: msg, Binary: true})
 		return !s.isClosed.Load()
 	}
-	p, err := DecodePacket(msg)
+	p, err := eiocodec.DecodePacket(msg)
 	if err != nil {
 		s.close(ErrParse, true)
 		return false
@@ -253,12 +255,11 @@ func (fr *frameReader) next(rd io.Reader, conn net.Conn, max int64) ([]byte, ws.
 		ws.Cipher(payload, h.Mask, 0)
 		switch h.OpCode {
 		case ws.OpPing:
-			b, _ := ws.CompileFrame(ws.NewPongFrame(payload))
-			f := &Frame{ws: b, hdr: len(b) - len(payload)}
+			f := eiocodec.NewControlFrame(ws.OpPong, payload)
 			if fr.pong != nil {
 				fr.pong(f)
 			} else {
-				_, _ = conn.Write(b)
+				_, _ = conn.Write(f.WebSocket())
 			}
 			continue
 		case ws.OpPong:

@@ -18,7 +18,8 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/chatrooms/chatrooms/internal/socketio"
+	"github.com/chatrooms/chatrooms/internal/eiocodec"
+	"github.com/chatrooms/chatrooms/internal/siocodec"
 )
 
 // Defaults for the zero fields of Options.
@@ -257,17 +258,18 @@ func (c *Client) handshake(auth json.RawMessage) error {
 	if err != nil {
 		return fmt.Errorf("read engine.io open: %w", err)
 	}
-	if op != ws.OpText || len(msg) < 2 || msg[0] != '0' {
+	pkt, err := eiocodec.DecodePacket(msg)
+	if op != ws.OpText || err != nil || pkt.Type != eiocodec.Open || len(pkt.Data) == 0 {
 		return fmt.Errorf("%w: expected engine.io open packet, got %.64q", ErrProtocol, msg)
 	}
 	var open openPacket
-	if err := json.Unmarshal(msg[1:], &open); err != nil || open.SID == "" || open.PingInterval <= 0 || open.PingTimeout <= 0 {
+	if err := json.Unmarshal(pkt.Data, &open); err != nil || open.SID == "" || open.PingInterval <= 0 || open.PingTimeout <= 0 {
 		return fmt.Errorf("%w: bad engine.io open packet %.128q", ErrProtocol, msg)
 	}
 	c.sid = open.SID
 	c.pingWait = time.Duration(open.PingInterval+open.PingTimeout) * time.Millisecond
 
-	if err := c.writePacket(&socketio.Packet{Type: socketio.Connect, Namespace: c.opts.Namespace, ID: socketio.NoID, Data: auth}); err != nil {
+	if err := c.writePacket(&siocodec.Packet{Type: siocodec.Connect, Namespace: c.opts.Namespace, ID: siocodec.NoID, Data: auth}); err != nil {
 		return fmt.Errorf("send connect: %w", err)
 	}
 	for {
@@ -278,19 +280,23 @@ func (c *Client) handshake(auth json.RawMessage) error {
 		if op != ws.OpText || len(msg) == 0 {
 			return fmt.Errorf("%w: unexpected binary message before connect", ErrProtocol)
 		}
-		switch msg[0] {
-		case '2': // ping
-			if err := c.writeText([]byte{'3'}); err != nil {
+		pkt, err := eiocodec.DecodePacket(msg)
+		if err != nil {
+			continue // harmless before connect, as before
+		}
+		switch pkt.Type {
+		case eiocodec.Ping:
+			if err := c.writeEngineIO(eiocodec.Pong); err != nil {
 				return fmt.Errorf("send pong: %w", err)
 			}
 			continue
-		case '1':
+		case eiocodec.Close:
 			return fmt.Errorf("%w: engine.io close packet before connect", ErrTransportClose)
-		case '4':
+		case eiocodec.Message:
 		default:
 			continue // noop and anything else harmless
 		}
-		p, err := socketio.ParsePacket(msg[1:], socketio.DecoderOptions{})
+		p, err := siocodec.ParsePacket(pkt.Data, siocodec.DecoderOptions{})
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrProtocol, err)
 		}
@@ -298,7 +304,7 @@ func (c *Client) handshake(auth json.RawMessage) error {
 			continue
 		}
 		switch p.Type {
-		case socketio.Connect:
+		case siocodec.Connect:
 			var r struct {
 				SID string `json:"sid"`
 			}
@@ -307,7 +313,7 @@ func (c *Client) handshake(auth json.RawMessage) error {
 			}
 			c.id = r.SID
 			return nil
-		case socketio.ConnectError:
+		case siocodec.ConnectError:
 			return connectError(p.Data)
 		default:
 			return fmt.Errorf("%w: unexpected %s before connect", ErrProtocol, p.Type)
@@ -377,9 +383,9 @@ func (c *Client) shutdown(reason error, farewell bool) {
 	}
 	if farewell {
 		c.wmu.Lock()
-		c.pbuf = socketio.AppendPacket(append(c.pbuf[:0], '4'), &socketio.Packet{Type: socketio.Disconnect, Namespace: c.opts.Namespace, ID: socketio.NoID})
-		c.wbuf = appendFrame(c.wbuf[:0], ws.OpText, c.pbuf)
-		c.wbuf = appendFrame(c.wbuf, ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
+		c.pbuf = siocodec.AppendPacket(eiocodec.AppendPacket(c.pbuf[:0], eiocodec.Message, nil), &siocodec.Packet{Type: siocodec.Disconnect, Namespace: c.opts.Namespace, ID: siocodec.NoID})
+		c.wbuf = eiocodec.AppendClientFrame(c.wbuf[:0], ws.OpText, c.pbuf)
+		c.wbuf = eiocodec.AppendClientFrame(c.wbuf, ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
 		_ = c.conn.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = c.conn.Write(c.wbuf)
 		c.wmu.Unlock()
@@ -394,11 +400,11 @@ func (c *Client) shutdown(reason error, farewell bool) {
 // map[string]any, travel as binary attachments; a json.RawMessage is sent
 // verbatim; anything else is encoded as JSON.
 func (c *Client) Emit(event string, args ...any) error {
-	data, atts, err := socketio.EncodeEvent(event, args...)
+	data, atts, err := siocodec.EncodeEvent(event, args...)
 	if err != nil {
 		return fmt.Errorf("sioclient: emit %q: %w", event, err)
 	}
-	if err := c.send(&socketio.Packet{Type: socketio.Event, Namespace: c.opts.Namespace, ID: socketio.NoID, Data: data, Attachments: atts}); err != nil {
+	if err := c.send(&siocodec.Packet{Type: siocodec.Event, Namespace: c.opts.Namespace, ID: siocodec.NoID, Data: data, Attachments: atts}); err != nil {
 		return fmt.Errorf("sioclient: emit %q: %w", event, err)
 	}
 	return nil
@@ -407,7 +413,7 @@ func (c *Client) Emit(event string, args ...any) error {
 // EmitWithAck sends an event asking for an acknowledgement and blocks
 // until the server acks it, ctx ends, or the Client closes.
 func (c *Client) EmitWithAck(ctx context.Context, event string, args ...any) (Ack, error) {
-	data, atts, err := socketio.EncodeEvent(event, args...)
+	data, atts, err := siocodec.EncodeEvent(event, args...)
 	if err != nil {
 		return Ack{}, fmt.Errorf("sioclient: emit %q: %w", event, err)
 	}
@@ -422,7 +428,7 @@ func (c *Client) EmitWithAck(ctx context.Context, event string, args ...any) (Ac
 		delete(c.acks, id)
 		c.amu.Unlock()
 	}
-	if err := c.send(&socketio.Packet{Type: socketio.Event, Namespace: c.opts.Namespace, ID: id, Data: data, Attachments: atts}); err != nil {
+	if err := c.send(&siocodec.Packet{Type: siocodec.Event, Namespace: c.opts.Namespace, ID: id, Data: data, Attachments: atts}); err != nil {
 		forget()
 		return Ack{}, fmt.Errorf("sioclient: emit %q: %w", event, err)
 	}
@@ -439,7 +445,7 @@ func (c *Client) EmitWithAck(ctx context.Context, event string, args ...any) (Ac
 }
 
 // send writes p unless the Client is closed.
-func (c *Client) send(p *socketio.Packet) error {
+func (c *Client) send(p *siocodec.Packet) error {
 	select {
 	case <-c.done:
 		return c.err
@@ -454,22 +460,23 @@ func (c *Client) send(p *socketio.Packet) error {
 
 // writePacket writes p as a text frame followed by one binary frame per
 // attachment, in one write so that concurrent packets never interleave.
-func (c *Client) writePacket(p *socketio.Packet) error {
+func (c *Client) writePacket(p *siocodec.Packet) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.pbuf = socketio.AppendPacket(append(c.pbuf[:0], '4'), p)
-	c.wbuf = appendFrame(c.wbuf[:0], ws.OpText, c.pbuf)
+	c.pbuf = siocodec.AppendPacket(eiocodec.AppendPacket(c.pbuf[:0], eiocodec.Message, nil), p)
+	c.wbuf = eiocodec.AppendClientFrame(c.wbuf[:0], ws.OpText, c.pbuf)
 	for _, a := range p.Attachments {
-		c.wbuf = appendFrame(c.wbuf, ws.OpBinary, a)
+		c.wbuf = eiocodec.AppendClientFrame(c.wbuf, ws.OpBinary, a)
 	}
 	return c.flushLocked()
 }
 
-// writeText writes one Engine.IO text packet.
-func (c *Client) writeText(pkt []byte) error {
+// writeEngineIO writes one Engine.IO packet of type t without data.
+func (c *Client) writeEngineIO(t eiocodec.PacketType) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.wbuf = appendFrame(c.wbuf[:0], ws.OpText, pkt)
+	c.pbuf = eiocodec.AppendPacket(c.pbuf[:0], t, nil)
+	c.wbuf = eiocodec.AppendClientFrame(c.wbuf[:0], ws.OpText, c.pbuf)
 	return c.flushLocked()
 }
 
@@ -477,7 +484,7 @@ func (c *Client) writeText(pkt []byte) error {
 func (c *Client) writeControl(op ws.OpCode, payload []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.wbuf = appendFrame(c.wbuf[:0], op, payload)
+	c.wbuf = eiocodec.AppendClientFrame(c.wbuf[:0], op, payload)
 	return c.flushLocked()
 }
 
@@ -497,7 +504,7 @@ func (c *Client) flushLocked() error {
 // readLoop is the Client's only reader after Dial.
 func (c *Client) readLoop() {
 	defer close(c.readerDone)
-	dec := socketio.NewDecoder(socketio.DecoderOptions{MaxAttachments: 64, MaxDepth: 64})
+	dec := siocodec.NewDecoder(siocodec.DecoderOptions{MaxAttachments: 64, MaxDepth: 64})
 	for {
 		op, msg, err := c.readMessage()
 		if err == nil {
@@ -526,7 +533,7 @@ func (c *Client) readErr(err error) error {
 }
 
 // handle processes one WebSocket message.
-func (c *Client) handle(dec *socketio.Decoder, op ws.OpCode, msg []byte) error {
+func (c *Client) handle(dec *siocodec.Decoder, op ws.OpCode, msg []byte) error {
 	if op == ws.OpBinary {
 		p, err := dec.Add(msg, true)
 		if err != nil {
@@ -540,17 +547,21 @@ func (c *Client) handle(dec *socketio.Decoder, op ws.OpCode, msg []byte) error {
 	if len(msg) == 0 {
 		return fmt.Errorf("%w: empty engine.io packet", ErrProtocol)
 	}
-	switch msg[0] {
-	case '2': // ping: answer, and expect the next one within pingWait
+	pkt, err := eiocodec.DecodePacket(msg)
+	if err != nil {
+		return fmt.Errorf("%w: unexpected engine.io packet %.32q", ErrProtocol, msg)
+	}
+	switch pkt.Type {
+	case eiocodec.Ping: // answer, and expect the next one within pingWait
 		_ = c.conn.SetReadDeadline(time.Now().Add(c.pingWait))
-		if err := c.writeText([]byte{'3'}); err != nil {
+		if err := c.writeEngineIO(eiocodec.Pong); err != nil {
 			return fmt.Errorf("%w: send pong: %w", ErrTransportClose, err)
 		}
 		return nil
-	case '1':
+	case eiocodec.Close:
 		return fmt.Errorf("%w: engine.io close packet", ErrTransportClose)
-	case '4':
-		p, err := dec.Add(msg[1:], false)
+	case eiocodec.Message:
+		p, err := dec.Add(pkt.Data, false)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrProtocol, err)
 		}
@@ -558,7 +569,7 @@ func (c *Client) handle(dec *socketio.Decoder, op ws.OpCode, msg []byte) error {
 			return c.dispatch(p)
 		}
 		return nil
-	case '3', '6': // pong, noop
+	case eiocodec.Pong, eiocodec.Noop:
 		return nil
 	default:
 		return fmt.Errorf("%w: unexpected engine.io packet %.32q", ErrProtocol, msg)
@@ -566,17 +577,17 @@ func (c *Client) handle(dec *socketio.Decoder, op ws.OpCode, msg []byte) error {
 }
 
 // dispatch handles one complete Socket.IO packet on the reader goroutine.
-func (c *Client) dispatch(p *socketio.Packet) error {
+func (c *Client) dispatch(p *siocodec.Packet) error {
 	if p.Namespace != c.opts.Namespace {
 		return nil
 	}
 	switch p.Type {
-	case socketio.Event, socketio.BinaryEvent:
-		args, err := socketio.SplitArgs(p.Data)
+	case siocodec.Event, siocodec.BinaryEvent:
+		args, err := siocodec.SplitArgs(p.Data)
 		if err != nil || len(args) == 0 {
 			return fmt.Errorf("%w: bad event payload", ErrProtocol)
 		}
-		name, err := socketio.EventName(p.Data)
+		name, err := siocodec.EventName(p.Data)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrProtocol, err)
 		}
@@ -587,8 +598,8 @@ func (c *Client) dispatch(p *socketio.Packet) error {
 		if !c.in.push(e) {
 			return fmt.Errorf("%w (%d events)", ErrEventOverflow, c.opts.EventBuffer)
 		}
-	case socketio.Ack, socketio.BinaryAck:
-		args, err := socketio.SplitArgs(p.Data)
+	case siocodec.Ack, siocodec.BinaryAck:
+		args, err := siocodec.SplitArgs(p.Data)
 		if err != nil {
 			return fmt.Errorf("%w: bad ack payload", ErrProtocol)
 		}
@@ -599,9 +610,9 @@ func (c *Client) dispatch(p *socketio.Packet) error {
 		if ch != nil {
 			ch <- Ack{Args: args, Attachments: p.Attachments} // buffered, never blocks
 		}
-	case socketio.Disconnect:
+	case siocodec.Disconnect:
 		return ErrServerDisconnect
-	case socketio.ConnectError:
+	case siocodec.ConnectError:
 		return fmt.Errorf("%w: %w", ErrServerDisconnect, connectError(p.Data))
 	}
 	return nil

@@ -2,18 +2,14 @@ package sioclient
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
 
-	"github.com/gobwas/ws"
-
-	"github.com/chatrooms/chatrooms/internal/socketio"
+	"github.com/chatrooms/chatrooms/internal/siocodec"
 )
 
 // ErrAckSent is returned by Event.Ack the second time.
@@ -57,12 +53,12 @@ func (e Event) Ack(args ...any) error {
 	if !e.ack.sent.CompareAndSwap(false, true) {
 		return fmt.Errorf("sioclient: ack %q: %w", e.Name, ErrAckSent)
 	}
-	data, atts, err := socketio.EncodeAckArgs(args...)
+	data, atts, err := siocodec.EncodeAckArgs(args...)
 	if err != nil {
 		return fmt.Errorf("sioclient: ack %q: %w", e.Name, err)
 	}
 	c := e.ack.c
-	if err := c.send(&socketio.Packet{Type: socketio.Ack, Namespace: c.opts.Namespace, ID: e.ack.id, Data: data, Attachments: atts}); err != nil {
+	if err := c.send(&siocodec.Packet{Type: siocodec.Ack, Namespace: c.opts.Namespace, ID: e.ack.id, Data: data, Attachments: atts}); err != nil {
 		return fmt.Errorf("sioclient: ack %q: %w", e.Name, err)
 	}
 	return nil
@@ -105,7 +101,7 @@ func binaryArg(args []json.RawMessage, atts [][]byte, i int) ([]byte, bool) {
 	if i < 0 || i >= len(args) {
 		return nil, false
 	}
-	return socketio.ResolvePlaceholder(args[i], atts)
+	return siocodec.ResolvePlaceholder(args[i], atts)
 }
 
 // Next returns the oldest received event called name ("" matches any
@@ -214,26 +210,4 @@ func (in *inbox) wake() {
 func (in *inbox) wakeLocked() {
 	close(in.wakeCh)
 	in.wakeCh = make(chan struct{})
-}
-
-// appendFrame appends a masked client-to-server WebSocket frame (FIN set)
-// carrying payload.
-func appendFrame(dst []byte, op ws.OpCode, payload []byte) []byte {
-	dst = append(dst, 0x80|byte(op))
-	switch n := len(payload); {
-	case n < 126:
-		dst = append(dst, 0x80|byte(n))
-	case n <= 0xffff:
-		dst = append(dst, 0x80|126, byte(n>>8), byte(n))
-	default:
-		dst = append(dst, 0x80|127)
-		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
-	}
-	var mask [4]byte
-	binary.LittleEndian.PutUint32(mask[:], rand.Uint32())
-	dst = append(dst, mask[:]...)
-	start := len(dst)
-	dst = append(dst, payload...)
-	ws.Cipher(dst[start:], mask, 0)
-	return dst
 }

@@ -16,7 +16,9 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
+	"github.com/chatrooms/chatrooms/internal/eiocodec"
 	"github.com/chatrooms/chatrooms/internal/engineio"
+	"github.com/chatrooms/chatrooms/internal/siocodec"
 	"github.com/chatrooms/chatrooms/internal/socketio"
 )
 
@@ -139,11 +141,11 @@ func BenchmarkBroadcast(b *testing.B) {
 func BenchmarkBroadcastEncode(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		data, atts, err := socketio.EncodeEvent("chat_message", payload150)
+		data, atts, err := siocodec.EncodeEvent("chat_message", payload150)
 		if err != nil {
 			b.Fatal(err)
 		}
-		p := socketio.Packet{Type: socketio.Event, Namespace: "/chat", ID: socketio.NoID, Data: data, Attachments: atts}
-		_ = engineio.NewMessageFrame(socketio.AppendPacket(nil, &p))
+		p := siocodec.Packet{Type: siocodec.Event, Namespace: "/chat", ID: siocodec.NoID, Data: data, Attachments: atts}
+		_ = eiocodec.NewMessageFrame(siocodec.AppendPacket(nil, &p))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/chatrooms/chatrooms/internal/engineio"
+	"github.com/chatrooms/chatrooms/internal/siocodec"
 )
 
 // EventHandler handles one event on the connection's message goroutine:
@@ -140,7 +141,7 @@ func (n *Namespace) To(rooms ...string) *Broadcast {
 // broadcast shares its frames, but to sockets chosen one by one).
 func (n *Namespace) EventFrames(event string, args ...json.RawMessage) []*engineio.Frame {
 	name, _ := json.Marshal(event)
-	return packetFrames(&Packet{Type: Event, Namespace: n.name, ID: NoID, Data: rawArray(name, args)})
+	return packetFrames(&siocodec.Packet{Type: siocodec.Event, Namespace: n.name, ID: siocodec.NoID, Data: rawArray(name, args)})
 }
 
 // Emit sends an event to every socket of the namespace.
@@ -179,17 +180,17 @@ func (b *Broadcast) Emit(event string, args ...any) error {
 
 // EmitCount is Emit returning the number of recipients.
 func (b *Broadcast) EmitCount(event string, args ...any) (int, error) {
-	data, atts, err := EncodeEvent(event, args...)
+	data, atts, err := siocodec.EncodeEvent(event, args...)
 	if err != nil {
 		return 0, fmt.Errorf("broadcast %q: %w", event, err)
 	}
-	return b.SendFrames(packetFrames(&Packet{Type: Event, Namespace: b.nsp.name, ID: NoID, Data: data, Attachments: atts})), nil
+	return b.SendFrames(packetFrames(&siocodec.Packet{Type: siocodec.Event, Namespace: b.nsp.name, ID: siocodec.NoID, Data: data, Attachments: atts})), nil
 }
 
 // EmitRaw broadcasts an event whose arguments are already JSON.
 func (b *Broadcast) EmitRaw(event string, args []json.RawMessage, attachments [][]byte) int {
 	name, _ := json.Marshal(event)
-	return b.SendFrames(packetFrames(&Packet{Type: Event, Namespace: b.nsp.name, ID: NoID, Data: rawArray(name, args), Attachments: attachments}))
+	return b.SendFrames(packetFrames(&siocodec.Packet{Type: siocodec.Event, Namespace: b.nsp.name, ID: siocodec.NoID, Data: rawArray(name, args), Attachments: attachments}))
 }
 
 // SendFrames queues already-encoded frames to every recipient and returns

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/engineio"
+	"github.com/chatrooms/chatrooms/internal/siocodec"
 )
 
 // Config configures a Server. Zero fields take the defaults shown.
@@ -27,7 +28,7 @@ type Config struct {
 	// MaxNamespaces caps the namespaces one connection may join (default 8).
 	MaxNamespaces int
 	// Decoder limits inbound packets (attachments per packet, JSON depth).
-	Decoder DecoderOptions
+	Decoder siocodec.DecoderOptions
 	Logger  *slog.Logger // default slog.Default()
 }
 
@@ -107,7 +108,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 type conn struct {
 	srv     *Server
 	sess    *engineio.Session
-	dec     *Decoder // used only by the session's message goroutine
+	dec     *siocodec.Decoder // used only by the session's message goroutine
 	mu      sync.Mutex
 	timer   *time.Timer // the connect timeout; nil once a socket connected
 	sockets []*Socket   // at most Config.MaxNamespaces, one per namespace
@@ -131,7 +132,7 @@ type eioHandler Server
 
 func (h *eioHandler) OnOpen(sess *engineio.Session) {
 	s := (*Server)(h)
-	c := &conn{srv: s, sess: sess, dec: NewDecoder(s.cfg.Decoder)}
+	c := &conn{srv: s, sess: sess, dec: siocodec.NewDecoder(s.cfg.Decoder)}
 	c.timer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
 		c.mu.Lock()
 		idle := len(c.sockets) == 0
@@ -219,29 +220,29 @@ const (
 )
 
 // dispatch handles one complete packet on the session's message goroutine.
-func (c *conn) dispatch(p *Packet) {
+func (c *conn) dispatch(p *siocodec.Packet) {
 	c.mu.Lock()
 	sock := c.socket(p.Namespace)
 	c.mu.Unlock()
 	switch p.Type {
-	case Connect:
+	case siocodec.Connect:
 		if sock != nil {
 			c.srv.log.Debug("socket.io duplicate connect", "sid", c.sess.ID(), "nsp", p.Namespace)
 			return
 		}
 		c.connect(p)
-	case Disconnect:
+	case siocodec.Disconnect:
 		if sock != nil {
 			c.detach(sock)
 			sock.nsp.remove(sock, ReasonClientNamespace)
 		}
-	case Event, BinaryEvent:
+	case siocodec.Event, siocodec.BinaryEvent:
 		if sock == nil {
 			c.sess.CloseWithReason(ErrForcedClose)
 			return
 		}
 		sock.onEvent(p)
-	case Ack, BinaryAck:
+	case siocodec.Ack, siocodec.BinaryAck:
 		if sock == nil {
 			c.sess.CloseWithReason(ErrForcedClose)
 			return
@@ -252,7 +253,7 @@ func (c *conn) dispatch(p *Packet) {
 	}
 }
 
-func (c *conn) connect(p *Packet) {
+func (c *conn) connect(p *siocodec.Packet) {
 	nsp := c.srv.namespace(p.Namespace)
 	if nsp == nil {
 		c.sendConnectError(p.Namespace, &ConnectRefusal{Message: "Invalid namespace"})
@@ -309,7 +310,7 @@ func (c *conn) connect(p *Packet) {
 	data, _ := json.Marshal(struct {
 		SID string `json:"sid"`
 	}{sock.id})
-	_ = c.sess.Send(packetFrames(&Packet{Type: Connect, Namespace: nsp.name, ID: NoID, Data: data})...)
+	_ = c.sess.Send(packetFrames(&siocodec.Packet{Type: siocodec.Connect, Namespace: nsp.name, ID: siocodec.NoID, Data: data})...)
 	// Whatever reached the socket before (rooms joined in the connect
 	// handler receive broadcasts) follows the CONNECT reply.
 	sock.release()
@@ -335,7 +336,7 @@ func (c *conn) sendConnectError(nsp string, ce *ConnectRefusal) {
 	if err != nil {
 		data = []byte(`{"message":"internal_error"}`)
 	}
-	_ = c.sess.Send(packetFrames(&Packet{Type: ConnectError, Namespace: nsp, ID: NoID, Data: data})...)
+	_ = c.sess.Send(packetFrames(&siocodec.Packet{Type: siocodec.ConnectError, Namespace: nsp, ID: siocodec.NoID, Data: data})...)
 }
 
 // ConnectRefusal refuses a connection to a namespace: the client receives a

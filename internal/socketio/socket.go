@@ -10,7 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/eiocodec"
 	"github.com/chatrooms/chatrooms/internal/engineio"
+	"github.com/chatrooms/chatrooms/internal/siocodec"
 )
 
 // Socket is one client's connection to one namespace. Its methods are safe
@@ -95,18 +97,18 @@ func (s *Socket) Value() any {
 // Emit sends an event to this socket. []byte arguments travel as binary
 // attachments; json.RawMessage is sent verbatim.
 func (s *Socket) Emit(event string, args ...any) error {
-	data, atts, err := EncodeEvent(event, args...)
+	data, atts, err := siocodec.EncodeEvent(event, args...)
 	if err != nil {
 		return fmt.Errorf("emit %q: %w", event, err)
 	}
-	return s.send(&Packet{Type: Event, Namespace: s.nsp.name, ID: NoID, Data: data, Attachments: atts})
+	return s.send(&siocodec.Packet{Type: siocodec.Event, Namespace: s.nsp.name, ID: siocodec.NoID, Data: data, Attachments: atts})
 }
 
 // EmitRaw sends an event whose arguments are already JSON; placeholders
 // in args refer to attachments.
 func (s *Socket) EmitRaw(event string, args []json.RawMessage, attachments [][]byte) error {
 	name, _ := json.Marshal(event)
-	return s.send(&Packet{Type: Event, Namespace: s.nsp.name, ID: NoID, Data: rawArray(name, args), Attachments: attachments})
+	return s.send(&siocodec.Packet{Type: siocodec.Event, Namespace: s.nsp.name, ID: siocodec.NoID, Data: rawArray(name, args), Attachments: attachments})
 }
 
 // SendFrames queues frames encoded once for many sockets
@@ -126,7 +128,7 @@ func (s *Socket) SendFrames(frames []*engineio.Frame) error {
 // once, with the ack, or with ErrAckTimeout after timeout (0 means the
 // server's AckTimeout), or ErrSocketClosed. cb must not block.
 func (s *Socket) EmitWithAck(event string, timeout time.Duration, cb AckCallback, args ...any) error {
-	data, atts, err := EncodeEvent(event, args...)
+	data, atts, err := siocodec.EncodeEvent(event, args...)
 	if err != nil {
 		return fmt.Errorf("emit %q: %w", event, err)
 	}
@@ -155,7 +157,7 @@ func (s *Socket) EmitWithAck(event string, timeout time.Duration, cb AckCallback
 		}
 	})
 	s.mu.Unlock()
-	if err := s.send(&Packet{Type: Event, Namespace: s.nsp.name, ID: id, Data: data, Attachments: atts}); err != nil {
+	if err := s.send(&siocodec.Packet{Type: siocodec.Event, Namespace: s.nsp.name, ID: id, Data: data, Attachments: atts}); err != nil {
 		if s.takeAck(id) != nil {
 			pa.timer.Stop()
 		}
@@ -172,18 +174,18 @@ func (s *Socket) takeAck(id int64) *pendingAck {
 	return pa
 }
 
-func (s *Socket) onAck(p *Packet) {
+func (s *Socket) onAck(p *siocodec.Packet) {
 	pa := s.takeAck(p.ID)
 	if pa == nil {
 		return // late or unknown ack
 	}
 	pa.timer.Stop()
-	args, err := SplitArgs(p.Data)
+	args, err := siocodec.SplitArgs(p.Data)
 	pa.cb(args, p.Attachments, err)
 }
 
-func (s *Socket) onEvent(p *Packet) {
-	args, err := SplitArgs(p.Data)
+func (s *Socket) onEvent(p *siocodec.Packet) {
+	args, err := siocodec.SplitArgs(p.Data)
 	if err != nil || len(args) == 0 {
 		s.conn.sess.CloseWithReason(engineio.ErrParse)
 		return
@@ -201,7 +203,7 @@ func (s *Socket) onEvent(p *Packet) {
 }
 
 // send encodes p once and queues it.
-func (s *Socket) send(p *Packet) error {
+func (s *Socket) send(p *siocodec.Packet) error {
 	if s.gone.Load() {
 		return ErrSocketClosed
 	}
@@ -297,7 +299,7 @@ func (s *Socket) Disconnect() {
 	if s.gone.Load() {
 		return
 	}
-	_ = s.send(&Packet{Type: Disconnect, Namespace: s.nsp.name, ID: NoID})
+	_ = s.send(&siocodec.Packet{Type: siocodec.Disconnect, Namespace: s.nsp.name, ID: siocodec.NoID})
 	s.conn.detach(s)
 	s.nsp.remove(s, ReasonServerNamespace)
 }
@@ -361,13 +363,13 @@ func (e *Incoming) Binary(i int) ([]byte, bool) {
 	if i >= len(e.Args) {
 		return nil, false
 	}
-	return ResolvePlaceholder(e.Args[i], e.Attachments)
+	return siocodec.ResolvePlaceholder(e.Args[i], e.Attachments)
 }
 
 // Ack acknowledges the event with args (encoded as for Emit). It fails
 // with ErrNoAck if none was requested and ErrAckSent the second time.
 func (e *Incoming) Ack(args ...any) error {
-	data, atts, err := EncodeAckArgs(args...)
+	data, atts, err := siocodec.EncodeAckArgs(args...)
 	if err != nil {
 		return fmt.Errorf("ack: %w", err)
 	}
@@ -386,7 +388,7 @@ func (e *Incoming) ack(data json.RawMessage, atts [][]byte) error {
 	if !e.acked.CompareAndSwap(false, true) {
 		return ErrAckSent
 	}
-	return e.sock.send(&Packet{Type: Ack, Namespace: e.sock.nsp.name, ID: e.ackID, Data: data, Attachments: atts})
+	return e.sock.send(&siocodec.Packet{Type: siocodec.Ack, Namespace: e.sock.nsp.name, ID: e.ackID, Data: data, Attachments: atts})
 }
 
 // rawArray joins first (if any) and args into a JSON array.
@@ -412,17 +414,17 @@ var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 
 // packetFrames encodes p once: its text frame, then one frame per
 // attachment.
-func packetFrames(p *Packet) []*engineio.Frame {
+func packetFrames(p *siocodec.Packet) []*engineio.Frame {
 	bp := scratch.Get().(*[]byte)
-	b := AppendPacket((*bp)[:0], p)
+	b := siocodec.AppendPacket((*bp)[:0], p)
 	frames := make([]*engineio.Frame, 1+len(p.Attachments))
-	frames[0] = engineio.NewMessageFrame(b)
+	frames[0] = eiocodec.NewMessageFrame(b)
 	if cap(b) <= 64<<10 {
 		*bp = b[:0]
 		scratch.Put(bp)
 	}
 	for i, a := range p.Attachments {
-		frames[i+1] = engineio.NewBinaryFrame(a)
+		frames[i+1] = eiocodec.NewBinaryFrame(a)
 	}
 	return frames
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/chatrooms/chatrooms/internal/eiocodec"
 	"github.com/chatrooms/chatrooms/internal/engineio"
 	"github.com/chatrooms/chatrooms/internal/testserver"
 )
@@ -428,10 +429,10 @@ func (echoHandler) OnOpen(*engineio.Session) {}
 
 func (echoHandler) OnMessage(s *engineio.Session, data []byte, binary bool) {
 	if binary {
-		_ = s.Send(engineio.NewBinaryFrame(data))
+		_ = s.Send(eiocodec.NewBinaryFrame(data))
 		return
 	}
-	_ = s.Send(engineio.NewMessageFrame(data))
+	_ = s.Send(eiocodec.NewMessageFrame(data))
 }
 
 func (echoHandler) OnClose(*engineio.Session, error) {}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/eiocodec"
 	"github.com/chatrooms/chatrooms/internal/engineio"
 	"github.com/chatrooms/chatrooms/internal/socketio"
 )
@@ -63,10 +64,10 @@ func (echo) OnOpen(*engineio.Session) {}
 
 func (echo) OnMessage(s *engineio.Session, data []byte, binary bool) {
 	if binary {
-		_ = s.Send(engineio.NewBinaryFrame(data))
+		_ = s.Send(eiocodec.NewBinaryFrame(data))
 		return
 	}
-	_ = s.Send(engineio.NewMessageFrame(data))
+	_ = s.Send(eiocodec.NewMessageFrame(data))
 }
 
 func (echo) OnClose(*engineio.Session, error) {}

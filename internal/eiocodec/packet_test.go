@@ -1,4 +1,4 @@
-package engineio
+package eiocodec
 
 import (
 	"bytes"
@@ -299,41 +299,17 @@ func TestFrameVectors(t *testing.T) {
 			default:
 				t.Fatalf("unknown constructor %q", v.Constructor)
 			}
-			if got := hex.EncodeToString(f.ws); got != v.WebSocketHex {
+			if got := hex.EncodeToString(f.WebSocket()); got != v.WebSocketHex {
 				t.Errorf("WebSocket frame %s, want %s", got, v.WebSocketHex)
 			}
 			if got := AppendPayload(nil, []*Frame{f}); string(got) != v.Polling {
 				t.Errorf("polling %q, want %q", got, v.Polling)
 			}
-			if !bytes.Equal(f.Packet(), packet) || f.Binary() != (v.Constructor == "binary") || f.Size() != len(f.ws) {
+			if !bytes.Equal(f.Packet(), packet) || f.Binary() != (v.Constructor == "binary") || f.Size() != len(f.WebSocket()) {
 				t.Errorf("Packet %q Binary %v Size %d; want %q, %v, %d",
-					f.Packet(), f.Binary(), f.Size(), packet, v.Constructor == "binary", len(f.ws))
+					f.Packet(), f.Binary(), f.Size(), packet, v.Constructor == "binary", len(f.WebSocket()))
 			}
 		})
-	}
-}
-
-// The package's shared control frames are what the protocol puts on the
-// wire.
-func TestControlFrames(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		f       *Frame
-		polling string
-	}{
-		{"ping", framePing, "2"},
-		{"pong", framePong, "3"},
-		{"noop", frameNoop, "6"},
-		{"close", frameClose, "1"},
-		{"probe", frameProbe, "3probe"},
-	} {
-		want := append([]byte{0x81, byte(len(tc.polling))}, tc.polling...)
-		if !bytes.Equal(tc.f.ws, want) {
-			t.Errorf("%s: frame % x, want % x", tc.name, tc.f.ws, want)
-		}
-		if got := AppendPayload(nil, []*Frame{tc.f}); string(got) != tc.polling {
-			t.Errorf("%s: polling %q, want %q", tc.name, got, tc.polling)
-		}
 	}
 }
 
@@ -360,7 +336,7 @@ func TestFrameEncoding(t *testing.T) {
 				data := bytes.Repeat([]byte("abcdefghijklmnopqrstuvwxyz"), n/26+1)[:n]
 				f := c.new(data)
 				want := bytes.Clone(c.wire(data))
-				r := bytes.NewReader(f.ws)
+				r := bytes.NewReader(f.WebSocket())
 				fr, err := ws.ReadFrame(r)
 				if err != nil {
 					t.Fatalf("ws.ReadFrame: %v", err)
@@ -382,7 +358,7 @@ func TestFrameEncoding(t *testing.T) {
 				case len(want) > 125:
 					hs = 4
 				}
-				if got := len(f.ws) - len(want); got != hs {
+				if got := len(f.WebSocket()) - len(want); got != hs {
 					t.Errorf("header of %d bytes, want %d (shortest encoding)", got, hs)
 				}
 				if !bytes.Equal(fr.Payload, want) || !bytes.Equal(f.Packet(), want) {
@@ -413,10 +389,10 @@ func TestAppendPayload(t *testing.T) {
 		{"nothing keeps dst", "prefix", nil, "prefix"},
 		{"one", "", []*Frame{hello}, "4hello"},
 		{"appends to dst", "x", []*Frame{hello}, "x4hello"},
-		{"joined", "", []*Frame{hello, framePing, hello}, "4hello\x1e2\x1e4hello"},
+		{"joined", "", []*Frame{hello, NewTextFrame(Ping, nil), hello}, "4hello\x1e2\x1e4hello"},
 		{"binary", "", []*Frame{hello, bin}, "4hello\x1ebAQIDBA=="},
 		{"binary first", "", []*Frame{bin, bin}, "bAQIDBA==\x1ebAQIDBA=="},
-		{"empty binary", "", []*Frame{NewBinaryFrame(nil), frameNoop}, "b\x1e6"},
+		{"empty binary", "", []*Frame{NewBinaryFrame(nil), NewTextFrame(Noop, nil)}, "b\x1e6"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var dst []byte

@@ -1,4 +1,4 @@
-package socketio_test
+package siocodec_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chatrooms/chatrooms/internal/socketio"
+	"github.com/chatrooms/chatrooms/internal/siocodec"
 )
 
 // packetVector is one entry of testdata/packets/vectors.json.
@@ -41,18 +41,18 @@ func (v packetVector) binaries() [][]byte {
 
 // codecSentinels maps the error names used in the vectors to the sentinels.
 var codecSentinels = map[string]error{
-	"ErrUnknownType":        socketio.ErrUnknownType,
-	"ErrInvalidAttachments": socketio.ErrInvalidAttachments,
-	"ErrTooManyAttachments": socketio.ErrTooManyAttachments,
-	"ErrInvalidAckID":       socketio.ErrInvalidAckID,
-	"ErrInvalidUTF8":        socketio.ErrInvalidUTF8,
-	"ErrInvalidJSON":        socketio.ErrInvalidJSON,
-	"ErrTooDeep":            socketio.ErrTooDeep,
-	"ErrInvalidPayload":     socketio.ErrInvalidPayload,
-	"ErrReservedEvent":      socketio.ErrReservedEvent,
-	"ErrInvalidPlaceholder": socketio.ErrInvalidPlaceholder,
-	"ErrUnexpectedBinary":   socketio.ErrUnexpectedBinary,
-	"ErrUnexpectedText":     socketio.ErrUnexpectedText,
+	"ErrUnknownType":        siocodec.ErrUnknownType,
+	"ErrInvalidAttachments": siocodec.ErrInvalidAttachments,
+	"ErrTooManyAttachments": siocodec.ErrTooManyAttachments,
+	"ErrInvalidAckID":       siocodec.ErrInvalidAckID,
+	"ErrInvalidUTF8":        siocodec.ErrInvalidUTF8,
+	"ErrInvalidJSON":        siocodec.ErrInvalidJSON,
+	"ErrTooDeep":            siocodec.ErrTooDeep,
+	"ErrInvalidPayload":     siocodec.ErrInvalidPayload,
+	"ErrReservedEvent":      siocodec.ErrReservedEvent,
+	"ErrInvalidPlaceholder": siocodec.ErrInvalidPlaceholder,
+	"ErrUnexpectedBinary":   siocodec.ErrUnexpectedBinary,
+	"ErrUnexpectedText":     siocodec.ErrUnexpectedText,
 }
 
 func loadPacketVectors(t testing.TB) (valid, invalid []packetVector) {
@@ -73,9 +73,9 @@ func loadPacketVectors(t testing.TB) (valid, invalid []packetVector) {
 
 // decodeAll feeds text and then each attachment to a fresh Decoder and
 // returns the packet completed by the last message.
-func decodeAll(t testing.TB, opts socketio.DecoderOptions, text []byte, bins [][]byte) (*socketio.Packet, error) {
+func decodeAll(t testing.TB, opts siocodec.DecoderOptions, text []byte, bins [][]byte) (*siocodec.Packet, error) {
 	t.Helper()
-	d := socketio.NewDecoder(opts)
+	d := siocodec.NewDecoder(opts)
 	p, err := d.Add(text, false)
 	if err != nil {
 		return nil, err
@@ -96,7 +96,7 @@ func decodeAll(t testing.TB, opts socketio.DecoderOptions, text []byte, bins [][
 
 // samePacket reports how got differs from want, or "" if they are equal.
 // Attachments are compared by content; a nil and an empty Data differ.
-func samePacket(got, want *socketio.Packet) string {
+func samePacket(got, want *siocodec.Packet) string {
 	var diffs []string
 	if got.Type != want.Type {
 		diffs = append(diffs, "type "+got.Type.String()+" != "+want.Type.String())
@@ -128,12 +128,12 @@ func samePacket(got, want *socketio.Packet) string {
 // checkPacketRoundTrip encodes p (as decoded from the wire, attachments
 // filled) and decodes it again: the result must equal p, and encoding it
 // must give the same bytes.
-func checkPacketRoundTrip(t testing.TB, opts socketio.DecoderOptions, p *socketio.Packet) []byte {
+func checkPacketRoundTrip(t testing.TB, opts siocodec.DecoderOptions, p *siocodec.Packet) []byte {
 	t.Helper()
 	if len(p.Attachments) != p.AttachmentCount {
 		t.Fatalf("%v: %d attachments, header announced %d", p, len(p.Attachments), p.AttachmentCount)
 	}
-	text := socketio.AppendPacket(nil, p)
+	text := siocodec.AppendPacket(nil, p)
 	q, err := decodeAll(t, opts, text, p.Attachments)
 	if err != nil {
 		t.Fatalf("re-decode %q: %v", text, err)
@@ -141,7 +141,7 @@ func checkPacketRoundTrip(t testing.TB, opts socketio.DecoderOptions, p *socketi
 	if d := samePacket(q, p); d != "" {
 		t.Fatalf("round trip of %q: %s", text, d)
 	}
-	if again := socketio.AppendPacket(nil, q); !bytes.Equal(again, text) {
+	if again := siocodec.AppendPacket(nil, q); !bytes.Equal(again, text) {
 		t.Fatalf("re-encoding %q gives %q", text, again)
 	}
 	return text
@@ -149,18 +149,18 @@ func checkPacketRoundTrip(t testing.TB, opts socketio.DecoderOptions, p *socketi
 
 func TestPacketGoldenVectors(t *testing.T) {
 	valid, invalid := loadPacketVectors(t)
-	typeByName := map[string]socketio.PacketType{}
-	for pt := socketio.Connect; pt <= socketio.BinaryAck; pt++ {
+	typeByName := map[string]siocodec.PacketType{}
+	for pt := siocodec.Connect; pt <= siocodec.BinaryAck; pt++ {
 		typeByName[pt.String()] = pt
 	}
-	var opts socketio.DecoderOptions
+	var opts siocodec.DecoderOptions
 
 	for _, v := range valid {
 		t.Run("valid/"+v.Name, func(t *testing.T) {
-			want := &socketio.Packet{
+			want := &siocodec.Packet{
 				Type:            typeByName[v.Type],
 				Namespace:       v.Nsp,
-				ID:              socketio.NoID,
+				ID:              siocodec.NoID,
 				AttachmentCount: v.Attachments,
 				Attachments:     v.binaries(),
 			}
@@ -174,7 +174,7 @@ func TestPacketGoldenVectors(t *testing.T) {
 				want.Attachments = nil
 			}
 
-			parsed, err := socketio.ParsePacket([]byte(v.Wire), opts)
+			parsed, err := siocodec.ParsePacket([]byte(v.Wire), opts)
 			if err != nil {
 				t.Fatalf("ParsePacket(%q): %v", v.Wire, err)
 			}
@@ -207,10 +207,10 @@ func TestPacketGoldenVectors(t *testing.T) {
 			if !ok {
 				t.Fatalf("vector names unknown error %q", v.Err)
 			}
-			if _, err := socketio.ParsePacket([]byte(v.Wire), opts); !errors.Is(err, want) {
+			if _, err := siocodec.ParsePacket([]byte(v.Wire), opts); !errors.Is(err, want) {
 				t.Fatalf("ParsePacket(%q) error = %v, want %v", v.Wire, err, want)
 			}
-			d := socketio.NewDecoder(opts)
+			d := siocodec.NewDecoder(opts)
 			p, err := d.Add([]byte(v.Wire), false)
 			if !errors.Is(err, want) || p != nil {
 				t.Fatalf("Decoder.Add(%q) = %v, %v, want error %v", v.Wire, p, err, want)
@@ -230,25 +230,25 @@ func TestParsePacketErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		text string
-		opts socketio.DecoderOptions
+		opts siocodec.DecoderOptions
 		want error
 	}{
-		{"invalid UTF-8 in data", "2[\"x\",\"\xff\"]", socketio.DecoderOptions{}, socketio.ErrInvalidUTF8},
-		{"invalid UTF-8 in event name", "2[\"\xc3\x28\"]", socketio.DecoderOptions{}, socketio.ErrInvalidUTF8},
-		{"invalid UTF-8 in namespace", "2/\xe2\x82,[\"x\"]", socketio.DecoderOptions{}, socketio.ErrInvalidUTF8},
-		{"surrogate half encoded in UTF-8", "2[\"\xed\xa0\x80\"]", socketio.DecoderOptions{}, socketio.ErrInvalidUTF8},
-		{"10^5 nested arrays", "2" + nested(100000, `"x"`), socketio.DecoderOptions{}, socketio.ErrTooDeep},
-		{"10^5 unclosed arrays", "3" + strings.Repeat("[", 100000), socketio.DecoderOptions{}, socketio.ErrTooDeep},
-		{"10^5 nested objects", "0" + strings.Repeat(`{"a":`, 100000) + "1" + strings.Repeat("}", 100000), socketio.DecoderOptions{}, socketio.ErrTooDeep},
-		{"depth 33", `2["x",` + nested(32, "") + "]", socketio.DecoderOptions{}, socketio.ErrTooDeep},
-		{"depth 33 mixed", `2["x",{"a":` + nested(31, "") + "}]", socketio.DecoderOptions{}, socketio.ErrTooDeep},
-		{"custom depth", `2["x",[[1]]]`, socketio.DecoderOptions{MaxDepth: 2}, socketio.ErrTooDeep},
-		{"custom attachment cap", `53-["x"]`, socketio.DecoderOptions{MaxAttachments: 2}, socketio.ErrTooManyAttachments},
-		{"deep nesting beats bad JSON", "2" + nested(40, "") + "x", socketio.DecoderOptions{}, socketio.ErrTooDeep},
+		{"invalid UTF-8 in data", "2[\"x\",\"\xff\"]", siocodec.DecoderOptions{}, siocodec.ErrInvalidUTF8},
+		{"invalid UTF-8 in event name", "2[\"\xc3\x28\"]", siocodec.DecoderOptions{}, siocodec.ErrInvalidUTF8},
+		{"invalid UTF-8 in namespace", "2/\xe2\x82,[\"x\"]", siocodec.DecoderOptions{}, siocodec.ErrInvalidUTF8},
+		{"surrogate half encoded in UTF-8", "2[\"\xed\xa0\x80\"]", siocodec.DecoderOptions{}, siocodec.ErrInvalidUTF8},
+		{"10^5 nested arrays", "2" + nested(100000, `"x"`), siocodec.DecoderOptions{}, siocodec.ErrTooDeep},
+		{"10^5 unclosed arrays", "3" + strings.Repeat("[", 100000), siocodec.DecoderOptions{}, siocodec.ErrTooDeep},
+		{"10^5 nested objects", "0" + strings.Repeat(`{"a":`, 100000) + "1" + strings.Repeat("}", 100000), siocodec.DecoderOptions{}, siocodec.ErrTooDeep},
+		{"depth 33", `2["x",` + nested(32, "") + "]", siocodec.DecoderOptions{}, siocodec.ErrTooDeep},
+		{"depth 33 mixed", `2["x",{"a":` + nested(31, "") + "}]", siocodec.DecoderOptions{}, siocodec.ErrTooDeep},
+		{"custom depth", `2["x",[[1]]]`, siocodec.DecoderOptions{MaxDepth: 2}, siocodec.ErrTooDeep},
+		{"custom attachment cap", `53-["x"]`, siocodec.DecoderOptions{MaxAttachments: 2}, siocodec.ErrTooManyAttachments},
+		{"deep nesting beats bad JSON", "2" + nested(40, "") + "x", siocodec.DecoderOptions{}, siocodec.ErrTooDeep},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := socketio.ParsePacket([]byte(tt.text), tt.opts)
+			_, err := siocodec.ParsePacket([]byte(tt.text), tt.opts)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("ParsePacket error = %v, want %v", err, tt.want)
 			}
@@ -260,18 +260,18 @@ func TestParsePacketLimitsAccepted(t *testing.T) {
 	tests := []struct {
 		name string
 		text string
-		opts socketio.DecoderOptions
+		opts siocodec.DecoderOptions
 	}{
-		{"depth 32", `2["x",` + nested(31, "") + "]", socketio.DecoderOptions{}},
-		{"brackets inside strings do not count", `2["` + strings.Repeat("[{", 100) + `","\"[["]`, socketio.DecoderOptions{}},
-		{"custom depth", `2["x",` + nested(60, "") + "]", socketio.DecoderOptions{MaxDepth: 64}},
-		{"ten attachments", `510-["x"]`, socketio.DecoderOptions{}},
-		{"custom attachment cap", `5100-["x"]`, socketio.DecoderOptions{MaxAttachments: 100}},
-		{"negative options select defaults", `510-["x",` + nested(30, "") + "]", socketio.DecoderOptions{MaxAttachments: -1, MaxDepth: -1}},
+		{"depth 32", `2["x",` + nested(31, "") + "]", siocodec.DecoderOptions{}},
+		{"brackets inside strings do not count", `2["` + strings.Repeat("[{", 100) + `","\"[["]`, siocodec.DecoderOptions{}},
+		{"custom depth", `2["x",` + nested(60, "") + "]", siocodec.DecoderOptions{MaxDepth: 64}},
+		{"ten attachments", `510-["x"]`, siocodec.DecoderOptions{}},
+		{"custom attachment cap", `5100-["x"]`, siocodec.DecoderOptions{MaxAttachments: 100}},
+		{"negative options select defaults", `510-["x",` + nested(30, "") + "]", siocodec.DecoderOptions{MaxAttachments: -1, MaxDepth: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := socketio.ParsePacket([]byte(tt.text), tt.opts); err != nil {
+			if _, err := siocodec.ParsePacket([]byte(tt.text), tt.opts); err != nil {
 				t.Fatalf("ParsePacket: %v", err)
 			}
 		})
@@ -284,7 +284,7 @@ func TestParsePacketLimitsAccepted(t *testing.T) {
 func TestParsePacketDeepNestingIsCheap(t *testing.T) {
 	text := []byte("2" + nested(100000, `"x"`))
 	allocs := testing.AllocsPerRun(20, func() {
-		if _, err := socketio.ParsePacket(text, socketio.DecoderOptions{}); err == nil {
+		if _, err := siocodec.ParsePacket(text, siocodec.DecoderOptions{}); err == nil {
 			t.Fatal("no error")
 		}
 	})
@@ -345,7 +345,7 @@ func TestDecoderSequences(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var d socketio.Decoder // the zero value must work
+			var d siocodec.Decoder // the zero value must work
 			for i, m := range tt.msgs {
 				p, err := d.Add([]byte(m.data), m.binary)
 				want := tt.want[i]
@@ -364,7 +364,7 @@ func TestDecoderSequences(t *testing.T) {
 					if p == nil {
 						t.Fatalf("message %d: got no packet, want %s", i, want)
 					}
-					if got := string(socketio.AppendPacket(nil, p)); got != want {
+					if got := string(siocodec.AppendPacket(nil, p)); got != want {
 						t.Fatalf("message %d: got %s, want %s", i, got, want)
 					}
 				}
@@ -374,7 +374,7 @@ func TestDecoderSequences(t *testing.T) {
 }
 
 func TestDecoderPendingAndReset(t *testing.T) {
-	d := socketio.NewDecoder(socketio.DecoderOptions{})
+	d := siocodec.NewDecoder(siocodec.DecoderOptions{})
 	if p, err := d.Add([]byte(`53-["a"]`), false); p != nil || err != nil {
 		t.Fatalf("Add = %v, %v", p, err)
 	}
@@ -398,24 +398,24 @@ func TestDecoderPendingAndReset(t *testing.T) {
 }
 
 func TestDecoderAttachmentsInOrder(t *testing.T) {
-	d := socketio.NewDecoder(socketio.DecoderOptions{})
+	d := siocodec.NewDecoder(siocodec.DecoderOptions{})
 	text := `53-["a",{"_placeholder":true,"num":2},{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`
 	if _, err := d.Add([]byte(text), false); err != nil {
 		t.Fatal(err)
 	}
-	var p *socketio.Packet
+	var p *siocodec.Packet
 	for _, b := range []string{"zero", "one", "two"} {
 		var err error
 		if p, err = d.Add([]byte(b), true); err != nil {
 			t.Fatal(err)
 		}
 	}
-	args, err := socketio.SplitArgs(p.Data)
+	args, err := siocodec.SplitArgs(p.Data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, want := range []string{"two", "zero", "one"} {
-		b, ok := socketio.ResolvePlaceholder(args[i+1], p.Attachments)
+		b, ok := siocodec.ResolvePlaceholder(args[i+1], p.Attachments)
 		if !ok || string(b) != want {
 			t.Fatalf("argument %d resolves to %q, %v; want %q", i+1, b, ok, want)
 		}
@@ -425,26 +425,26 @@ func TestDecoderAttachmentsInOrder(t *testing.T) {
 func TestAppendPacket(t *testing.T) {
 	tests := []struct {
 		name string
-		p    socketio.Packet
+		p    siocodec.Packet
 		want string
 	}{
-		{"connect", socketio.Packet{Type: socketio.Connect, Namespace: "/", ID: socketio.NoID}, `0`},
-		{"empty namespace is main", socketio.Packet{Type: socketio.Disconnect, ID: socketio.NoID}, `1`},
-		{"connect reply", socketio.Packet{Type: socketio.Connect, Namespace: "/custom", ID: socketio.NoID, Data: json.RawMessage(`{"sid":"a"}`)}, `0/custom,{"sid":"a"}`},
-		{"event", socketio.Packet{Type: socketio.Event, Namespace: "/", ID: socketio.NoID, Data: json.RawMessage(`["a",1]`)}, `2["a",1]`},
-		{"ack id 0 is written", socketio.Packet{Type: socketio.Event, Data: json.RawMessage(`["a"]`)}, `20["a"]`},
-		{"ack", socketio.Packet{Type: socketio.Ack, Namespace: "/admin", ID: 456, Data: json.RawMessage(`[]`)}, `3/admin,456[]`},
-		{"connect error", socketio.Packet{Type: socketio.ConnectError, Namespace: "/random", ID: socketio.NoID, Data: json.RawMessage(`{"message":"Invalid namespace"}`)}, `4/random,{"message":"Invalid namespace"}`},
-		{"binary event", socketio.Packet{Type: socketio.BinaryEvent, ID: socketio.NoID, Data: json.RawMessage(`["a",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{1}}}, `51-["a",{"_placeholder":true,"num":0}]`},
-		{"event with attachments is promoted", socketio.Packet{Type: socketio.Event, ID: 789, Data: json.RawMessage(`["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`), Attachments: [][]byte{{1}, {2}}}, `52-789["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`},
-		{"ack with attachments is promoted", socketio.Packet{Type: socketio.Ack, Namespace: "/admin", ID: 456, Data: json.RawMessage(`[{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{1}}}, `61-/admin,456[{"_placeholder":true,"num":0}]`},
-		{"binary ack without attachments", socketio.Packet{Type: socketio.BinaryAck, ID: 1, Data: json.RawMessage(`[]`)}, `60-1[]`},
-		{"largest id", socketio.Packet{Type: socketio.Ack, ID: socketio.MaxAckID, Data: json.RawMessage(`[]`)}, `39007199254740991[]`},
+		{"connect", siocodec.Packet{Type: siocodec.Connect, Namespace: "/", ID: siocodec.NoID}, `0`},
+		{"empty namespace is main", siocodec.Packet{Type: siocodec.Disconnect, ID: siocodec.NoID}, `1`},
+		{"connect reply", siocodec.Packet{Type: siocodec.Connect, Namespace: "/custom", ID: siocodec.NoID, Data: json.RawMessage(`{"sid":"a"}`)}, `0/custom,{"sid":"a"}`},
+		{"event", siocodec.Packet{Type: siocodec.Event, Namespace: "/", ID: siocodec.NoID, Data: json.RawMessage(`["a",1]`)}, `2["a",1]`},
+		{"ack id 0 is written", siocodec.Packet{Type: siocodec.Event, Data: json.RawMessage(`["a"]`)}, `20["a"]`},
+		{"ack", siocodec.Packet{Type: siocodec.Ack, Namespace: "/admin", ID: 456, Data: json.RawMessage(`[]`)}, `3/admin,456[]`},
+		{"connect error", siocodec.Packet{Type: siocodec.ConnectError, Namespace: "/random", ID: siocodec.NoID, Data: json.RawMessage(`{"message":"Invalid namespace"}`)}, `4/random,{"message":"Invalid namespace"}`},
+		{"binary event", siocodec.Packet{Type: siocodec.BinaryEvent, ID: siocodec.NoID, Data: json.RawMessage(`["a",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{1}}}, `51-["a",{"_placeholder":true,"num":0}]`},
+		{"event with attachments is promoted", siocodec.Packet{Type: siocodec.Event, ID: 789, Data: json.RawMessage(`["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`), Attachments: [][]byte{{1}, {2}}}, `52-789["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`},
+		{"ack with attachments is promoted", siocodec.Packet{Type: siocodec.Ack, Namespace: "/admin", ID: 456, Data: json.RawMessage(`[{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{1}}}, `61-/admin,456[{"_placeholder":true,"num":0}]`},
+		{"binary ack without attachments", siocodec.Packet{Type: siocodec.BinaryAck, ID: 1, Data: json.RawMessage(`[]`)}, `60-1[]`},
+		{"largest id", siocodec.Packet{Type: siocodec.Ack, ID: siocodec.MaxAckID, Data: json.RawMessage(`[]`)}, `39007199254740991[]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// Appends after what dst holds (here an Engine.IO message type).
-			got := socketio.AppendPacket([]byte("4"), &tt.p)
+			got := siocodec.AppendPacket([]byte("4"), &tt.p)
 			if string(got) != "4"+tt.want {
 				t.Fatalf("AppendPacket = %q, want %q", got, "4"+tt.want)
 			}
@@ -453,10 +453,10 @@ func TestAppendPacket(t *testing.T) {
 }
 
 func TestAppendPacketDoesNotAllocate(t *testing.T) {
-	p := &socketio.Packet{Type: socketio.Event, Namespace: "/chat", ID: 12345, Data: json.RawMessage(`["message",{"text":"hi"}]`)}
+	p := &siocodec.Packet{Type: siocodec.Event, Namespace: "/chat", ID: 12345, Data: json.RawMessage(`["message",{"text":"hi"}]`)}
 	buf := make([]byte, 0, 256)
 	allocs := testing.AllocsPerRun(100, func() {
-		buf = socketio.AppendPacket(buf[:0], p)
+		buf = siocodec.AppendPacket(buf[:0], p)
 	})
 	if allocs != 0 {
 		t.Fatalf("AppendPacket allocates %v times", allocs)
@@ -495,16 +495,16 @@ func TestEncodeEvent(t *testing.T) {
 		{name: "strings like JSON.stringify", event: "m\"\\", args: []any{"<>&\u2028\x00\x1f\t\n\r\b\f\x7fé", "bad\xffutf8"}, want: `["m\"\\","<>&` + "\u2028" + `\u0000\u001f\t\n\r\b\f` + "\x7fé" + `","bad\ufffdutf8"]`},
 		{name: "floats like JavaScript", event: "f", args: []any{1e21, 1e20, 1e-7, 0.000001, math.Copysign(0, -1), 0.1, 123456789.125, -2.5e-10}, want: `["f",1e+21,100000000000000000000,1e-7,0.000001,0,0.1,123456789.125,-2.5e-10]`},
 		{name: "numeric-like event name is still a string", event: "1", want: `["1"]`},
-		{name: "reserved name", event: "disconnect", wantErr: socketio.ErrReservedEvent},
-		{name: "NaN", event: "m", args: []any{math.NaN()}, wantErr: socketio.ErrUnsupportedValue},
-		{name: "Inf nested", event: "m", args: []any{[]any{math.Inf(1)}}, wantErr: socketio.ErrUnsupportedValue},
-		{name: "invalid raw message", event: "m", args: []any{json.RawMessage(`{"a":`)}, wantErr: socketio.ErrInvalidJSON},
-		{name: "raw message with invalid UTF-8", event: "m", args: []any{json.RawMessage("\"\xff\"")}, wantErr: socketio.ErrInvalidUTF8},
-		{name: "cyclic slice", event: "m", args: []any{cyclic}, wantErr: socketio.ErrTooDeep},
+		{name: "reserved name", event: "disconnect", wantErr: siocodec.ErrReservedEvent},
+		{name: "NaN", event: "m", args: []any{math.NaN()}, wantErr: siocodec.ErrUnsupportedValue},
+		{name: "Inf nested", event: "m", args: []any{[]any{math.Inf(1)}}, wantErr: siocodec.ErrUnsupportedValue},
+		{name: "invalid raw message", event: "m", args: []any{json.RawMessage(`{"a":`)}, wantErr: siocodec.ErrInvalidJSON},
+		{name: "raw message with invalid UTF-8", event: "m", args: []any{json.RawMessage("\"\xff\"")}, wantErr: siocodec.ErrInvalidUTF8},
+		{name: "cyclic slice", event: "m", args: []any{cyclic}, wantErr: siocodec.ErrTooDeep},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			data, atts, err := socketio.EncodeEvent(tt.event, tt.args...)
+			data, atts, err := siocodec.EncodeEvent(tt.event, tt.args...)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("error = %v, want %v", err, tt.wantErr)
@@ -526,18 +526,18 @@ func TestEncodeEvent(t *testing.T) {
 				}
 			}
 			// What we encode, we (and the JS parser) must accept.
-			p := &socketio.Packet{Type: socketio.Event, Namespace: "/", ID: socketio.NoID, Data: data, Attachments: atts}
-			text := socketio.AppendPacket(nil, p)
-			got, err := decodeAll(t, socketio.DecoderOptions{}, text, atts)
+			p := &siocodec.Packet{Type: siocodec.Event, Namespace: "/", ID: siocodec.NoID, Data: data, Attachments: atts}
+			text := siocodec.AppendPacket(nil, p)
+			got, err := decodeAll(t, siocodec.DecoderOptions{}, text, atts)
 			if err != nil {
 				t.Fatalf("decode %q: %v", text, err)
 			}
-			if name, err := socketio.EventName(got.Data); err != nil || name != tt.event {
+			if name, err := siocodec.EventName(got.Data); err != nil || name != tt.event {
 				t.Fatalf("EventName = %q, %v; want %q", name, err, tt.event)
 			}
 		})
 	}
-	if _, _, err := socketio.EncodeEvent("m", failingMarshaler{}); err == nil || !strings.Contains(err.Error(), "boom") {
+	if _, _, err := siocodec.EncodeEvent("m", failingMarshaler{}); err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("marshaler error = %v", err)
 	}
 }
@@ -546,7 +546,7 @@ func TestEncodeEvent(t *testing.T) {
 // every valid UTF-8 string survives an encode/decode cycle.
 func TestEncodeStringsDecodeBack(t *testing.T) {
 	for _, s := range []string{"", "plain", "quote\"back\\slash", "\x00\x01\x1f\x7f", "\u2028\u2029", "日本語", "emoji 😀", "</script>"} {
-		data, _, err := socketio.EncodeAckArgs(s)
+		data, _, err := siocodec.EncodeAckArgs(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -571,22 +571,22 @@ func TestEncodeAckArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			data, atts, err := socketio.EncodeAckArgs(tt.args...)
+			data, atts, err := siocodec.EncodeAckArgs(tt.args...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if string(data) != tt.want || len(atts) != tt.natts {
 				t.Fatalf("got %s with %d attachments, want %s with %d", data, len(atts), tt.want, tt.natts)
 			}
-			p := &socketio.Packet{Type: socketio.Ack, Namespace: "/", ID: 7, Data: data, Attachments: atts}
+			p := &siocodec.Packet{Type: siocodec.Ack, Namespace: "/", ID: 7, Data: data, Attachments: atts}
 			if len(atts) > 0 {
 				p.AttachmentCount = len(atts)
-				p.Type = socketio.BinaryAck
+				p.Type = siocodec.BinaryAck
 			}
-			checkPacketRoundTrip(t, socketio.DecoderOptions{}, p)
+			checkPacketRoundTrip(t, siocodec.DecoderOptions{}, p)
 		})
 	}
-	if _, _, err := socketio.EncodeAckArgs(math.Inf(-1)); !errors.Is(err, socketio.ErrUnsupportedValue) {
+	if _, _, err := siocodec.EncodeAckArgs(math.Inf(-1)); !errors.Is(err, siocodec.ErrUnsupportedValue) {
 		t.Fatalf("error = %v", err)
 	}
 }
@@ -606,11 +606,11 @@ func TestEchoIsByteExact(t *testing.T) {
 		for _, c := range []byte(tt.bin) {
 			bins = append(bins, []byte{c})
 		}
-		p, err := decodeAll(t, socketio.DecoderOptions{}, []byte(tt.in), bins)
+		p, err := decodeAll(t, siocodec.DecoderOptions{}, []byte(tt.in), bins)
 		if err != nil {
 			t.Fatal(err)
 		}
-		args, err := socketio.SplitArgs(p.Data)
+		args, err := siocodec.SplitArgs(p.Data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -618,15 +618,15 @@ func TestEchoIsByteExact(t *testing.T) {
 		for _, a := range args[1:] {
 			echo = append(echo, a)
 		}
-		data, atts, err := socketio.EncodeEvent("message-back", echo...)
+		data, atts, err := siocodec.EncodeEvent("message-back", echo...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := &socketio.Packet{Type: p.Type, Namespace: p.Namespace, ID: socketio.NoID, Data: data, Attachments: p.Attachments}
+		out := &siocodec.Packet{Type: p.Type, Namespace: p.Namespace, ID: siocodec.NoID, Data: data, Attachments: p.Attachments}
 		if len(atts) != 0 {
 			t.Fatalf("raw arguments produced %d attachments", len(atts))
 		}
-		if got := string(socketio.AppendPacket(nil, out)); got != tt.want {
+		if got := string(siocodec.AppendPacket(nil, out)); got != tt.want {
 			t.Fatalf("echo = %s, want %s", got, tt.want)
 		}
 	}
@@ -657,9 +657,9 @@ func TestSplitArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.data, func(t *testing.T) {
-			got, err := socketio.SplitArgs(json.RawMessage(tt.data))
+			got, err := siocodec.SplitArgs(json.RawMessage(tt.data))
 			if tt.want == nil {
-				if !errors.Is(err, socketio.ErrInvalidPayload) {
+				if !errors.Is(err, siocodec.ErrInvalidPayload) {
 					t.Fatalf("SplitArgs = %q, %v; want ErrInvalidPayload", got, err)
 				}
 				return
@@ -708,11 +708,11 @@ func TestEventName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.data, func(t *testing.T) {
-			got, err := socketio.EventName(json.RawMessage(tt.data))
+			got, err := siocodec.EventName(json.RawMessage(tt.data))
 			if tt.ok != (err == nil) || got != tt.want {
 				t.Fatalf("EventName = %q, %v; want %q, ok=%v", got, err, tt.want, tt.ok)
 			}
-			if err != nil && !errors.Is(err, socketio.ErrInvalidPayload) {
+			if err != nil && !errors.Is(err, siocodec.ErrInvalidPayload) {
 				t.Fatalf("error %v is not ErrInvalidPayload", err)
 			}
 		})
@@ -746,7 +746,7 @@ func TestResolvePlaceholder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.v, func(t *testing.T) {
-			got, ok := socketio.ResolvePlaceholder(json.RawMessage(tt.v), atts)
+			got, ok := siocodec.ResolvePlaceholder(json.RawMessage(tt.v), atts)
 			if ok != tt.ok || string(got) != tt.want {
 				t.Fatalf("ResolvePlaceholder = %q, %v; want %q, %v", got, ok, tt.want, tt.ok)
 			}
@@ -756,18 +756,18 @@ func TestResolvePlaceholder(t *testing.T) {
 
 func TestPacketTypeString(t *testing.T) {
 	tests := []struct {
-		t      socketio.PacketType
+		t      siocodec.PacketType
 		want   string
 		binary bool
 	}{
-		{socketio.Connect, "CONNECT", false},
-		{socketio.Disconnect, "DISCONNECT", false},
-		{socketio.Event, "EVENT", false},
-		{socketio.Ack, "ACK", false},
-		{socketio.ConnectError, "CONNECT_ERROR", false},
-		{socketio.BinaryEvent, "BINARY_EVENT", true},
-		{socketio.BinaryAck, "BINARY_ACK", true},
-		{socketio.PacketType(7), "PacketType(7)", false},
+		{siocodec.Connect, "CONNECT", false},
+		{siocodec.Disconnect, "DISCONNECT", false},
+		{siocodec.Event, "EVENT", false},
+		{siocodec.Ack, "ACK", false},
+		{siocodec.ConnectError, "CONNECT_ERROR", false},
+		{siocodec.BinaryEvent, "BINARY_EVENT", true},
+		{siocodec.BinaryAck, "BINARY_ACK", true},
+		{siocodec.PacketType(7), "PacketType(7)", false},
 	}
 	for _, tt := range tests {
 		if got := tt.t.String(); got != tt.want || tt.t.IsBinary() != tt.binary {
@@ -777,7 +777,7 @@ func TestPacketTypeString(t *testing.T) {
 }
 
 func TestPacketString(t *testing.T) {
-	p := &socketio.Packet{Type: socketio.Event, Namespace: "/a", ID: socketio.NoID, Data: json.RawMessage(`["x",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{1}}}
+	p := &siocodec.Packet{Type: siocodec.Event, Namespace: "/a", ID: siocodec.NoID, Data: json.RawMessage(`["x",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{1}}}
 	if got, want := p.String(), `51-/a,["x",{"_placeholder":true,"num":0}] +1 attachments`; got != want {
 		t.Fatalf("String = %q, want %q", got, want)
 	}

@@ -1,4 +1,4 @@
-package engineio
+package eiocodec
 
 import (
 	"bytes"
@@ -40,10 +40,8 @@ type Frame struct {
 // data is copied.
 func NewTextFrame(t PacketType, data []byte) *Frame {
 	n := 1 + len(data)
-	h := ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(n)}
-	hs := ws.HeaderSize(h)
-	b := make([]byte, hs, hs+n)
-	putHeader(b, h)
+	hs := headerSize(n, false)
+	b := appendHeader(make([]byte, 0, hs+n), ws.OpText, n, nil)
 	b = append(b, '0'+byte(t))
 	b = append(b, data...)
 	return &Frame{ws: b, hdr: hs}
@@ -55,10 +53,8 @@ func NewMessageFrame(data []byte) *Frame { return NewTextFrame(Message, data) }
 // NewMessageFrameString is NewMessageFrame for a string.
 func NewMessageFrameString(data string) *Frame {
 	n := 1 + len(data)
-	h := ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(n)}
-	hs := ws.HeaderSize(h)
-	b := make([]byte, hs, hs+n)
-	putHeader(b, h)
+	hs := headerSize(n, false)
+	b := appendHeader(make([]byte, 0, hs+n), ws.OpText, n, nil)
 	b = append(b, '0'+byte(Message))
 	b = append(b, data...)
 	return &Frame{ws: b, hdr: hs}
@@ -66,20 +62,17 @@ func NewMessageFrameString(data string) *Frame {
 
 // NewBinaryFrame returns a binary message frame carrying data (copied).
 func NewBinaryFrame(data []byte) *Frame {
-	h := ws.Header{Fin: true, OpCode: ws.OpBinary, Length: int64(len(data))}
-	hs := ws.HeaderSize(h)
-	b := make([]byte, hs, hs+len(data))
-	putHeader(b, h)
-	b = append(b, data...)
-	return &Frame{ws: b, hdr: hs, binary: true}
+	hs := headerSize(len(data), false)
+	return &Frame{ws: AppendFrame(make([]byte, 0, hs+len(data)), ws.OpBinary, data), hdr: hs, binary: true}
 }
 
-// putHeader writes h into b[:ws.HeaderSize(h)].
-func putHeader(b []byte, h ws.Header) {
-	w := bytes.NewBuffer(b[:0])
-	if err := ws.WriteHeader(w, h); err != nil {
-		panic(fmt.Sprintf("engineio: encode websocket header: %v", err)) // cannot happen for a valid header
-	}
+// NewControlFrame returns a WebSocket control frame (ws.OpClose,
+// ws.OpPing or ws.OpPong) carrying payload (copied), such as a close frame
+// with ws.NewCloseFrameBody. It is not an Engine.IO packet: Packet returns
+// the payload, and it has no polling form.
+func NewControlFrame(op ws.OpCode, payload []byte) *Frame {
+	hs := headerSize(len(payload), false)
+	return &Frame{ws: AppendFrame(make([]byte, 0, hs+len(payload)), op, payload), hdr: hs}
 }
 
 // Binary reports whether f is a binary message.
@@ -93,9 +86,13 @@ func (f *Frame) Packet() []byte { return f.ws[f.hdr:] }
 // Size is the number of bytes f occupies on a WebSocket.
 func (f *Frame) Size() int { return len(f.ws) }
 
-// appendPolling appends f in long-polling encoding: text packets as they
+// WebSocket returns the complete WebSocket frame, header included, as
+// written to a connection. Callers must not modify it.
+func (f *Frame) WebSocket() []byte { return f.ws }
+
+// AppendPolling appends f in long-polling encoding: text packets as they
 // are, binary ones as "b" followed by standard base64.
-func (f *Frame) appendPolling(dst []byte) []byte {
+func (f *Frame) AppendPolling(dst []byte) []byte {
 	p := f.Packet()
 	if !f.binary {
 		return append(dst, p...)
@@ -104,21 +101,19 @@ func (f *Frame) appendPolling(dst []byte) []byte {
 	return base64.StdEncoding.AppendEncode(dst, p)
 }
 
-// Shared control frames.
-var (
-	framePing  = NewTextFrame(Ping, nil)
-	framePong  = NewTextFrame(Pong, nil)
-	frameNoop  = NewTextFrame(Noop, nil)
-	frameClose = NewTextFrame(Close, nil)
-	probe      = []byte("probe")
-	frameProbe = NewTextFrame(Pong, probe)
-)
-
 // Packet is one decoded inbound Engine.IO packet.
 type Packet struct {
 	Type   PacketType
 	Data   []byte // for binary messages, the raw bytes
 	Binary bool
+}
+
+// AppendPacket appends the text encoding of a packet of type t carrying
+// data: the type digit, then data. It is what goes into a WebSocket text
+// frame, or one record of a polling payload.
+func AppendPacket(dst []byte, t PacketType, data []byte) []byte {
+	dst = append(dst, '0'+byte(t))
+	return append(dst, data...)
 }
 
 // DecodePacket decodes one text packet as received over WebSocket or inside
@@ -181,7 +176,7 @@ func AppendPayload(dst []byte, frames []*Frame) []byte {
 		if i > 0 {
 			dst = append(dst, recordSeparator)
 		}
-		dst = f.appendPolling(dst)
+		dst = f.AppendPolling(dst)
 	}
 	return dst
 }

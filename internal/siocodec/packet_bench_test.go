@@ -1,10 +1,10 @@
-package socketio_test
+package siocodec_test
 
 import (
 	"encoding/json"
 	"testing"
 
-	"github.com/chatrooms/chatrooms/internal/socketio"
+	"github.com/chatrooms/chatrooms/internal/siocodec"
 )
 
 // benchChatEvent is a typical inbound chat event with an ack id, 150 bytes.
@@ -18,7 +18,7 @@ func BenchmarkParsePacket(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := socketio.ParsePacket(text, socketio.DecoderOptions{}); err != nil {
+		if _, err := siocodec.ParsePacket(text, siocodec.DecoderOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -29,7 +29,7 @@ func BenchmarkParsePacketMainNamespace(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := socketio.ParsePacket(text, socketio.DecoderOptions{}); err != nil {
+		if _, err := siocodec.ParsePacket(text, siocodec.DecoderOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -38,7 +38,7 @@ func BenchmarkParsePacketMainNamespace(b *testing.B) {
 func BenchmarkDecoderBinary(b *testing.B) {
 	text := []byte(`52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
 	att := []byte{1, 2, 3}
-	d := socketio.NewDecoder(socketio.DecoderOptions{})
+	d := siocodec.NewDecoder(siocodec.DecoderOptions{})
 	b.ReportAllocs()
 	for b.Loop() {
 		_, _ = d.Add(text, false)
@@ -52,17 +52,17 @@ func BenchmarkDecoderBinary(b *testing.B) {
 // BenchmarkAppendPacket encodes an outbound broadcast event into a reused
 // buffer, the per-broadcast cost on the hot path.
 func BenchmarkAppendPacket(b *testing.B) {
-	p := &socketio.Packet{
-		Type:      socketio.Event,
+	p := &siocodec.Packet{
+		Type:      siocodec.Event,
 		Namespace: "/chat",
-		ID:        socketio.NoID,
+		ID:        siocodec.NoID,
 		Data:      json.RawMessage(`["message:new",{"id":"01J9Z7Q4","roomId":"r-general","author":"alice","text":"hello everyone, is the deploy still scheduled?","ts":1718000000000}]`),
 	}
 	buf := make([]byte, 0, 512)
-	b.SetBytes(int64(len(socketio.AppendPacket(nil, p))))
+	b.SetBytes(int64(len(siocodec.AppendPacket(nil, p))))
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = socketio.AppendPacket(buf[:0], p)
+		buf = siocodec.AppendPacket(buf[:0], p)
 	}
 }
 
@@ -93,7 +93,7 @@ func BenchmarkEncodeEvent(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, _, err := socketio.EncodeEvent("message:new", c.args...); err != nil {
+				if _, _, err := siocodec.EncodeEvent("message:new", c.args...); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -102,13 +102,13 @@ func BenchmarkEncodeEvent(b *testing.B) {
 }
 
 func BenchmarkSplitArgs(b *testing.B) {
-	p, err := socketio.ParsePacket([]byte(benchChatEvent), socketio.DecoderOptions{})
+	p, err := siocodec.ParsePacket([]byte(benchChatEvent), siocodec.DecoderOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := socketio.SplitArgs(p.Data); err != nil {
+		if _, err := siocodec.SplitArgs(p.Data); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package socketio_test
+package siocodec_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/chatrooms/chatrooms/internal/socketio"
+	"github.com/chatrooms/chatrooms/internal/siocodec"
 )
 
 // packetFuzzSeeds returns real packets (the golden vectors, valid and not)
@@ -42,23 +42,23 @@ func packetFuzzSeeds(t testing.TB) (texts []string, bins [][][]byte) {
 // whatever the input: a valid type, a '/' namespace without ',', an ack id
 // in range, a payload of the right shape that the helpers accept, and an
 // encoding that parses back to the same packet.
-func checkParsed(t *testing.T, opts socketio.DecoderOptions, p socketio.Packet) {
+func checkParsed(t *testing.T, opts siocodec.DecoderOptions, p siocodec.Packet) {
 	t.Helper()
-	if p.Type > socketio.BinaryAck {
+	if p.Type > siocodec.BinaryAck {
 		t.Fatalf("type %d", p.Type)
 	}
 	if !strings.HasPrefix(p.Namespace, "/") || strings.Contains(p.Namespace, ",") {
 		t.Fatalf("namespace %q", p.Namespace)
 	}
-	if p.ID < socketio.NoID || p.ID > socketio.MaxAckID {
+	if p.ID < siocodec.NoID || p.ID > siocodec.MaxAckID {
 		t.Fatalf("id %d", p.ID)
 	}
 	if p.Data != nil && !json.Valid(p.Data) {
 		t.Fatalf("invalid JSON data %q", p.Data)
 	}
 	switch p.Type {
-	case socketio.Event, socketio.BinaryEvent, socketio.Ack, socketio.BinaryAck:
-		args, err := socketio.SplitArgs(p.Data)
+	case siocodec.Event, siocodec.BinaryEvent, siocodec.Ack, siocodec.BinaryAck:
+		args, err := siocodec.SplitArgs(p.Data)
 		if err != nil {
 			t.Fatalf("SplitArgs(%s): %v", p.Data, err)
 		}
@@ -67,8 +67,8 @@ func checkParsed(t *testing.T, opts socketio.DecoderOptions, p socketio.Packet) 
 				t.Fatalf("SplitArgs(%s) element %q", p.Data, a)
 			}
 		}
-		if p.Type == socketio.Event || p.Type == socketio.BinaryEvent {
-			if _, err := socketio.EventName(p.Data); err != nil {
+		if p.Type == siocodec.Event || p.Type == siocodec.BinaryEvent {
+			if _, err := siocodec.EventName(p.Data); err != nil {
 				t.Fatalf("EventName(%s): %v", p.Data, err)
 			}
 		}
@@ -79,8 +79,8 @@ func checkParsed(t *testing.T, opts socketio.DecoderOptions, p socketio.Packet) 
 	for i := range p.Attachments {
 		p.Attachments[i] = []byte{byte(i)}
 	}
-	text := socketio.AppendPacket(nil, &p)
-	q, err := socketio.ParsePacket(text, opts)
+	text := siocodec.AppendPacket(nil, &p)
+	q, err := siocodec.ParsePacket(text, opts)
 	if err != nil {
 		t.Fatalf("re-parse %q: %v", text, err)
 	}
@@ -88,7 +88,7 @@ func checkParsed(t *testing.T, opts socketio.DecoderOptions, p socketio.Packet) 
 	if d := samePacket(&q, &p); d != "" {
 		t.Fatalf("round trip %q: %s", text, d)
 	}
-	if again := socketio.AppendPacket(nil, &q); !bytes.Equal(again, text) {
+	if again := siocodec.AppendPacket(nil, &q); !bytes.Equal(again, text) {
 		t.Fatalf("re-encode %q gives %q", text, again)
 	}
 }
@@ -98,14 +98,14 @@ func FuzzParsePacket(f *testing.F) {
 	for _, s := range texts {
 		f.Add([]byte(s))
 	}
-	opts := socketio.DecoderOptions{}
+	opts := siocodec.DecoderOptions{}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// The whole input, then each half on its own (a packet cut short
 		// or starting mid-way), as nats-server's parser fuzz test does.
 		h := len(data) / 2
 		for _, in := range [][]byte{data, data[:h], data[h:]} {
-			p, err := socketio.ParsePacket(in, opts)
-			if want := referenceValid(in, socketio.DefaultMaxAttachments, socketio.DefaultMaxDepth); want != (err == nil) {
+			p, err := siocodec.ParsePacket(in, opts)
+			if want := referenceValid(in, siocodec.DefaultMaxAttachments, siocodec.DefaultMaxDepth); want != (err == nil) {
 				t.Fatalf("ParsePacket(%q) error = %v; the reference decoder says valid=%v", in, err, want)
 			}
 			if err != nil {
@@ -118,9 +118,9 @@ func FuzzParsePacket(f *testing.F) {
 			checkParsed(t, opts, p)
 		}
 		// The read helpers must never panic, whatever they are given.
-		_, _ = socketio.SplitArgs(data)
-		_, _ = socketio.EventName(data)
-		_, _ = socketio.ResolvePlaceholder(data, [][]byte{{1}, {2}})
+		_, _ = siocodec.SplitArgs(data)
+		_, _ = siocodec.EventName(data)
+		_, _ = siocodec.ResolvePlaceholder(data, [][]byte{{1}, {2}})
 	})
 }
 
@@ -129,7 +129,7 @@ func FuzzDecoder(f *testing.F) {
 	for i, s := range texts {
 		f.Add([]byte(s), bytes.Join(bins[i], nil), uint8(len(bins[i])))
 	}
-	opts := socketio.DecoderOptions{MaxAttachments: 4}
+	opts := siocodec.DecoderOptions{MaxAttachments: 4}
 	f.Fuzz(func(t *testing.T, text, bin []byte, nbin uint8) {
 		// Sequence 1: the text, then bin cut into nbin%5 binary messages.
 		n := int(nbin % 5)
@@ -153,9 +153,9 @@ type fuzzMsg struct {
 
 // runDecoder feeds msgs to one Decoder, checks each completed packet round
 // trips, and checks the Decoder is consistent afterwards.
-func runDecoder(t *testing.T, opts socketio.DecoderOptions, msgs []fuzzMsg) {
+func runDecoder(t *testing.T, opts siocodec.DecoderOptions, msgs []fuzzMsg) {
 	t.Helper()
-	d := socketio.NewDecoder(opts)
+	d := siocodec.NewDecoder(opts)
 	for _, m := range msgs {
 		// Copies: the Decoder keeps what it is given.
 		p, err := d.Add(bytes.Clone(m.data), m.binary)
@@ -181,7 +181,7 @@ func runDecoder(t *testing.T, opts socketio.DecoderOptions, msgs []fuzzMsg) {
 	wasPending := d.Pending() > 0
 	p, err := d.Add([]byte(`2["ok"]`), false)
 	switch {
-	case wasPending && !errors.Is(err, socketio.ErrUnexpectedText):
+	case wasPending && !errors.Is(err, siocodec.ErrUnexpectedText):
 		t.Fatalf("text mid-packet: %v, %v", p, err)
 	case !wasPending && (err != nil || p == nil):
 		t.Fatalf("text between packets: %v, %v", p, err)
@@ -228,7 +228,7 @@ func referenceValid(text []byte, maxAttachments, maxDepth int) bool {
 			j++
 		}
 		id, err := strconv.ParseUint(string(text[i:j]), 10, 64)
-		if err != nil || id > uint64(socketio.MaxAckID) {
+		if err != nil || id > uint64(siocodec.MaxAckID) {
 			return false
 		}
 		i = j
