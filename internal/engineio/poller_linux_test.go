@@ -15,21 +15,8 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
-	"github.com/chatrooms/chatrooms/internal/eiocodec"
 	"github.com/chatrooms/chatrooms/internal/engineio"
 )
-
-type echoHandler struct{}
-
-func (echoHandler) OnOpen(*engineio.Session) {}
-func (echoHandler) OnMessage(s *engineio.Session, data []byte, binary bool) {
-	if binary {
-		_ = s.Send(eiocodec.NewBinaryFrame(data))
-		return
-	}
-	_ = s.Send(eiocodec.NewMessageFrame(data))
-}
-func (echoHandler) OnClose(*engineio.Session, error) {}
 
 // Idle WebSocket sessions wait in the shared poller: they cost no
 // goroutine, yet each still answers as soon as data arrives, in order.
