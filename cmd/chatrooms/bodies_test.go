@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
-	"github.com/chatrooms/chatrooms/internal/httpx"
 )
 
 // Request bodies through the real server (issue 11): slow bodies and
@@ -227,7 +227,7 @@ func TestSlowBodiesTimeOut(t *testing.T) {
 			chunk:  1,
 			every:  time.Second,
 			status: http.StatusRequestTimeout,
-			code:   httpx.CodeRequestTimeout,
+			code:   apierr.CodeRequestTimeout,
 		},
 		{
 			// The same for a polling POST, with the default heartbeat
@@ -375,7 +375,7 @@ func TestSlowUploadsHoldNoMemory(t *testing.T) {
 	if growth >= budget {
 		t.Errorf("heap grew by %d bytes with %d held uploads, want < %d", growth, n, budget)
 	}
-	checkClosed(t, outs, http.StatusRequestTimeout, httpx.CodeRequestTimeout)
+	checkClosed(t, outs, http.StatusRequestTimeout, apierr.CodeRequestTimeout)
 }
 
 func TestJSONBodiesNeedJSONContentType(t *testing.T) {
@@ -419,7 +419,7 @@ func TestJSONBodiesNeedJSONContentType(t *testing.T) {
 					continue
 				}
 				var e apiError
-				if json.Unmarshal(a.Body, &e) != nil || e.Error != httpx.CodeUnsupportedMediaType || e.Message == "" {
+				if json.Unmarshal(a.Body, &e) != nil || e.Error != apierr.CodeUnsupportedMediaType || e.Message == "" {
 					t.Fatalf("POST %s with %q: body %q, want unsupported_media_type with a message", r.path, tt.contentType, a.Body)
 				}
 			}
@@ -530,8 +530,8 @@ func TestBearerSchemeInAnyCase(t *testing.T) {
 				}
 				codes = append(codes, e.Error)
 			}
-			if slices.ContainsFunc(codes, func(c string) bool { return c != chat.CodeUnauthorized }) {
-				t.Fatalf("codes %v, want %q on all three", codes, chat.CodeUnauthorized)
+			if slices.ContainsFunc(codes, func(c string) bool { return c != apierr.CodeUnauthorized }) {
+				t.Fatalf("codes %v, want %q on all three", codes, apierr.CodeUnauthorized)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/natstest"
 )
@@ -166,7 +167,7 @@ func TestIdempotentSendInvalidClientID(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := anna.call(t, "send_message", map[string]any{"content": "refused", "client_id": tc.id}, nil)
-			if e == nil || e.Error != chat.CodeInvalidRequest {
+			if e == nil || e.Error != apierr.CodeInvalidRequest {
 				t.Fatalf("client_id %v: %+v, want invalid_request", tc.id, e)
 			}
 		})
@@ -199,7 +200,7 @@ func TestIdempotentSendRateLimit(t *testing.T) {
 	}
 	anna.sendID(t, "two", "r-2")
 	e := anna.call(t, "send_message", map[string]string{"content": "three", "client_id": "r-3"}, nil)
-	if e == nil || e.Error != chat.CodeRateLimited {
+	if e == nil || e.Error != apierr.CodeRateLimited {
 		t.Fatalf("third new message with a burst of 2: %+v, want rate_limited", e)
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/clientaddr"
 	"github.com/chatrooms/chatrooms/internal/config"
 	"github.com/chatrooms/chatrooms/internal/httpx"
@@ -50,9 +50,9 @@ func (l *limits) clientAddr(r *http.Request) string { return l.addrs.ClientAddr(
 func (l *limits) addrKey(r *http.Request) string { return clientaddr.Key(l.addrs.ClientAddr(r)) }
 
 // allow takes a token of k for key, or returns the rate_limited error.
-func allow(k *ratelimit.Keyed, key, message string) *chat.Error {
+func allow(k *ratelimit.Keyed, key, message string) *apierr.Error {
 	if ok, wait := k.Allow(key); !ok {
-		return chat.RateLimited(message, wait)
+		return apierr.RateLimited(message, wait)
 	}
 	return nil
 }
@@ -67,7 +67,7 @@ func (l *limits) admitHandshake(w http.ResponseWriter, r *http.Request) (func(),
 	}
 	release, ok := l.sessions.Acquire(key)
 	if !ok {
-		httpx.WriteError(w, chat.RateLimited("too many open connections from your address", sessionRetry))
+		httpx.WriteError(w, apierr.RateLimited("too many open connections from your address", sessionRetry))
 		return nil, false
 	}
 	return release, true
@@ -76,7 +76,7 @@ func (l *limits) admitHandshake(w http.ResponseWriter, r *http.Request) (func(),
 // admitConnect is the /chat CONNECT hook: it takes from the same
 // per-address allowance as Engine.IO handshakes, since a client can
 // connect and disconnect the namespace over one session.
-func (l *limits) admitConnect(s *socketio.Socket) *chat.Error {
+func (l *limits) admitConnect(s *socketio.Socket) *apierr.Error {
 	return allow(l.handshakes, clientaddr.KeyOf(s.Session().RemoteAddr()), "too many connections from your address, try again later")
 }
 
@@ -86,7 +86,7 @@ func (l *limits) admitConnect(s *socketio.Socket) *chat.Error {
 func (l *limits) admitNewUser(r *http.Request) (func(), error) {
 	ok, wait, undo := l.newUsers.Take(l.addrKey(r))
 	if !ok {
-		return nil, chat.RateLimited("too many new users from your address, try again later", wait)
+		return nil, apierr.RateLimited("too many new users from your address, try again later", wait)
 	}
 	return undo, nil
 }
@@ -96,7 +96,7 @@ func (l *limits) admitNewUser(r *http.Request) (func(), error) {
 func (l *limits) admitRoomCreation(_ *http.Request, userID string) (func(), error) {
 	ok, wait, undo := l.roomCreations.Take(userID)
 	if !ok {
-		return nil, chat.RateLimited("you are creating rooms too fast", wait)
+		return nil, apierr.RateLimited("you are creating rooms too fast", wait)
 	}
 	return undo, nil
 }

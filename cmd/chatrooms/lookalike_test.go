@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/cluster"
 	"github.com/chatrooms/chatrooms/internal/natstest"
@@ -35,8 +36,8 @@ func TestLookalikeNicknamesTaken(t *testing.T) {
 		"ᴘｅтеʀ", // a mix
 	} {
 		var e apiError
-		if code := s.do(t, "POST", "/api/users", "", map[string]string{"username": name}, &e); code != http.StatusConflict || e.Error != chat.CodeUsernameTaken {
-			t.Errorf("register %q: %d %+v, want 409 %s", name, code, e, chat.CodeUsernameTaken)
+		if code := s.do(t, "POST", "/api/users", "", map[string]string{"username": name}, &e); code != http.StatusConflict || e.Error != apierr.CodeUsernameTaken {
+			t.Errorf("register %q: %d %+v, want 409 %s", name, code, e, apierr.CodeUsernameTaken)
 		}
 	}
 }
@@ -54,8 +55,8 @@ func TestLookalikeRoomNamesTaken(t *testing.T) {
 		"𝐓𝐞𝐬𝐭𝐢𝐧𝐠",      // mathematical bold
 	} {
 		var e apiError
-		if code := s.do(t, "POST", "/api/rooms", a.Token, map[string]string{"name": name}, &e); code != http.StatusConflict || e.Error != chat.CodeRoomNameTaken {
-			t.Errorf("create room %q: %d %+v, want 409 %s", name, code, e, chat.CodeRoomNameTaken)
+		if code := s.do(t, "POST", "/api/rooms", a.Token, map[string]string{"name": name}, &e); code != http.StatusConflict || e.Error != apierr.CodeRoomNameTaken {
+			t.Errorf("create room %q: %d %+v, want 409 %s", name, code, e, apierr.CodeRoomNameTaken)
 		}
 	}
 	var room chat.Room
@@ -63,7 +64,7 @@ func TestLookalikeRoomNamesTaken(t *testing.T) {
 		t.Fatalf("create Gophers: %d", code)
 	}
 	var e apiError
-	if code := s.do(t, "POST", "/api/rooms", a.Token, map[string]string{"name": "Gоphers"}, &e); code != http.StatusConflict || e.Error != chat.CodeRoomNameTaken {
+	if code := s.do(t, "POST", "/api/rooms", a.Token, map[string]string{"name": "Gоphers"}, &e); code != http.StatusConflict || e.Error != apierr.CodeRoomNameTaken {
 		t.Fatalf("create Gоphers (Cyrillic о) next to Gophers: %d %+v", code, e)
 	}
 	// Anna leaves: Gophers is deleted and its key released.
@@ -152,7 +153,7 @@ func TestNameKeysMigratedAtStart(t *testing.T) {
 	owner := func(kv chat.KV, key string) string {
 		t.Helper()
 		e, err := kv.Get(ctx, key)
-		if errors.Is(err, chat.ErrNotFound) {
+		if errors.Is(err, apierr.ErrNotFound) {
 			return ""
 		}
 		if err != nil {
@@ -233,7 +234,7 @@ func TestNameKeysMigratedAtStart(t *testing.T) {
 		}
 	}
 	var e apiError
-	if code := s.do(t, "POST", "/api/rooms", tokFullwidth, map[string]string{"name": "Gophers l"}, &e); code != http.StatusConflict || e.Error != chat.CodeRoomNameTaken {
+	if code := s.do(t, "POST", "/api/rooms", tokFullwidth, map[string]string{"name": "Gophers l"}, &e); code != http.StatusConflict || e.Error != apierr.CodeRoomNameTaken {
 		t.Errorf("create Gophers l after migration: %d %+v", code, e)
 	}
 
@@ -281,7 +282,7 @@ func TestPersistentRoomTakesItsName(t *testing.T) {
 		t.Fatalf("user's Lobby after its last member left: %d", code)
 	}
 	var e apiError
-	if code := s2.do(t, "POST", "/api/rooms", a.Token, map[string]string{"name": "Lоbby"}, &e); code != http.StatusConflict || e.Error != chat.CodeRoomNameTaken {
+	if code := s2.do(t, "POST", "/api/rooms", a.Token, map[string]string{"name": "Lоbby"}, &e); code != http.StatusConflict || e.Error != apierr.CodeRoomNameTaken {
 		t.Fatalf("create Lоbby next to the persistent LOBBY: %d %+v", code, e)
 	}
 }

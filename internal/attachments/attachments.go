@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/httpx"
 )
@@ -36,7 +37,7 @@ type Blobs interface {
 	// that name.
 	Put(ctx context.Context, name string, r io.Reader) error
 	// Get opens the named object for reading; the caller closes it. A
-	// missing or expired object gives an error wrapping chat.ErrNotFound.
+	// missing or expired object gives an error wrapping apierr.ErrNotFound.
 	Get(ctx context.Context, name string) (io.ReadCloser, error)
 	// Delete removes the named object; deleting a missing one is not an
 	// error.
@@ -44,7 +45,7 @@ type Blobs interface {
 }
 
 // Authenticator resolves a bearer token to its user; chat.Service is one.
-// An unknown token gives a *chat.Error with chat.CodeUnauthorized.
+// An unknown token gives a *apierr.Error with apierr.CodeUnauthorized.
 type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (chat.User, error)
 }
@@ -208,9 +209,6 @@ func New(cfg Config, blobs Blobs, meta chat.KV, auth Authenticator) *Service {
 	}
 }
 
-// idLen is the length of an attachment id: "a" and 32 hex digits.
-const idLen = 33
-
 // newID returns 128 random bits as an attachment id.
 func newID() string {
 	var b [16]byte
@@ -218,23 +216,9 @@ func newID() string {
 	return "a" + hex.EncodeToString(b[:])
 }
 
-// validID accepts exactly the ids newID makes.
-func validID(id string) bool {
-	if len(id) != idLen || id[0] != 'a' {
-		return false
-	}
-	for i := 1; i < len(id); i++ {
-		c := id[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
 // Lookup returns the attachment id if it exists and has not expired;
 // otherwise an error wrapping ErrNotFound (storage outages wrap
-// chat.ErrUnavailable). The chat service uses it to check that an
+// apierr.ErrUnavailable). The chat service uses it to check that an
 // attachment sent with a message was uploaded by the sender and is
 // still there.
 func (s *Service) Lookup(ctx context.Context, id string) (Info, error) {
@@ -248,11 +232,11 @@ func (s *Service) Lookup(ctx context.Context, id string) (Info, error) {
 // record reads an attachment's metadata, treating an expired one as
 // missing even if the store has not dropped it yet.
 func (s *Service) record(ctx context.Context, id string) (*record, error) {
-	if !validID(id) {
+	if !chat.ValidID(id) {
 		return nil, fmt.Errorf("attachment %q: %w", id, ErrNotFound)
 	}
 	e, err := s.meta.Get(ctx, id)
-	if errors.Is(err, chat.ErrNotFound) {
+	if errors.Is(err, apierr.ErrNotFound) {
 		return nil, fmt.Errorf("attachment %q: %w", id, ErrNotFound)
 	}
 	if err != nil {

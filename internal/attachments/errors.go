@@ -3,28 +3,17 @@ package attachments
 import (
 	"fmt"
 
-	"github.com/chatrooms/chatrooms/internal/chat"
-	"github.com/chatrooms/chatrooms/internal/httpx"
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // ErrNotFound: no such attachment, or it has expired. It wraps
-// chat.ErrNotFound, so errors.Is holds for either.
-var ErrNotFound = fmt.Errorf("attachments: not found: %w", chat.ErrNotFound)
-
-// Client error codes of this package, besides chat's unauthorized,
-// invalid_token, rate_limited, invalid_request, unavailable and
-// internal_error, and httpx's request_timeout. Their HTTP statuses are
-// in httpx's table.
-const (
-	// CodeTooLarge (413): the upload is over Config.MaxSize, or the image
-	// would be stored in more than twice that.
-	CodeTooLarge = httpx.CodeTooLarge
-	// CodeUnsupportedType (415): not a PNG, JPEG, GIF or still WebP by
-	// its bytes.
-	CodeUnsupportedType = httpx.CodeUnsupportedType
-	// CodeInvalidImage (422): undecodable, truncated, or over MaxSide,
-	// MaxPixels, MaxGIFFrames or MaxGIFPixels.
-	CodeInvalidImage = httpx.CodeInvalidImage
-	// CodeNotFound (404): no such attachment, or it has expired.
-	CodeNotFound = chat.CodeAttachmentNotFound
-)
+// apierr.ErrNotFound, so errors.Is holds for either.
+//
+// The client errors of this package are apierr's: too_large (413, the
+// upload is over Config.MaxSize, or the image would be stored in more
+// than twice that), unsupported_type (415, not a PNG, JPEG, GIF or still
+// WebP by its bytes), invalid_image (422, undecodable, truncated, or over
+// MaxSide, MaxPixels, MaxGIFFrames or MaxGIFPixels) and
+// attachment_not_found (404), besides unauthorized, rate_limited,
+// invalid_request, request_timeout, unavailable and internal_error.
+var ErrNotFound = fmt.Errorf("attachments: not found: %w", apierr.ErrNotFound)

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/httpx"
 )
@@ -71,7 +72,7 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ok, wait := s.limiter.allow(u.ID, time.Now()); !ok {
-		s.fail(w, r, chat.RateLimited("too many uploads, try again later", wait))
+		s.fail(w, r, apierr.RateLimited("too many uploads, try again later", wait))
 		return
 	}
 	data, err := s.readFile(w, r)
@@ -86,7 +87,7 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if int64(len(p.image.data)) > 2*s.cfg.MaxSize {
-		s.fail(w, r, &chat.Error{Code: CodeTooLarge, Message: "the image would take too much space once re-encoded"})
+		s.fail(w, r, &apierr.Error{Code: apierr.CodeTooLarge, Message: "the image would take too much space once re-encoded"})
 		return
 	}
 	info, err := s.store(ctx, u.ID, p)
@@ -111,7 +112,7 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request) {
 func (s *Service) authenticate(ctx context.Context, r *http.Request) (chat.User, error) {
 	token, ok := httpx.BearerToken(r.Header.Get("Authorization"))
 	if !ok {
-		return chat.User{}, &chat.Error{Code: chat.CodeUnauthorized, Message: "missing or invalid token"}
+		return chat.User{}, &apierr.Error{Code: apierr.CodeUnauthorized, Message: "missing or invalid token"}
 	}
 	return s.auth.Authenticate(ctx, token)
 }
@@ -123,27 +124,27 @@ func (s *Service) authenticate(ctx context.Context, r *http.Request) (chat.User,
 func (s *Service) readFile(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return nil, &chat.Error{Code: chat.CodeInvalidRequest, Message: `expected a multipart/form-data body with a "file" field`}
+		return nil, &apierr.Error{Code: apierr.CodeInvalidRequest, Message: `expected a multipart/form-data body with a "file" field`}
 	}
 	limit := s.cfg.MaxSize + multipartOverhead
-	tooLarge := &chat.Error{Code: CodeTooLarge, Message: fmt.Sprintf("the file is larger than %d bytes", s.cfg.MaxSize)}
+	tooLarge := &apierr.Error{Code: apierr.CodeTooLarge, Message: fmt.Sprintf("the file is larger than %d bytes", s.cfg.MaxSize)}
 	if r.ContentLength > limit {
 		return nil, tooLarge
 	}
 	readErr := func(err error) error {
 		switch ce := httpx.BodyError(err); ce.Code {
-		case CodeTooLarge:
+		case apierr.CodeTooLarge:
 			return tooLarge
-		case httpx.CodeRequestTimeout:
+		case apierr.CodeRequestTimeout:
 			return ce
 		}
-		return &chat.Error{Code: chat.CodeInvalidRequest, Message: "the multipart body is malformed or incomplete"}
+		return &apierr.Error{Code: apierr.CodeInvalidRequest, Message: "the multipart body is malformed or incomplete"}
 	}
 	mr := multipart.NewReader(http.MaxBytesReader(w, r.Body, limit), params["boundary"])
 	for range maxParts {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return nil, &chat.Error{Code: chat.CodeInvalidRequest, Message: `the body has no "file" field`}
+			return nil, &apierr.Error{Code: apierr.CodeInvalidRequest, Message: `the body has no "file" field`}
 		}
 		if err != nil {
 			return nil, readErr(err)
@@ -159,11 +160,11 @@ func (s *Service) readFile(w http.ResponseWriter, r *http.Request) ([]byte, erro
 			return nil, tooLarge
 		}
 		if len(data) == 0 {
-			return nil, &chat.Error{Code: chat.CodeInvalidRequest, Message: "the file is empty"}
+			return nil, &apierr.Error{Code: apierr.CodeInvalidRequest, Message: "the file is empty"}
 		}
 		return data, nil
 	}
-	return nil, &chat.Error{Code: chat.CodeInvalidRequest, Message: fmt.Sprintf(`no "file" field within the first %d parts`, maxParts)}
+	return nil, &apierr.Error{Code: apierr.CodeInvalidRequest, Message: fmt.Sprintf(`no "file" field within the first %d parts`, maxParts)}
 }
 
 // readPart reads r to its end or to limit bytes, whichever comes first.
@@ -201,7 +202,7 @@ func (s *Service) process(ctx context.Context, data []byte) (processed, error) {
 	}
 	cost := decodeCost(f, cfg, data)
 	if err := s.pixels.acquire(ctx, cost); err != nil {
-		return processed{}, &chat.Error{Code: chat.CodeUnavailable, Message: "the server is busy, try again"}
+		return processed{}, &apierr.Error{Code: apierr.CodeUnavailable, Message: "the server is busy, try again"}
 	}
 	defer s.pixels.release(cost)
 	return decode(f, data)
@@ -255,7 +256,7 @@ func (s *Service) store(ctx context.Context, owner string, p processed) (Info, e
 // would expire anyway, so nothing is tried when the store is
 // unreachable.
 func (s *Service) discard(ctx context.Context, id string, err error) {
-	if errors.Is(err, chat.ErrUnavailable) {
+	if errors.Is(err, apierr.ErrUnavailable) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
@@ -300,14 +301,14 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, thumb bool) {
 	if r.Method != http.MethodHead {
 		if err := s.serveMemory.acquire(ctx, size); err != nil {
 			h.Del("ETag")
-			s.fail(w, r, &chat.Error{Code: chat.CodeUnavailable, Message: "the server is busy, try again"})
+			s.fail(w, r, &apierr.Error{Code: apierr.CodeUnavailable, Message: "the server is busy, try again"})
 			return
 		}
 		defer s.serveMemory.release(size)
 		data, err := s.readBlob(ctx, name, size)
 		if err != nil {
 			h.Del("ETag")
-			if errors.Is(err, chat.ErrNotFound) {
+			if errors.Is(err, apierr.ErrNotFound) {
 				err = fmt.Errorf("attachment %s: %w", rec.ID, ErrNotFound)
 			}
 			s.fail(w, r, err)
@@ -363,7 +364,7 @@ func etagMatch(header, etag string) bool {
 // logged, never shown.
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrNotFound) {
-		err = &chat.Error{Code: CodeNotFound, Message: "no such attachment, or it has expired"}
+		err = &apierr.Error{Code: apierr.CodeAttachmentNotFound, Message: "no such attachment, or it has expired"}
 	}
 	httpx.Fail(w, r, s.log, err)
 }

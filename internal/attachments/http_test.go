@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/attachments"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/cluster"
@@ -35,7 +36,7 @@ type fakeAuth struct{}
 func (fakeAuth) Authenticate(_ context.Context, token string) (chat.User, error) {
 	name, ok := strings.CutPrefix(token, "tok-")
 	if !ok || name == "" {
-		return chat.User{}, &chat.Error{Code: chat.CodeUnauthorized, Message: "missing or invalid token"}
+		return chat.User{}, &apierr.Error{Code: apierr.CodeUnauthorized, Message: "missing or invalid token"}
 	}
 	return chat.User{ID: "u-" + name, Name: name}, nil
 }
@@ -181,7 +182,7 @@ func expectError(t testing.TB, resp *http.Response, status int, code string) {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("status %d (%s), want %d %s", resp.StatusCode, b, status, code)
 	}
-	e := decodeJSON[chat.Error](t, resp)
+	e := decodeJSON[apierr.Error](t, resp)
 	if e.Code != code || e.Message == "" {
 		t.Fatalf("error %+v, want code %s and a message", e, code)
 	}
@@ -423,32 +424,32 @@ func TestUploadRefused(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"no token", "", mp(filePart("a.png", pngData)), 401, chat.CodeUnauthorized},
-		{"unknown token", "nope", mp(filePart("a.png", pngData)), 401, chat.CodeUnauthorized},
+		{"no token", "", mp(filePart("a.png", pngData)), 401, apierr.CodeUnauthorized},
+		{"unknown token", "nope", mp(filePart("a.png", pngData)), 401, apierr.CodeUnauthorized},
 		{"not multipart", "tok-alice", func(testing.TB) (io.Reader, string) {
 			return bytes.NewReader(pngData), "image/png"
-		}, 400, chat.CodeInvalidRequest},
+		}, 400, apierr.CodeInvalidRequest},
 		{"multipart without a boundary", "tok-alice", func(testing.TB) (io.Reader, string) {
 			return bytes.NewReader(pngData), "multipart/form-data"
-		}, 400, chat.CodeInvalidRequest},
-		{"no file field", "tok-alice", mp(part{field: "other", data: []byte("x")}), 400, chat.CodeInvalidRequest},
-		{"empty file", "tok-alice", mp(filePart("a.png", nil)), 400, chat.CodeInvalidRequest},
+		}, 400, apierr.CodeInvalidRequest},
+		{"no file field", "tok-alice", mp(part{field: "other", data: []byte("x")}), 400, apierr.CodeInvalidRequest},
+		{"empty file", "tok-alice", mp(filePart("a.png", nil)), 400, apierr.CodeInvalidRequest},
 		{"truncated multipart", "tok-alice", func(t testing.TB) (io.Reader, string) {
 			b, ct := multipartBody(t, filePart("a.png", pngData))
 			return bytes.NewReader(b[:len(b)/2]), ct
-		}, 400, chat.CodeInvalidRequest},
-		{"html named .png, declared image/png", "tok-alice", mp(part{field: "file", filename: "cat.png", contentType: "image/png", data: html}), 415, attachments.CodeUnsupportedType},
-		{"svg with script", "tok-alice", mp(part{field: "file", filename: "a.svg", contentType: "image/svg+xml", data: svg}), 415, attachments.CodeUnsupportedType},
-		{"html+png polyglot, html first", "tok-alice", mp(filePart("a.png", append(append([]byte("<html><!--"), pngData...), "--><script>alert(1)</script>"...))), 415, attachments.CodeUnsupportedType},
-		{"animated webp", "tok-alice", mp(filePart("a.webp", attachments.ReadTestdata(t, "animated.webp"))), 415, attachments.CodeUnsupportedType},
-		{"30000x30000 png header", "tok-alice", mp(filePart("a.png", attachments.PNGHeader(30000, 30000))), 422, attachments.CodeInvalidImage},
-		{"truncated jpeg", "tok-alice", mp(filePart("a.jpg", jpgData[:len(jpgData)/2])), 422, attachments.CodeInvalidImage},
-		{"over the limit", "tok-alice", mp(filePart("a.png", tooBig)), 413, attachments.CodeTooLarge},
+		}, 400, apierr.CodeInvalidRequest},
+		{"html named .png, declared image/png", "tok-alice", mp(part{field: "file", filename: "cat.png", contentType: "image/png", data: html}), 415, apierr.CodeUnsupportedType},
+		{"svg with script", "tok-alice", mp(part{field: "file", filename: "a.svg", contentType: "image/svg+xml", data: svg}), 415, apierr.CodeUnsupportedType},
+		{"html+png polyglot, html first", "tok-alice", mp(filePart("a.png", append(append([]byte("<html><!--"), pngData...), "--><script>alert(1)</script>"...))), 415, apierr.CodeUnsupportedType},
+		{"animated webp", "tok-alice", mp(filePart("a.webp", attachments.ReadTestdata(t, "animated.webp"))), 415, apierr.CodeUnsupportedType},
+		{"30000x30000 png header", "tok-alice", mp(filePart("a.png", attachments.PNGHeader(30000, 30000))), 422, apierr.CodeInvalidImage},
+		{"truncated jpeg", "tok-alice", mp(filePart("a.jpg", jpgData[:len(jpgData)/2])), 422, apierr.CodeInvalidImage},
+		{"over the limit", "tok-alice", mp(filePart("a.png", tooBig)), 413, apierr.CodeTooLarge},
 		{"over the limit, no Content-Length", "tok-alice", func(t testing.TB) (io.Reader, string) {
 			b, ct := multipartBody(t, filePart("a.png", tooBig))
 			return io.MultiReader(bytes.NewReader(b)), ct // not a *bytes.Reader: sent chunked
-		}, 413, attachments.CodeTooLarge},
-		{"file part over the limit, body within", "tok-alice", mp(filePart("a.png", tooBig[:1<<20+1])), 413, attachments.CodeTooLarge},
+		}, 413, apierr.CodeTooLarge},
+		{"file part over the limit, body within", "tok-alice", mp(filePart("a.png", tooBig[:1<<20+1])), 413, apierr.CodeTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -508,7 +509,7 @@ func TestManyParts(t *testing.T) {
 		maxRead  int
 		wantCode string
 	}{
-		{"1,000 parts before the file", append(append([]part{}, small...), filePart("a.png", img)), 400, 4 << 10, chat.CodeInvalidRequest},
+		{"1,000 parts before the file", append(append([]part{}, small...), filePart("a.png", img)), 400, 4 << 10, apierr.CodeInvalidRequest},
 		{"the file, then 1,000 parts", append([]part{filePart("a.png", img)}, small...), 201, len(img) + 8<<10, ""},
 		{"1,000 file parts", func() []part {
 			ps := make([]part, 1000)
@@ -608,14 +609,14 @@ func TestRateLimit(t *testing.T) {
 	n.mustUpload(t, "alice", img)
 	resp := n.upload(t, "tok-alice", filePart("a.png", img))
 	retry, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-	expectError(t, resp, http.StatusTooManyRequests, chat.CodeRateLimited)
+	expectError(t, resp, http.StatusTooManyRequests, apierr.CodeRateLimited)
 	if retry < 1 || retry > 60 {
 		t.Fatalf("Retry-After %q", resp.Header.Get("Retry-After"))
 	}
 	// Another user has their own bucket.
 	n.mustUpload(t, "bob", img)
 	// Refused before the body is looked at: even garbage gets 429.
-	expectError(t, n.upload(t, "tok-alice", filePart("a.html", []byte("<html>"))), http.StatusTooManyRequests, chat.CodeRateLimited)
+	expectError(t, n.upload(t, "tok-alice", filePart("a.html", []byte("<html>"))), http.StatusTooManyRequests, apierr.CodeRateLimited)
 }
 
 func TestLookup(t *testing.T) {
@@ -640,7 +641,7 @@ func TestLookup(t *testing.T) {
 	}
 	for _, id := range []string{"", "a00000000000000000000000000000000", "nope", "../" + u.ID, strings.ToUpper(u.ID), u.ID + ".image"} {
 		_, err := n.svc.Lookup(ctx, id)
-		if !errors.Is(err, attachments.ErrNotFound) || !errors.Is(err, chat.ErrNotFound) {
+		if !errors.Is(err, attachments.ErrNotFound) || !errors.Is(err, apierr.ErrNotFound) {
 			t.Errorf("Lookup(%q): %v, want ErrNotFound", id, err)
 		}
 	}
@@ -706,7 +707,7 @@ func TestExpiry(t *testing.T) {
 		if blobErr == nil {
 			r.Close()
 		}
-		if errors.Is(metaErr, chat.ErrNotFound) && errors.Is(blobErr, chat.ErrNotFound) {
+		if errors.Is(metaErr, apierr.ErrNotFound) && errors.Is(blobErr, apierr.ErrNotFound) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -763,7 +764,7 @@ func TestStoreUnavailable(t *testing.T) {
 	img := attachments.EncodePNG(t, attachments.Picture(16, 16, false))
 	u := n.mustUpload(t, "alice", img)
 	stop()
-	expectError(t, n.upload(t, "tok-alice", filePart("a.png", img)), http.StatusServiceUnavailable, chat.CodeUnavailable)
+	expectError(t, n.upload(t, "tok-alice", filePart("a.png", img)), http.StatusServiceUnavailable, apierr.CodeUnavailable)
 	resp, _ := get(t, n.url+u.URL)
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("GET with NATS down: %d", resp.StatusCode)
@@ -834,5 +835,5 @@ func TestReencodedTooLarge(t *testing.T) {
 	// byte limit.
 	n := start(t, attachments.Config{MaxSize: 5000})
 	expectError(t, n.upload(t, "tok-alice", filePart("a.webp", attachments.ReadTestdata(t, "photo.lossy.exif.webp"))),
-		http.StatusRequestEntityTooLarge, attachments.CodeTooLarge)
+		http.StatusRequestEntityTooLarge, apierr.CodeTooLarge)
 }

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/image/draw"
 	"golang.org/x/image/webp"
 
-	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // Limits on the images accepted, checked from the headers before any
@@ -73,19 +73,19 @@ type processed struct {
 	image, thumb encoded
 }
 
-func unsupportedType(msg string) *chat.Error {
-	return &chat.Error{Code: CodeUnsupportedType, Message: msg}
+func unsupportedType(msg string) *apierr.Error {
+	return &apierr.Error{Code: apierr.CodeUnsupportedType, Message: msg}
 }
 
-func invalidImage(format string, args ...any) *chat.Error {
-	return &chat.Error{Code: CodeInvalidImage, Message: fmt.Sprintf(format, args...)}
+func invalidImage(format string, args ...any) *apierr.Error {
+	return &apierr.Error{Code: apierr.CodeInvalidImage, Message: fmt.Sprintf(format, args...)}
 }
 
 // process recognises data by its bytes, checks it with inspect,
 // decodes it, applies a JPEG's EXIF orientation, re-encodes it (so that
 // no metadata and no trailing bytes survive) and makes a thumbnail.
-// Client problems are *chat.Error with CodeUnsupportedType or
-// CodeInvalidImage; any other error is internal. Safe for concurrent
+// Client problems are *apierr.Error with apierr.CodeUnsupportedType or
+// apierr.CodeInvalidImage; any other error is internal. Safe for concurrent
 // use; the caller bounds the pixels decoded at once (Service.process,
 // with decodeCost: the largest images need a few hundred MB each while
 // they are processed).

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // decodeAs decodes an encoded image, checking its content type.
@@ -279,8 +279,8 @@ func TestWebP(t *testing.T) {
 			decodeAs(t, p.thumb)
 		})
 	}
-	if _, err := process(ReadTestdata(t, "animated.webp")); codeOf(err) != CodeUnsupportedType {
-		t.Errorf("animated WebP: %v, want %s", err, CodeUnsupportedType)
+	if _, err := process(ReadTestdata(t, "animated.webp")); codeOf(err) != apierr.CodeUnsupportedType {
+		t.Errorf("animated WebP: %v, want %s", err, apierr.CodeUnsupportedType)
 	}
 }
 
@@ -327,7 +327,7 @@ func TestThumbnails(t *testing.T) {
 }
 
 func codeOf(err error) string {
-	if ce, ok := errors.AsType[*chat.Error](err); ok {
+	if ce, ok := errors.AsType[*apierr.Error](err); ok {
 		return ce.Code
 	}
 	if err != nil {
@@ -368,37 +368,37 @@ func TestRefused(t *testing.T) {
 		msg  string // in the message, if set
 	}
 	tests := []test{
-		{"svg with script", []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(1)</script></svg>`), CodeUnsupportedType, ""},
-		{"html", []byte("<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"), CodeUnsupportedType, ""},
-		{"html+png polyglot, html first", append(append([]byte("<html><!--"), pngData...), "--><script>alert(1)</script></html>"...), CodeUnsupportedType, ""},
-		{"animated webp", ReadTestdata(t, "animated.webp"), CodeUnsupportedType, ""},
-		{"bmp", []byte("BM\x36\x00\x00\x00\x00\x00\x00\x00\x36\x00\x00\x00"), CodeUnsupportedType, ""},
-		{"empty", nil, CodeUnsupportedType, ""},
-		{"png 8001 wide", PNGHeader(8001, 10), CodeInvalidImage, "8001×10"},
-		{"png 7072x7071 (over 50 MP)", PNGHeader(7072, 7071), CodeInvalidImage, "megapixels"},
-		{"png 0 wide", PNGHeader(0, 10), CodeInvalidImage, ""},
-		{"png header without pixels", PNGHeader(100, 100), CodeInvalidImage, ""},
-		{"truncated png", pngData[:len(pngData)-20], CodeInvalidImage, ""},
-		{"truncated jpeg", jpgData[:len(jpgData)/2], CodeInvalidImage, ""},
-		{"jpeg cut before the scan", jpgData[:200], CodeInvalidImage, ""},
-		{"truncated gif", gifData[:len(gifData)-10], CodeInvalidImage, ""},
-		{"gif frame outside the screen", craftedGIF(10, 10, image.Rect(5, 5, 11, 10)), CodeInvalidImage, ""},
-		{"gif of 1001 frames", craftedGIF(10, 10, slices.Repeat([]image.Rectangle{image.Rect(0, 0, 1, 1)}, 1001)...), CodeInvalidImage, "more than 1000 frames"},
-		{"jpeg of 101 scans", jpegScanBomb(101), CodeInvalidImage, "more than 100 scans"},
+		{"svg with script", []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(1)</script></svg>`), apierr.CodeUnsupportedType, ""},
+		{"html", []byte("<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"), apierr.CodeUnsupportedType, ""},
+		{"html+png polyglot, html first", append(append([]byte("<html><!--"), pngData...), "--><script>alert(1)</script></html>"...), apierr.CodeUnsupportedType, ""},
+		{"animated webp", ReadTestdata(t, "animated.webp"), apierr.CodeUnsupportedType, ""},
+		{"bmp", []byte("BM\x36\x00\x00\x00\x00\x00\x00\x00\x36\x00\x00\x00"), apierr.CodeUnsupportedType, ""},
+		{"empty", nil, apierr.CodeUnsupportedType, ""},
+		{"png 8001 wide", PNGHeader(8001, 10), apierr.CodeInvalidImage, "8001×10"},
+		{"png 7072x7071 (over 50 MP)", PNGHeader(7072, 7071), apierr.CodeInvalidImage, "megapixels"},
+		{"png 0 wide", PNGHeader(0, 10), apierr.CodeInvalidImage, ""},
+		{"png header without pixels", PNGHeader(100, 100), apierr.CodeInvalidImage, ""},
+		{"truncated png", pngData[:len(pngData)-20], apierr.CodeInvalidImage, ""},
+		{"truncated jpeg", jpgData[:len(jpgData)/2], apierr.CodeInvalidImage, ""},
+		{"jpeg cut before the scan", jpgData[:200], apierr.CodeInvalidImage, ""},
+		{"truncated gif", gifData[:len(gifData)-10], apierr.CodeInvalidImage, ""},
+		{"gif frame outside the screen", craftedGIF(10, 10, image.Rect(5, 5, 11, 10)), apierr.CodeInvalidImage, ""},
+		{"gif of 1001 frames", craftedGIF(10, 10, slices.Repeat([]image.Rectangle{image.Rect(0, 0, 1, 1)}, 1001)...), apierr.CodeInvalidImage, "more than 1000 frames"},
+		{"jpeg of 101 scans", jpegScanBomb(101), apierr.CodeInvalidImage, "more than 100 scans"},
 		{"corrupt png data", func() []byte {
 			b := append([]byte{}, pngData...)
 			for i := 60; i < 90; i++ {
 				b[i] ^= 0x5A
 			}
 			return b
-		}(), CodeInvalidImage, ""},
+		}(), apierr.CodeInvalidImage, ""},
 	}
 	for name, data := range hugeHeaders() {
 		msg := "megapixels"
 		if strings.HasPrefix(name, "gif 3 frames") {
 			msg = "pixels in all"
 		}
-		tests = append(tests, test{name, data, CodeInvalidImage, msg})
+		tests = append(tests, test{name, data, apierr.CodeInvalidImage, msg})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -421,7 +421,7 @@ func TestHugeHeadersAllocateLittle(t *testing.T) {
 		runtime.ReadMemStats(&before)
 		_, err := process(data)
 		runtime.ReadMemStats(&after)
-		if codeOf(err) != CodeInvalidImage {
+		if codeOf(err) != apierr.CodeInvalidImage {
 			t.Errorf("%s: %v", name, err)
 		}
 		alloc := after.TotalAlloc - before.TotalAlloc
@@ -479,7 +479,7 @@ func FuzzProcess(f *testing.F) {
 		}
 		p, err := process(data)
 		if err != nil {
-			if codeOf(err) != CodeInvalidImage {
+			if codeOf(err) != apierr.CodeInvalidImage {
 				t.Fatalf("process: %v", err)
 			}
 			return

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/attachments"
-	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/httpx"
 )
 
@@ -93,10 +93,10 @@ func TestSlowUploadIsCut(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no answer: %v", err)
 	}
-	var e chat.Error
+	var e apierr.Error
 	_ = json.NewDecoder(resp.Body).Decode(&e)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestTimeout || e.Code != httpx.CodeRequestTimeout {
+	if resp.StatusCode != http.StatusRequestTimeout || e.Code != apierr.CodeRequestTimeout {
 		t.Fatalf("answer %d %+v, want 408 request_timeout", resp.StatusCode, e)
 	}
 	if _, err := br.ReadByte(); err == nil {
@@ -132,7 +132,7 @@ func TestBearerSchemeCaseInsensitive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		expectError(t, resp, http.StatusUnauthorized, chat.CodeUnauthorized)
+		expectError(t, resp, http.StatusUnauthorized, apierr.CodeUnauthorized)
 	}
 }
 
@@ -144,8 +144,8 @@ func TestRateLimitedAnswer(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	e := decodeJSON[chat.Error](t, resp)
-	if e.Code != chat.CodeRateLimited || e.RetryAfterMS <= 0 || e.RetryAfterMS > 60_000 {
+	e := decodeJSON[apierr.Error](t, resp)
+	if e.Code != apierr.CodeRateLimited || e.RetryAfterMS <= 0 || e.RetryAfterMS > 60_000 {
 		t.Fatalf("error %+v", e)
 	}
 	if want := fmt.Sprint((e.RetryAfterMS + 999) / 1000); resp.Header.Get("Retry-After") != want {

@@ -7,7 +7,7 @@ import (
 	"image"
 	"testing"
 
-	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 func TestSniff(t *testing.T) {
@@ -309,7 +309,7 @@ func FuzzInspect(f *testing.F) {
 		for _, d := range [][]byte{data, data[:len(data)/2]} {
 			_, cfg, err := inspect(d)
 			if err != nil {
-				if _, ok := errors.AsType[*chat.Error](err); !ok {
+				if _, ok := errors.AsType[*apierr.Error](err); !ok {
 					t.Fatalf("inspect: %T %v, want a client error", err, err)
 				}
 				continue

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/cluster"
 	"github.com/chatrooms/chatrooms/internal/natstest"
@@ -307,6 +308,6 @@ func TestGivenUpJoinTakenBack(t *testing.T) {
 	}
 	waitFor(t, func() bool {
 		_, err := svc.Room(ctx, room.ID)
-		return chat.AsError(err).Code == chat.CodeRoomNotFound
+		return apierr.AsError(err).Code == apierr.CodeRoomNotFound
 	})
 }

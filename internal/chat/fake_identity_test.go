@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/chat/chattest"
 )
@@ -19,13 +20,13 @@ func TestFakeRegister(t *testing.T) {
 	}{
 		{"valid", "bob", ""},
 		{"trimmed", "  carl  ", ""},
-		{"too short", "ab", chat.CodeInvalidUsername},
-		{"too long", strings.Repeat("x", chat.NicknameMaxLen+1), chat.CodeInvalidUsername},
-		{"empty", "", chat.CodeInvalidUsername},
-		{"control character", "an\x00na", chat.CodeInvalidUsername},
-		{"taken", "anna", chat.CodeUsernameTaken},
-		{"taken, other case", "ANNA", chat.CodeUsernameTaken},
-		{"taken, look-alike", "ａｎｎａ", chat.CodeUsernameTaken},
+		{"too short", "ab", apierr.CodeInvalidUsername},
+		{"too long", strings.Repeat("x", chat.NicknameMaxLen+1), apierr.CodeInvalidUsername},
+		{"empty", "", apierr.CodeInvalidUsername},
+		{"control character", "an\x00na", apierr.CodeInvalidUsername},
+		{"taken", "anna", apierr.CodeUsernameTaken},
+		{"taken, other case", "ANNA", apierr.CodeUsernameTaken},
+		{"taken, look-alike", "ａｎｎａ", apierr.CodeUsernameTaken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,7 +35,7 @@ func TestFakeRegister(t *testing.T) {
 				t.Fatalf("err %v, want code %q", err, tt.wantCode)
 			}
 			if err != nil {
-				if ce := chat.AsError(err); !strings.HasPrefix(ce.Message, "the nickname") {
+				if ce := apierr.AsError(err); !strings.HasPrefix(ce.Message, "the nickname") {
 					t.Errorf("message %q", ce.Message)
 				}
 				return
@@ -75,7 +76,7 @@ func TestFakeRegisterRollback(t *testing.T) {
 			n := startFake(t, env, "a-n00000001", nil)
 			tt.fail(env)
 			_, _, err := n.svc.Register(n.ctx, "anna")
-			if code(err) != chat.CodeUnavailable || !errors.Is(err, chat.ErrUnavailable) {
+			if code(err) != apierr.CodeUnavailable || !errors.Is(err, apierr.ErrUnavailable) {
 				t.Fatalf("err %v, want unavailable", err)
 			}
 			env.Nicks.FailWith(nil)
@@ -106,10 +107,10 @@ func TestFakeAuthenticate(t *testing.T) {
 		name, token, wantCode string
 	}{
 		{"valid", token, ""},
-		{"empty", "", chat.CodeUnauthorized},
-		{"too long", strings.Repeat("x", 129), chat.CodeUnauthorized},
-		{"unknown", "nope", chat.CodeUnauthorized},
-		{"user gone", goneToken, chat.CodeUnauthorized},
+		{"empty", "", apierr.CodeUnauthorized},
+		{"too long", strings.Repeat("x", 129), apierr.CodeUnauthorized},
+		{"unknown", "nope", apierr.CodeUnauthorized},
+		{"user gone", goneToken, apierr.CodeUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,12 +124,12 @@ func TestFakeAuthenticate(t *testing.T) {
 		})
 	}
 	env.Tokens.FailWith(unavailable)
-	if _, err := n.svc.Authenticate(n.ctx, token); code(err) != chat.CodeUnavailable {
+	if _, err := n.svc.Authenticate(n.ctx, token); code(err) != apierr.CodeUnavailable {
 		t.Fatalf("tokens unavailable: %v", err)
 	}
 	env.Tokens.FailWith(nil)
 	env.Users.FailWith(unavailable)
-	if _, err := n.svc.Authenticate(n.ctx, goneToken); code(err) != chat.CodeUnavailable {
+	if _, err := n.svc.Authenticate(n.ctx, goneToken); code(err) != apierr.CodeUnavailable {
 		t.Fatalf("users unavailable: %v", err)
 	}
 }
@@ -141,15 +142,15 @@ func TestFakeLogout(t *testing.T) {
 	if err := n.svc.Logout(n.ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.svc.Logout(n.ctx, u.ID); code(err) != chat.CodeUnauthorized {
+	if err := n.svc.Logout(n.ctx, u.ID); code(err) != apierr.CodeUnauthorized {
 		t.Fatalf("second logout: %v", err)
 	}
-	if _, err := n.svc.Authenticate(n.ctx, token); code(err) != chat.CodeUnauthorized {
+	if _, err := n.svc.Authenticate(n.ctx, token); code(err) != apierr.CodeUnauthorized {
 		t.Fatalf("token after logout: %v", err)
 	}
 	eventually(t, "removal reported", func() bool { return len(n.rec.Removed()) == 1 && n.rec.Removed()[0] == u.ID })
 	// Her room went with her, and its name and her nickname are free.
-	if _, err := n.svc.Room(n.ctx, r.ID); code(err) != chat.CodeRoomNotFound {
+	if _, err := n.svc.Room(n.ctx, r.ID); code(err) != apierr.CodeRoomNotFound {
 		t.Fatalf("her room: %v", err)
 	}
 	if got := n.notices(r.ID); len(got) != 2 || got[1] != "left" {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/chat/chattest"
 )
@@ -32,8 +33,8 @@ func TestFakeSendMessage(t *testing.T) {
 				t.Fatalf("message %+v", m)
 			}
 		}},
-		{name: "empty", user: u.ID, in: chat.MessageInput{Content: "  "}, wantCode: chat.CodeInvalidMessage},
-		{name: "too long", user: u.ID, in: chat.MessageInput{Content: strings.Repeat("x", chat.MessageMaxLen+1)}, wantCode: chat.CodeInvalidMessage},
+		{name: "empty", user: u.ID, in: chat.MessageInput{Content: "  "}, wantCode: apierr.CodeInvalidMessage},
+		{name: "too long", user: u.ID, in: chat.MessageInput{Content: strings.Repeat("x", chat.MessageMaxLen+1)}, wantCode: apierr.CodeInvalidMessage},
 		{name: "image alone", user: u.ID, in: chat.MessageInput{AttachmentID: "f1", Alt: "a cat"}, check: func(t *testing.T, m chat.Message) {
 			a := m.Attachment
 			if a == nil || a.ID != "f1" || a.URL != "/f1" || a.ThumbnailURL != "/t1" || a.Width != 2 || a.Height != 3 || a.Alt != "a cat" || m.Content != "" {
@@ -45,15 +46,15 @@ func TestFakeSendMessage(t *testing.T) {
 				t.Fatalf("message %+v", m)
 			}
 		}},
-		{name: "image of another user", user: u.ID, in: chat.MessageInput{AttachmentID: "f2"}, wantCode: chat.CodeAttachmentNotFound},
-		{name: "expired image", user: u.ID, in: chat.MessageInput{AttachmentID: "f3"}, wantCode: chat.CodeAttachmentNotFound},
-		{name: "unknown image", user: u.ID, in: chat.MessageInput{AttachmentID: "f9"}, wantCode: chat.CodeAttachmentNotFound},
-		{name: "invalid image id", user: u.ID, in: chat.MessageInput{AttachmentID: "../f1"}, wantCode: chat.CodeAttachmentNotFound},
-		{name: "invalid image description", user: u.ID, in: chat.MessageInput{AttachmentID: "f1", Alt: "a\nb"}, wantCode: chat.CodeInvalidMessage},
-		{name: "empty client id", user: u.ID, in: chat.MessageInput{Content: "x", ClientID: ptr("")}, wantCode: chat.CodeInvalidRequest},
-		{name: "client id too long", user: u.ID, in: chat.MessageInput{Content: "x", ClientID: ptr(strings.Repeat("a", chat.ClientIDMaxLen+1))}, wantCode: chat.CodeInvalidRequest},
-		{name: "client id with a colon", user: u.ID, in: chat.MessageInput{Content: "x", ClientID: ptr("a:b")}, wantCode: chat.CodeInvalidRequest},
-		{name: "unknown user", user: "u-nobody", in: chat.MessageInput{Content: "x"}, wantCode: chat.CodeUnauthorized},
+		{name: "image of another user", user: u.ID, in: chat.MessageInput{AttachmentID: "f2"}, wantCode: apierr.CodeAttachmentNotFound},
+		{name: "expired image", user: u.ID, in: chat.MessageInput{AttachmentID: "f3"}, wantCode: apierr.CodeAttachmentNotFound},
+		{name: "unknown image", user: u.ID, in: chat.MessageInput{AttachmentID: "f9"}, wantCode: apierr.CodeAttachmentNotFound},
+		{name: "invalid image id", user: u.ID, in: chat.MessageInput{AttachmentID: "../f1"}, wantCode: apierr.CodeAttachmentNotFound},
+		{name: "invalid image description", user: u.ID, in: chat.MessageInput{AttachmentID: "f1", Alt: "a\nb"}, wantCode: apierr.CodeInvalidMessage},
+		{name: "empty client id", user: u.ID, in: chat.MessageInput{Content: "x", ClientID: ptr("")}, wantCode: apierr.CodeInvalidRequest},
+		{name: "client id too long", user: u.ID, in: chat.MessageInput{Content: "x", ClientID: ptr(strings.Repeat("a", chat.ClientIDMaxLen+1))}, wantCode: apierr.CodeInvalidRequest},
+		{name: "client id with a colon", user: u.ID, in: chat.MessageInput{Content: "x", ClientID: ptr("a:b")}, wantCode: apierr.CodeInvalidRequest},
+		{name: "unknown user", user: "u-nobody", in: chat.MessageInput{Content: "x"}, wantCode: apierr.CodeUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,11 +88,11 @@ func TestFakeSendWithoutFiles(t *testing.T) {
 	}
 	u, _ := n.register("anna")
 	env.Files.Add(chat.FileInfo{ID: "f1", Owner: u.ID, ExpiresAt: env.Clock.Now().Add(time.Hour)})
-	if _, err := svc.SendMessage(n.ctx, u.ID, chat.MessageInput{AttachmentID: "f1"}); code(err) != chat.CodeAttachmentNotFound {
+	if _, err := svc.SendMessage(n.ctx, u.ID, chat.MessageInput{AttachmentID: "f1"}); code(err) != apierr.CodeAttachmentNotFound {
 		t.Fatalf("a service without Files took an attachment: %v", err)
 	}
-	env.Files.FailWith(func(string) error { return chat.ErrUnavailable })
-	if _, err := n.svc.SendMessage(n.ctx, u.ID, chat.MessageInput{AttachmentID: "f1"}); code(err) != chat.CodeUnavailable {
+	env.Files.FailWith(func(string) error { return apierr.ErrUnavailable })
+	if _, err := n.svc.SendMessage(n.ctx, u.ID, chat.MessageInput{AttachmentID: "f1"}); code(err) != apierr.CodeUnavailable {
 		t.Fatalf("files unavailable: %v", err)
 	}
 }
@@ -126,12 +127,12 @@ func TestFakeSendIdempotent(t *testing.T) {
 	}
 	env.Log.DropRoom(r.ID)
 	env.Clock.Advance(time.Minute) // a token for the repeat's check
-	if _, err := a.svc.SendMessage(a.ctx, u.ID, chat.MessageInput{Content: "new", ClientID: ptr("c2")}); code(err) != chat.CodeInvalidRequest {
+	if _, err := a.svc.SendMessage(a.ctx, u.ID, chat.MessageInput{Content: "new", ClientID: ptr("c2")}); code(err) != apierr.CodeInvalidRequest {
 		t.Fatalf("repeat of a dropped message: %v", err)
 	}
 	env.Clock.Advance(time.Minute)
 	env.Log.FailWith(unavailable)
-	if _, err := a.svc.SendMessage(a.ctx, u.ID, chat.MessageInput{Content: "x", ClientID: ptr("c3")}); code(err) != chat.CodeUnavailable {
+	if _, err := a.svc.SendMessage(a.ctx, u.ID, chat.MessageInput{Content: "x", ClientID: ptr("c3")}); code(err) != apierr.CodeUnavailable {
 		t.Fatalf("log unavailable: %v", err)
 	}
 }
@@ -150,7 +151,7 @@ func TestFakeRateLimit(t *testing.T) {
 		}
 	}
 	err := send()
-	if ce := chat.AsError(err); ce.Code != chat.CodeRateLimited || ce.RetryAfterMS != 200 {
+	if ce := apierr.AsError(err); ce.Code != apierr.CodeRateLimited || ce.RetryAfterMS != 200 {
 		t.Fatalf("21st send: %+v, want rate_limited after 200 ms", ce)
 	}
 	env.Clock.Advance(200 * time.Millisecond)
@@ -162,7 +163,7 @@ func TestFakeRateLimit(t *testing.T) {
 	if err := n.svc.Logout(n.ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := send(); code(err) != chat.CodeUnauthorized {
+	if err := send(); code(err) != apierr.CodeUnauthorized {
 		t.Fatalf("after logout: %v", err)
 	}
 }

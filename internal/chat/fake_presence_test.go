@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/chat/chattest"
 )
@@ -109,17 +110,17 @@ func TestFakeOnline(t *testing.T) {
 	n.disconnect(u.ID)
 	eventually(t, "offline", func() bool { return !n.online(u.ID) })
 	n.disconnect(u.ID) // one too many: nothing happens
-	if err := n.svc.Connected(n.ctx, "u-nobody"); code(err) != chat.CodeUnauthorized {
+	if err := n.svc.Connected(n.ctx, "u-nobody"); code(err) != apierr.CodeUnauthorized {
 		t.Fatalf("connect of an unknown user: %v", err)
 	}
 	if err := n.svc.Disconnected(n.ctx, "u-nobody"); err != nil {
 		t.Fatalf("disconnect of an unknown user: %v", err)
 	}
 	env.Users.FailWith(unavailable)
-	if err := n.svc.Connected(n.ctx, u.ID); code(err) != chat.CodeUnavailable {
+	if err := n.svc.Connected(n.ctx, u.ID); code(err) != apierr.CodeUnavailable {
 		t.Fatalf("connect, store down: %v", err)
 	}
-	if err := n.svc.Disconnected(n.ctx, u.ID); code(err) != chat.CodeUnavailable {
+	if err := n.svc.Disconnected(n.ctx, u.ID); code(err) != apierr.CodeUnavailable {
 		t.Fatalf("disconnect, store down: %v", err)
 	}
 }

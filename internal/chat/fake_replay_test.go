@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/chat/chattest"
 )
@@ -76,7 +77,7 @@ func TestFakeReplay(t *testing.T) {
 		{name: "not the current room", user: u.ID, room: "_default", wantReason: chat.ResumeRoomChanged},
 		{name: "unknown room", user: u.ID, room: "r-nothere", wantReason: chat.ResumeNotAMember},
 		{name: "invalid room id", user: u.ID, room: "a b", wantReason: chat.ResumeNotAMember},
-		{name: "unknown user", user: "u-nobody", room: garden.ID, wantCode: chat.CodeUnauthorized},
+		{name: "unknown user", user: "u-nobody", room: garden.ID, wantCode: apierr.CodeUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,21 +118,21 @@ func TestFakeReplay(t *testing.T) {
 	// Store failures are errors, not refusals.
 	env.Log.FailWith(func(op, _ string) error {
 		if op == "since" {
-			return chat.ErrUnavailable
+			return apierr.ErrUnavailable
 		}
 		return nil
 	})
 	editUser(t, env, bob.ID, func(rec map[string]any) { rec["join_seq"] = 1 })
-	if _, err := n.svc.Replay(n.ctx, bob.ID, garden.ID, 0); code(err) != chat.CodeUnavailable {
+	if _, err := n.svc.Replay(n.ctx, bob.ID, garden.ID, 0); code(err) != apierr.CodeUnavailable {
 		t.Fatalf("log down: %v", err)
 	}
 	env.Log.FailWith(nil)
 	env.Rooms.FailWith(unavailable)
-	if _, err := n.svc.Replay(n.ctx, bob.ID, garden.ID, 0); code(err) != chat.CodeUnavailable {
+	if _, err := n.svc.Replay(n.ctx, bob.ID, garden.ID, 0); code(err) != apierr.CodeUnavailable {
 		t.Fatalf("rooms down: %v", err)
 	}
 	env.Users.FailWith(unavailable)
-	if _, err := n.svc.Replay(n.ctx, bob.ID, garden.ID, 0); code(err) != chat.CodeUnavailable {
+	if _, err := n.svc.Replay(n.ctx, bob.ID, garden.ID, 0); code(err) != apierr.CodeUnavailable {
 		t.Fatalf("users down: %v", err)
 	}
 }

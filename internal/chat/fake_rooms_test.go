@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/chat/chattest"
 )
@@ -25,13 +26,13 @@ func TestFakeCreateRoom(t *testing.T) {
 		wantCode         string
 	}{
 		{name: "valid", room: "Garden", desc: "green", user: u.ID},
-		{name: "empty name", room: " ", user: u.ID, wantCode: chat.CodeInvalidRoom},
-		{name: "name too long", room: strings.Repeat("x", chat.RoomNameMaxLen+1), user: u.ID, wantCode: chat.CodeInvalidRoom},
-		{name: "description on two lines", room: "Fine", desc: "a\nb", user: u.ID, wantCode: chat.CodeInvalidRoom},
-		{name: "name taken", room: "Taken", user: u.ID, wantCode: chat.CodeRoomNameTaken},
-		{name: "name taken by a look-alike", room: "TΑKEN", user: u.ID, wantCode: chat.CodeRoomNameTaken},
-		{name: "persistent room's name", room: "default room", user: u.ID, wantCode: chat.CodeRoomNameTaken},
-		{name: "unknown user", room: "Orphan", user: "u-nobody", wantCode: chat.CodeUnauthorized},
+		{name: "empty name", room: " ", user: u.ID, wantCode: apierr.CodeInvalidRoom},
+		{name: "name too long", room: strings.Repeat("x", chat.RoomNameMaxLen+1), user: u.ID, wantCode: apierr.CodeInvalidRoom},
+		{name: "description on two lines", room: "Fine", desc: "a\nb", user: u.ID, wantCode: apierr.CodeInvalidRoom},
+		{name: "name taken", room: "Taken", user: u.ID, wantCode: apierr.CodeRoomNameTaken},
+		{name: "name taken by a look-alike", room: "TΑKEN", user: u.ID, wantCode: apierr.CodeRoomNameTaken},
+		{name: "persistent room's name", room: "default room", user: u.ID, wantCode: apierr.CodeRoomNameTaken},
+		{name: "unknown user", room: "Orphan", user: "u-nobody", wantCode: apierr.CodeUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,12 +54,12 @@ func TestFakeCreateRoom(t *testing.T) {
 	}
 	// A store failure after the name's claim releases it.
 	env.Rooms.FailWith(failOp("create"))
-	if _, err := n.svc.CreateRoom(n.ctx, u.ID, "Later", ""); code(err) != chat.CodeUnavailable {
+	if _, err := n.svc.CreateRoom(n.ctx, u.ID, "Later", ""); code(err) != apierr.CodeUnavailable {
 		t.Fatalf("rooms down: %v", err)
 	}
 	env.Rooms.FailWith(nil)
 	env.RoomNames.FailWith(failOp("create"))
-	if _, err := n.svc.CreateRoom(n.ctx, u.ID, "Later", ""); code(err) != chat.CodeUnavailable {
+	if _, err := n.svc.CreateRoom(n.ctx, u.ID, "Later", ""); code(err) != apierr.CodeUnavailable {
 		t.Fatalf("room names down: %v", err)
 	}
 	env.RoomNames.FailWith(nil)
@@ -95,7 +96,7 @@ func TestFakeSwitchRoom(t *testing.T) {
 	if _, err := switchTo(bob.ID, "_default"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.svc.Room(n.ctx, garden.ID); code(err) != chat.CodeRoomNotFound {
+	if _, err := n.svc.Room(n.ctx, garden.ID); code(err) != apierr.CodeRoomNotFound {
 		t.Fatalf("the empty garden: %v, want gone", err)
 	}
 	eventually(t, "the garden gone from the cache", func() bool { return n.members(garden.ID) == -1 })
@@ -112,9 +113,9 @@ func TestFakeSwitchRoom(t *testing.T) {
 	tests := []struct {
 		name, user, room, wantCode string
 	}{
-		{"unknown room", anna.ID, "r-nothere", chat.CodeRoomNotFound},
-		{"invalid room id", anna.ID, "../x", chat.CodeRoomNotFound},
-		{"unknown user", "u-nobody", "_test", chat.CodeUnauthorized},
+		{"unknown room", anna.ID, "r-nothere", apierr.CodeRoomNotFound},
+		{"invalid room id", anna.ID, "../x", apierr.CodeRoomNotFound},
+		{"unknown user", "u-nobody", "_test", apierr.CodeUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,7 +135,7 @@ func TestFakeSwitchUndone(t *testing.T) {
 	bob, _ := n.register("bob")
 	garden := n.createRoom(anna.ID, "Garden")
 	env.Users.FailWith(failOp("update"))
-	if _, err := n.svc.SwitchRoom(n.ctx, bob.ID, garden.ID); code(err) != chat.CodeUnavailable {
+	if _, err := n.svc.SwitchRoom(n.ctx, bob.ID, garden.ID); code(err) != apierr.CodeUnavailable {
 		t.Fatalf("err %v, want unavailable", err)
 	}
 	env.Users.FailWith(nil)
@@ -150,11 +151,11 @@ func TestFakeSwitchUndone(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "bob gone", func() bool { _, ok := n.user(bob.ID); return !ok })
-	if _, err := n.svc.SwitchRoom(n.ctx, bob.ID, garden.ID); code(err) != chat.CodeUnauthorized {
+	if _, err := n.svc.SwitchRoom(n.ctx, bob.ID, garden.ID); code(err) != apierr.CodeUnauthorized {
 		t.Fatalf("switch of a removed user: %v", err)
 	}
 	env.Rooms.FailWith(failOp("get"))
-	if _, err := n.svc.SwitchRoom(n.ctx, anna.ID, garden.ID); code(err) != chat.CodeUnavailable {
+	if _, err := n.svc.SwitchRoom(n.ctx, anna.ID, garden.ID); code(err) != apierr.CodeUnavailable {
 		t.Fatalf("room of one's own, store down: %v", err)
 	}
 }
@@ -234,7 +235,7 @@ func TestFakeEmptyRoomSwept(t *testing.T) {
 	env.Clock.Advance(31 * time.Second)
 	eventually(t, "the orphan swept", func() bool {
 		_, err := n.svc.Room(n.ctx, "r-orphan")
-		return code(err) == chat.CodeRoomNotFound
+		return code(err) == apierr.CodeRoomNotFound
 	})
 	eventually(t, "its name freed", func() bool {
 		_, err := env.RoomNames.Get(n.ctx, "orphan")

@@ -2,13 +2,13 @@ package chat_test
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/chat/chattest"
 )
@@ -163,17 +163,17 @@ func code(err error) string {
 	if err == nil {
 		return ""
 	}
-	return chat.AsError(err).Code
+	return apierr.AsError(err).Code
 }
 
 // unavailable fails a store call as an outage would.
-func unavailable(string, string) error { return chat.ErrUnavailable }
+func unavailable(string, string) error { return apierr.ErrUnavailable }
 
 // failOp fails op (on any key) as an outage would.
 func failOp(op string) func(string, string) error {
 	return func(o, _ string) error {
 		if o == op {
-			return chat.ErrUnavailable
+			return apierr.ErrUnavailable
 		}
 		return nil
 	}
@@ -218,7 +218,7 @@ func TestFakeStartAndLists(t *testing.T) {
 		t.Fatalf("room %+v, %v", r, err)
 	}
 	for _, id := range []string{"nope", "bad id!", ""} {
-		if _, err := n.svc.Room(n.ctx, id); code(err) != chat.CodeRoomNotFound {
+		if _, err := n.svc.Room(n.ctx, id); code(err) != apierr.CodeRoomNotFound {
 			t.Errorf("Room(%q): %v, want room_not_found", id, err)
 		}
 	}
@@ -282,7 +282,7 @@ func TestFakePersistentRoomsUpdated(t *testing.T) {
 	if _, err := n2.svc.CreateRoom(n2.ctx, u.ID, "Default Room", ""); err != nil {
 		t.Fatalf("the old name is still claimed: %v", err)
 	}
-	if _, err := n2.svc.CreateRoom(n2.ctx, u.ID, "lobby", ""); code(err) != chat.CodeRoomNameTaken {
+	if _, err := n2.svc.CreateRoom(n2.ctx, u.ID, "lobby", ""); code(err) != apierr.CodeRoomNameTaken {
 		t.Fatalf("the new name is not claimed: %v", err)
 	}
 }
@@ -317,29 +317,3 @@ func TestParseRoomSpecs(t *testing.T) {
 		})
 	}
 }
-
-func TestAsError(t *testing.T) {
-	rl := chat.RateLimited("slow down", 0)
-	tests := []struct {
-		err      error
-		wantCode string
-	}{
-		{rl, chat.CodeRateLimited},
-		{fmtWrap(rl), chat.CodeRateLimited},
-		{fmtWrap(chat.ErrUnavailable), chat.CodeUnavailable},
-		{errors.New("boom"), chat.CodeInternal},
-	}
-	for _, tt := range tests {
-		if got := chat.AsError(tt.err); got.Code != tt.wantCode || strings.Contains(got.Message, "boom") {
-			t.Errorf("AsError(%v) = %+v, want code %s and no internals", tt.err, got, tt.wantCode)
-		}
-	}
-	if rl.RetryAfterMS != 1 || rl.Error() != "rate_limited: slow down" {
-		t.Errorf("RateLimited: %+v %q", rl, rl.Error())
-	}
-	if got := (&chat.ResumeRefused{Reason: chat.ResumeInvalidSeq}).Error(); !strings.Contains(got, chat.ResumeInvalidSeq) {
-		t.Errorf("ResumeRefused.Error() = %q", got)
-	}
-}
-
-func fmtWrap(err error) error { return errors.Join(errors.New("context"), err) }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/chat/chattest"
 )
@@ -103,19 +104,19 @@ func TestFakeTypingErrors(t *testing.T) {
 	env := chattest.NewEnv()
 	n := startFake(t, env, "a-n00000001", nil)
 	u, _ := n.register("anna")
-	if err := n.svc.Typing(n.ctx, "u-nobody", true); code(err) != chat.CodeUnauthorized {
+	if err := n.svc.Typing(n.ctx, "u-nobody", true); code(err) != apierr.CodeUnauthorized {
 		t.Fatalf("unknown user: %v", err)
 	}
 	env.Signals.FailWith(func(op, _ string) error {
 		if op == "publish" {
-			return chat.ErrUnavailable
+			return apierr.ErrUnavailable
 		}
 		return nil
 	})
-	if err := n.svc.Typing(n.ctx, u.ID, true); code(err) != chat.CodeUnavailable {
+	if err := n.svc.Typing(n.ctx, u.ID, true); code(err) != apierr.CodeUnavailable {
 		t.Fatalf("signals down: %v", err)
 	}
-	if err := n.svc.Typing(n.ctx, u.ID, false); code(err) != chat.CodeUnavailable {
+	if err := n.svc.Typing(n.ctx, u.ID, false); code(err) != apierr.CodeUnavailable {
 		t.Fatalf("signals down, stop: %v", err)
 	}
 	env.Signals.FailWith(nil)

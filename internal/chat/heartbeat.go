@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // loop runs the heartbeat and the cleanup until ctx ends.
@@ -34,14 +36,14 @@ func (s *Service) beat(ctx context.Context) error {
 	v := []byte(fmt.Sprint(s.now()))
 	e, err := s.nodes.Get(ctx, s.cfg.NodeID)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, apierr.ErrNotFound):
 		_, err = s.nodes.Create(ctx, s.cfg.NodeID, v)
-		if errors.Is(err, ErrExists) {
+		if errors.Is(err, apierr.ErrExists) {
 			return nil // a concurrent beat won
 		}
 	case err == nil:
 		_, err = s.nodes.Update(ctx, s.cfg.NodeID, v, e.Revision)
-		if errors.Is(err, ErrConflict) {
+		if errors.Is(err, apierr.ErrConflict) {
 			return nil
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // Session is an authenticated user.
@@ -30,7 +32,7 @@ func hashToken(token string) string {
 func (s *Service) Register(ctx context.Context, raw string) (User, string, error) {
 	name, err := NormalizeNickname(raw)
 	if err != nil {
-		return User{}, "", clientErr(CodeInvalidUsername, "%s", nicknameProblem(err))
+		return User{}, "", apierr.New(apierr.CodeInvalidUsername, "the nickname %s", reason(err))
 	}
 	key := NicknameKey(name)
 	id := newID("u")
@@ -63,16 +65,16 @@ func (s *Service) Register(ctx context.Context, raw string) (User, string, error
 	// A store that is failing would hold the answer up for the undo's
 	// own timeouts: then it runs behind the answer.
 	rollback := func(err error) {
-		if errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
+		if errors.Is(err, apierr.ErrUnavailable) || ctx.Err() != nil {
 			go undo()
 			return
 		}
 		undo()
 	}
 	switch {
-	case errors.Is(nickErr, ErrExists):
+	case errors.Is(nickErr, apierr.ErrExists):
 		rollback(terr)
-		return User{}, "", clientErr(CodeUsernameTaken, "the nickname %q is taken", name)
+		return User{}, "", apierr.New(apierr.CodeUsernameTaken, "the nickname %q is taken", name)
 	case nickErr != nil:
 		rollback(nickErr)
 		return User{}, "", fmt.Errorf("claim nickname: %w", nickErr)
@@ -101,7 +103,7 @@ func (s *Service) Register(ctx context.Context, raw string) (User, string, error
 				s.log.Warn("leave after failed registration", "user", id, "err", lerr)
 			}
 		}
-		if errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
+		if errors.Is(err, apierr.ErrUnavailable) || ctx.Err() != nil {
 			go leave()
 		} else {
 			leave()
@@ -113,30 +115,21 @@ func (s *Service) Register(ctx context.Context, raw string) (User, string, error
 	return s.userView(rec), token, nil
 }
 
-// nicknameProblem is the human part of a nickname validation error.
-func nicknameProblem(err error) string {
-	msg := err.Error()
-	if i := len("invalid nickname: "); len(msg) > i && msg[:i] == "invalid nickname: " {
-		return "the nickname " + msg[i:]
-	}
-	return "the nickname is not valid: " + msg
-}
-
 // Authenticate returns the user a token belongs to.
 func (s *Service) Authenticate(ctx context.Context, token string) (User, error) {
 	if token == "" || len(token) > 128 {
-		return User{}, clientErr(CodeUnauthorized, "missing or invalid token")
+		return User{}, apierr.New(apierr.CodeUnauthorized, "missing or invalid token")
 	}
 	e, err := s.tokens.Get(ctx, hashToken(token))
-	if errors.Is(err, ErrNotFound) {
-		return User{}, clientErr(CodeUnauthorized, "missing or invalid token")
+	if errors.Is(err, apierr.ErrNotFound) {
+		return User{}, apierr.New(apierr.CodeUnauthorized, "missing or invalid token")
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("look up token: %w", err)
 	}
 	u, err := s.freshUser(ctx, string(e.Value))
-	if errors.Is(err, ErrNotFound) {
-		return User{}, clientErr(CodeUnauthorized, "missing or invalid token")
+	if errors.Is(err, apierr.ErrNotFound) {
+		return User{}, apierr.New(apierr.CodeUnauthorized, "missing or invalid token")
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("get user: %w", err)
@@ -152,7 +145,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (User, error) 
 // notice), nickname and token; their sockets on every node are closed.
 func (s *Service) Logout(ctx context.Context, userID string) error {
 	if !s.removeUser(ctx, userID, false) {
-		return clientErr(CodeUnauthorized, "not logged in")
+		return apierr.New(apierr.CodeUnauthorized, "not logged in")
 	}
 	return nil
 }
@@ -171,7 +164,7 @@ func (s *Service) removeUser(ctx context.Context, userID string, onlyExpired boo
 		return opDelete, nil
 	})
 	if err != nil {
-		if !errors.Is(err, errNotExpired) && !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, errNotExpired) && !errors.Is(err, apierr.ErrNotFound) {
 			s.log.Warn("remove user", "user", userID, "err", err)
 		}
 		return false
@@ -202,7 +195,7 @@ func (s *Service) deleteIfOwned(ctx context.Context, kv KV, key, owner string) {
 		return
 	}
 	if string(e.Value) == owner {
-		if err := kv.Delete(ctx, key, e.Revision); err != nil && !errors.Is(err, ErrConflict) {
+		if err := kv.Delete(ctx, key, e.Revision); err != nil && !errors.Is(err, apierr.ErrConflict) {
 			s.log.Warn("release key", "owner", owner, "err", err)
 		}
 	}

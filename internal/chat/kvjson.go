@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // maxCASRetries bounds compare-and-set loops; contention beyond it is
@@ -71,7 +73,7 @@ func (s jsonKV[T]) modifyFrom(ctx context.Context, key string, cached *T, rev ui
 		}
 		if what, err := fn(v); err == nil && what != opKeep {
 			nv, nrev, err := s.write(ctx, key, v, rev, what)
-			if err == nil || !errors.Is(err, ErrConflict) {
+			if err == nil || !errors.Is(err, apierr.ErrConflict) {
 				return nv, nrev, err
 			}
 		}
@@ -96,14 +98,14 @@ func (s jsonKV[T]) modifyFrom(ctx context.Context, key string, cached *T, rev ui
 			return v, rev, nil
 		}
 		nv, nrev, err := s.write(ctx, key, v, rev, what)
-		if !errors.Is(err, ErrConflict) {
+		if !errors.Is(err, apierr.ErrConflict) {
 			return nv, nrev, err
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
 		}
 	}
-	return nil, 0, fmt.Errorf("update %s %q: %w: too much contention", s.name, key, ErrUnavailable)
+	return nil, 0, fmt.Errorf("update %s %q: %w: too much contention", s.name, key, apierr.ErrUnavailable)
 }
 
 // casPause waits a random time before compare-and-set attempt n (from

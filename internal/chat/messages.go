@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // MessageInput is what a user sends: text, an image uploaded before, or
@@ -55,14 +57,14 @@ func (s *Service) SendMessage(ctx context.Context, userID string, in MessageInpu
 	var clientID string
 	if in.ClientID != nil {
 		if clientID = *in.ClientID; !validClientID(clientID) {
-			return Message{}, clientErr(CodeInvalidRequest, "client_id must be 1 to %d characters of A-Z a-z 0-9 _ -", ClientIDMaxLen)
+			return Message{}, apierr.New(apierr.CodeInvalidRequest, "client_id must be 1 to %d characters of A-Z a-z 0-9 _ -", ClientIDMaxLen)
 		}
 	}
 	var content string
 	if in.AttachmentID == "" || strings.TrimSpace(in.Content) != "" {
 		var err error
 		if content, err = NormalizeMessage(in.Content); err != nil {
-			return Message{}, clientErr(CodeInvalidMessage, "message: %s", problem(err))
+			return Message{}, apierr.New(apierr.CodeInvalidMessage, "message: %s", reason(err))
 		}
 	}
 	var att *Attachment
@@ -74,17 +76,17 @@ func (s *Service) SendMessage(ctx context.Context, userID string, in MessageInpu
 	}
 	ok, wait, undoLimit := s.limits.Take(userID)
 	if !ok {
-		return Message{}, RateLimited("you are sending messages too fast", wait)
+		return Message{}, apierr.RateLimited("you are sending messages too fast", wait)
 	}
 	u, err := s.freshUser(ctx, userID)
-	if errors.Is(err, ErrNotFound) {
-		return Message{}, clientErr(CodeUnauthorized, "not logged in")
+	if errors.Is(err, apierr.ErrNotFound) {
+		return Message{}, apierr.New(apierr.CodeUnauthorized, "not logged in")
 	}
 	if err != nil {
 		return Message{}, fmt.Errorf("get user: %w", err)
 	}
 	if u.Room == "" {
-		return Message{}, clientErr(CodeRoomNotFound, "you are in no room")
+		return Message{}, apierr.New(apierr.CodeRoomNotFound, "you are in no room")
 	}
 	view := s.userView(u)
 	view.Online = true
@@ -104,11 +106,11 @@ func (s *Service) SendMessage(ctx context.Context, userID string, in MessageInpu
 			undoLimit()
 			return duplicateMessage(dup, clientID)
 		}
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, apierr.ErrNotFound) {
 			// A repeat whose original has left the log already (its
 			// room's event limit, or the room's deletion).
 			undoLimit()
-			return Message{}, clientErr(CodeInvalidRequest, "client_id was used by a message that is no longer stored")
+			return Message{}, apierr.New(apierr.CodeInvalidRequest, "client_id was used by a message that is no longer stored")
 		}
 	}
 	if err != nil {
@@ -133,19 +135,19 @@ func duplicateMessage(e *LogEntry, clientID string) (Message, error) {
 // attachment checks that the user may send attachment id and returns it
 // as messages carry it.
 func (s *Service) attachment(ctx context.Context, userID, id, rawAlt string) (*Attachment, error) {
-	notFound := clientErr(CodeAttachmentNotFound, "no such attachment, or it expired")
-	if s.files == nil || !validID(id) {
+	notFound := apierr.New(apierr.CodeAttachmentNotFound, "no such attachment, or it expired")
+	if s.files == nil || !ValidID(id) {
 		return nil, notFound
 	}
 	// The text alternative follows the rules of a room description: one
 	// line of printable text, at most RoomDescriptionMaxLen characters.
 	alt, err := NormalizeRoomDescription(rawAlt)
 	if err != nil {
-		return nil, clientErr(CodeInvalidMessage, "image description: %s", problem(err))
+		return nil, apierr.New(apierr.CodeInvalidMessage, "image description: %s", reason(err))
 	}
 	info, err := s.files.Lookup(ctx, id)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, apierr.ErrNotFound):
 		return nil, notFound
 	case err != nil:
 		return nil, fmt.Errorf("look up attachment: %w", err)
@@ -168,7 +170,7 @@ type typingSignal struct {
 func (s *Service) Typing(ctx context.Context, userID string, typing bool) error {
 	view, room, ok := s.cachedUser(userID)
 	if !ok {
-		return clientErr(CodeUnauthorized, "not logged in")
+		return apierr.New(apierr.CodeUnauthorized, "not logged in")
 	}
 	now := s.cfg.Now()
 	s.typingMu.Lock()

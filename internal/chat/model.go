@@ -165,9 +165,11 @@ func newID(prefix string) string {
 	return prefix + idEncoding.EncodeToString(b[:])
 }
 
-// validID reports whether id could be one of ours (keeps junk out of KV
-// keys and URLs).
-func validID(id string) bool {
+// ValidID reports whether id could be an id the server issues: a user,
+// room, node or attachment id is 1 to 64 of A-Z a-z 0-9 _ -. It keeps
+// junk out of KV keys and URLs; whether the id exists is the store's to
+// say.
+func ValidID(id string) bool {
 	if id == "" || len(id) > 64 {
 		return false
 	}

@@ -55,6 +55,15 @@ func invalid(sentinel error, reason string) error {
 	return &ValidationError{Err: sentinel, Reason: reason}
 }
 
+// reason is the part of a Normalize function's error that a client may
+// see: the ValidationError's Reason ("must be 3 to 24 characters").
+func reason(err error) string {
+	if ve, ok := errors.AsType[*ValidationError](err); ok {
+		return ve.Reason
+	}
+	return "is not valid"
+}
+
 // Limits, in runes (Unicode code points) after normalisation.
 const (
 	// NicknameMinLen is the fewest characters a nickname may have.

@@ -727,3 +727,54 @@ func TestFoldNameIdempotent(t *testing.T) {
 		}
 	}
 }
+
+// TestReason checks that the client-visible part of a validation error
+// is its Reason, whatever wraps it, and never the input.
+func TestReason(t *testing.T) {
+	_, nickErr := NormalizeNickname("x")
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"validation error", invalid(ErrInvalidRoomName, "must not be empty"), "must not be empty"},
+		{"wrapped", fmt.Errorf("create room: %w", invalid(ErrInvalidMessage, "is too long")), "is too long"},
+		{"reason with a colon", invalid(ErrInvalidNickname, "must be: short"), "must be: short"},
+		{"from NormalizeNickname", nickErr, nickErr.(*ValidationError).Reason},
+		{"other error", errors.New("secret: details"), "is not valid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := reason(tt.err); got != tt.want {
+				t.Fatalf("reason(%v) = %q, want %q", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidID(t *testing.T) {
+	tests := []struct {
+		id   string
+		want bool
+	}{
+		{newID("u"), true},
+		{newID("r"), true},
+		{"a0123456789abcdef0123456789abcdef", true}, // an attachment id
+		{"node-1_A", true},
+		{strings.Repeat("a", 64), true},
+		{"", false},
+		{strings.Repeat("a", 65), false},
+		{"a.b", false},
+		{"a/b", false},
+		{"a b", false},
+		{"ünï", false},
+		{"../x", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			if got := ValidID(tt.id); got != tt.want {
+				t.Fatalf("ValidID(%q) = %v, want %v", tt.id, got, tt.want)
+			}
+		})
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // Connected records a new connection of the user on this node: the user
@@ -20,8 +22,8 @@ func (s *Service) Connected(ctx context.Context, userID string) error {
 		return opWrite, nil
 	})
 	s.local.end(userID, err != nil)
-	if errors.Is(err, ErrNotFound) {
-		return clientErr(CodeUnauthorized, "not logged in")
+	if errors.Is(err, apierr.ErrNotFound) {
+		return apierr.New(apierr.CodeUnauthorized, "not logged in")
 	}
 	if err != nil {
 		return fmt.Errorf("record connection: %w", err)
@@ -49,7 +51,7 @@ func (s *Service) Disconnected(ctx context.Context, userID string) error {
 	// The socket is gone whether or not the store heard of it: the count
 	// stays down, and reconcile writes it once the store answers again.
 	s.local.end(userID, false)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, apierr.ErrNotFound) {
 		return fmt.Errorf("record disconnection: %w", err)
 	}
 	return nil
@@ -132,7 +134,7 @@ func (s *Service) dropDeadSessions(ctx context.Context, userID string) {
 		}
 		return opWrite, nil
 	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, apierr.ErrNotFound) {
 		s.log.Warn("drop sessions of dead nodes", "user", userID, "err", err)
 	}
 }
@@ -171,7 +173,7 @@ func (s *Service) reconcileSessions(ctx context.Context, userID string) {
 	case err == nil && wrote:
 		s.log.Info("reconciled the user's sessions on this node", "user", userID, "node", node)
 	case err == nil: // the store was right; this node's cache had not caught up
-	case !errors.Is(err, ErrNotFound):
+	case !errors.Is(err, apierr.ErrNotFound):
 		s.log.Warn("reconcile sessions", "user", userID, "err", err)
 	}
 }

@@ -31,6 +31,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // errClaimHeld: the current key of a name is held by another owner.
@@ -100,7 +102,7 @@ func (s *Service) countMove(ctx context.Context, what string, c staleClaim, err 
 	case errors.Is(err, errClaimHeld):
 		s.log.Warn("name claim kept under its old key: a look-alike holds the new one", what, c.id)
 		return moved, kept + 1
-	case errors.Is(err, ErrNotFound), ctx.Err() != nil:
+	case errors.Is(err, apierr.ErrNotFound), ctx.Err() != nil:
 		return moved, kept
 	default:
 		s.log.Warn("re-key name claim", what, c.id, "err", err)
@@ -125,7 +127,7 @@ func (s *Service) setRoomNameKey(ctx context.Context, c staleClaim) error {
 // exists. When another owner holds the new key it returns errClaimHeld and
 // changes nothing, unless take is set: then the claim is taken over (the
 // other owner's later release of it does nothing, since releases check
-// the owner). It returns ErrNotFound when the record is gone (its new
+// the owner). It returns apierr.ErrNotFound when the record is gone (its new
 // claim released again).
 func (s *Service) moveClaim(ctx context.Context, claims KV, c staleClaim, take bool, record func(context.Context) error) error {
 	if err := s.claim(ctx, claims, c.newKey, c.id, take); err != nil {
@@ -135,7 +137,7 @@ func (s *Service) moveClaim(ctx context.Context, claims KV, c staleClaim, take b
 		return nil
 	}
 	if err := record(ctx); err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, apierr.ErrNotFound) {
 			s.deleteIfOwned(context.WithoutCancel(ctx), claims, c.newKey, c.id)
 		}
 		return err
@@ -153,11 +155,11 @@ func (s *Service) claim(ctx context.Context, claims KV, key, owner string, take 
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, ErrExists) {
+		if !errors.Is(err, apierr.ErrExists) {
 			return fmt.Errorf("claim: %w", err)
 		}
 		e, err := claims.Get(ctx, key)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, apierr.ErrNotFound) {
 			continue // released meanwhile
 		}
 		if err != nil {
@@ -173,9 +175,9 @@ func (s *Service) claim(ctx context.Context, claims KV, key, owner string, take 
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, apierr.ErrConflict) && !errors.Is(err, apierr.ErrNotFound) {
 			return fmt.Errorf("take claim: %w", err)
 		}
 	}
-	return fmt.Errorf("claim: %w: too much contention", ErrUnavailable)
+	return fmt.Errorf("claim: %w: too much contention", apierr.ErrUnavailable)
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // Reasons a resume is refused (the "reason" of a recovery event).
@@ -46,17 +48,17 @@ func (e *ResumeRefused) Error() string { return "resume refused: " + e.Reason }
 // Safe for concurrent use; it makes store and log reads (bounded by ctx).
 func (s *Service) Replay(ctx context.Context, userID, roomID string, after uint64) ([]Message, error) {
 	u, _, err := s.users.get(ctx, userID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, clientErr(CodeUnauthorized, "not logged in")
+	if errors.Is(err, apierr.ErrNotFound) {
+		return nil, apierr.New(apierr.CodeUnauthorized, "not logged in")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("replay: get user: %w", err)
 	}
-	if !validID(roomID) {
+	if !ValidID(roomID) {
 		return nil, &ResumeRefused{ResumeNotAMember}
 	}
 	r, _, err := s.rooms.get(ctx, roomID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, apierr.ErrNotFound) {
 		return nil, &ResumeRefused{ResumeNotAMember}
 	}
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // joinRoom adds u to room's members (compare-and-set, so it cannot race
@@ -21,8 +23,8 @@ func (s *Service) joinRoom(ctx context.Context, u *userRecord, roomID string) (*
 	if !persistent {
 		var err error
 		r, err = s.addMember(ctx, roomID, u.ID)
-		if errors.Is(err, ErrNotFound) {
-			return nil, 0, clientErr(CodeRoomNotFound, "no such room")
+		if errors.Is(err, apierr.ErrNotFound) {
+			return nil, 0, apierr.New(apierr.CodeRoomNotFound, "no such room")
 		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("join room %q: %w", roomID, err)
@@ -56,7 +58,7 @@ func (s *Service) leaveRoom(ctx context.Context, u *userRecord, roomID string) e
 		return err
 	}
 	name, nameKey, deleted, err := s.removeMember(ctx, roomID, u.ID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, apierr.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -132,12 +134,12 @@ func (s *Service) appendNotice(ctx context.Context, u *userRecord, roomID, roomN
 // never in no room), then their record points at it, then they leave the
 // old room, which is deleted if they were its last member.
 func (s *Service) SwitchRoom(ctx context.Context, userID, roomID string) (Room, error) {
-	if !validID(roomID) {
-		return Room{}, clientErr(CodeRoomNotFound, "no such room")
+	if !ValidID(roomID) {
+		return Room{}, apierr.New(apierr.CodeRoomNotFound, "no such room")
 	}
 	u, err := s.freshUser(ctx, userID)
-	if errors.Is(err, ErrNotFound) {
-		return Room{}, clientErr(CodeUnauthorized, "not logged in")
+	if errors.Is(err, apierr.ErrNotFound) {
+		return Room{}, apierr.New(apierr.CodeUnauthorized, "not logged in")
 	}
 	if err != nil {
 		return Room{}, fmt.Errorf("get user: %w", err)
@@ -158,8 +160,8 @@ func (s *Service) SwitchRoom(ctx context.Context, userID, roomID string) (Room, 
 	if err != nil {
 		// The user vanished (logout) or the store failed: undo the join.
 		_ = s.leaveRoom(context.WithoutCancel(ctx), u, roomID)
-		if errors.Is(err, ErrNotFound) {
-			return Room{}, clientErr(CodeUnauthorized, "not logged in")
+		if errors.Is(err, apierr.ErrNotFound) {
+			return Room{}, apierr.New(apierr.CodeUnauthorized, "not logged in")
 		}
 		return Room{}, fmt.Errorf("record room: %w", err)
 	}
@@ -175,17 +177,17 @@ func (s *Service) SwitchRoom(ctx context.Context, userID, roomID string) (Room, 
 func (s *Service) CreateRoom(ctx context.Context, userID, rawName, rawDesc string) (Room, error) {
 	name, err := NormalizeRoomName(rawName)
 	if err != nil {
-		return Room{}, clientErr(CodeInvalidRoom, "room name: %s", problem(err))
+		return Room{}, apierr.New(apierr.CodeInvalidRoom, "room name: %s", reason(err))
 	}
 	desc, err := NormalizeRoomDescription(rawDesc)
 	if err != nil {
-		return Room{}, clientErr(CodeInvalidRoom, "room description: %s", problem(err))
+		return Room{}, apierr.New(apierr.CodeInvalidRoom, "room description: %s", reason(err))
 	}
 	key := RoomNameKey(name)
 	id := newID("r")
 	if _, err := s.roomNames.Create(ctx, key, []byte(id)); err != nil {
-		if errors.Is(err, ErrExists) {
-			return Room{}, clientErr(CodeRoomNameTaken, "a room called %q exists", name)
+		if errors.Is(err, apierr.ErrExists) {
+			return Room{}, apierr.New(apierr.CodeRoomNameTaken, "a room called %q exists", name)
 		}
 		return Room{}, fmt.Errorf("claim room name: %w", err)
 	}
@@ -221,17 +223,6 @@ func (s *Service) deleteEmptyRoom(ctx context.Context, id string) {
 }
 
 var errNotEmpty = errors.New("room not empty")
-
-// problem is the human part of a validation error.
-func problem(err error) string {
-	msg := err.Error()
-	for i := 0; i+2 < len(msg); i++ {
-		if msg[i] == ':' && msg[i+1] == ' ' {
-			return msg[i+2:]
-		}
-	}
-	return msg
-}
 
 // CachedRoom returns a room from the watched cache (no store read; it may
 // lag the store briefly). For callers that must not wait on the store.

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // RoomSpec describes a persistent room.
@@ -37,7 +39,7 @@ func ParseRoomSpecs(data []byte) ([]RoomSpec, error) {
 	}
 	ids, names := map[string]bool{}, map[string]bool{}
 	for i, sp := range specs {
-		if !validID(sp.ID) {
+		if !ValidID(sp.ID) {
 			return nil, fmt.Errorf("parse rooms: room %d: invalid id %q", i, sp.ID)
 		}
 		name, err := NormalizeRoomName(sp.Name)
@@ -65,12 +67,12 @@ func (s *Service) ensureRoom(ctx context.Context, spec RoomSpec) error {
 	if err != nil {
 		return err
 	}
-	if !validID(spec.ID) {
+	if !ValidID(spec.ID) {
 		return fmt.Errorf("invalid room id %q", spec.ID)
 	}
 	key := RoomNameKey(name)
 	rec := &roomRecord{ID: spec.ID, Name: name, NameKey: key, Description: desc, Persistent: true, CreatedAt: s.now(), Members: []string{}}
-	if _, err := s.rooms.create(ctx, spec.ID, rec); err != nil && !errors.Is(err, ErrExists) {
+	if _, err := s.rooms.create(ctx, spec.ID, rec); err != nil && !errors.Is(err, apierr.ErrExists) {
 		return err
 	}
 	r, _, err := s.rooms.modify(ctx, spec.ID, func(r *roomRecord) (op, error) {

@@ -208,7 +208,7 @@ func (s *Service) now() int64 { return s.cfg.Now().UnixMilli() }
 // the user and room lists, and starts following room events, typing
 // signals and the periodic cleanup, until ctx ends. Events go to l.
 func (s *Service) Start(ctx context.Context, l Listener) error {
-	if s.cfg.NodeID == "" || !validID(s.cfg.NodeID) {
+	if s.cfg.NodeID == "" || !ValidID(s.cfg.NodeID) {
 		return fmt.Errorf("start chat: invalid node id %q", s.cfg.NodeID)
 	}
 	s.listener = l

@@ -19,15 +19,15 @@ type Entry struct {
 // (no cache): two callers racing on Create or on Update of one revision
 // get exactly one winner.
 type KV interface {
-	// Get returns the entry, or an error wrapping ErrNotFound.
+	// Get returns the entry, or an error wrapping apierr.ErrNotFound.
 	Get(ctx context.Context, key string) (Entry, error)
-	// Create stores a new key; an existing key gives ErrExists.
+	// Create stores a new key; an existing key gives apierr.ErrExists.
 	Create(ctx context.Context, key string, value []byte) (uint64, error)
 	// Update replaces the value if the key is still at revision rev;
-	// otherwise ErrConflict (ErrNotFound if it is gone).
+	// otherwise apierr.ErrConflict (apierr.ErrNotFound if it is gone).
 	Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error)
 	// Delete removes the key if it is still at revision rev (0: whatever
-	// its revision); otherwise ErrConflict. Deleting a missing key is not
+	// its revision); otherwise apierr.ErrConflict. Deleting a missing key is not
 	// an error when rev is 0.
 	Delete(ctx context.Context, key string, rev uint64) error
 	// Keys lists the current keys.
@@ -97,7 +97,7 @@ type FileInfo struct {
 // Files looks up uploaded files (images attached to messages). Safe for
 // concurrent use.
 type Files interface {
-	// Lookup returns the file, or an error wrapping ErrNotFound when it is
+	// Lookup returns the file, or an error wrapping apierr.ErrNotFound when it is
 	// unknown or expired.
 	Lookup(ctx context.Context, id string) (FileInfo, error)
 }

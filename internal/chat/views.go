@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // onlineLocked reports whether u has a session on a live node.
@@ -89,12 +91,12 @@ func (s *Service) Rooms() []Room {
 
 // Room returns one room, read from the store.
 func (s *Service) Room(ctx context.Context, id string) (Room, error) {
-	if !validID(id) {
-		return Room{}, clientErr(CodeRoomNotFound, "no such room")
+	if !ValidID(id) {
+		return Room{}, apierr.New(apierr.CodeRoomNotFound, "no such room")
 	}
 	r, _, err := s.rooms.get(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return Room{}, clientErr(CodeRoomNotFound, "no such room")
+	if errors.Is(err, apierr.ErrNotFound) {
+		return Room{}, apierr.New(apierr.CodeRoomNotFound, "no such room")
 	}
 	if err != nil {
 		return Room{}, fmt.Errorf("get room: %w", err)

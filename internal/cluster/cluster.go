@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // Key-value bucket names.
@@ -123,7 +123,7 @@ type Options struct {
 	AttachmentRetention time.Duration
 	// AttachmentMaxBytes bounds the bytes the attachments object store
 	// holds (default 0: unbounded); past it, uploads fail with
-	// chat.ErrUnavailable until objects expire.
+	// apierr.ErrUnavailable until objects expire.
 	AttachmentMaxBytes int64
 
 	// StartTimeout bounds Start, on top of its context (default 30s).
@@ -635,21 +635,21 @@ func (c *Cluster) ClientURL() string {
 
 // Ready reports whether the node can use the shared state: the
 // connection is up and JetStream answers for the ROOMS stream. Errors
-// wrap chat.ErrUnavailable.
+// wrap apierr.ErrUnavailable.
 func (c *Cluster) Ready(ctx context.Context) error {
 	if c.closing() {
-		return fmt.Errorf("cluster: ready: %w: %w", chat.ErrUnavailable, ErrClosed)
+		return fmt.Errorf("cluster: ready: %w: %w", apierr.ErrUnavailable, ErrClosed)
 	}
 	if !c.nc.IsConnected() {
-		return fmt.Errorf("cluster: ready: %w: nats connection %s", chat.ErrUnavailable, c.nc.Status())
+		return fmt.Errorf("cluster: ready: %w: nats connection %s", apierr.ErrUnavailable, c.nc.Status())
 	}
 	// Account info needs the JetStream meta leader: without a quorum of
 	// NATS servers it fails even where this connection is up.
 	if _, err := c.js.AccountInfo(ctx); err != nil {
-		return fmt.Errorf("cluster: ready: jetstream: %w: %w", chat.ErrUnavailable, err)
+		return fmt.Errorf("cluster: ready: jetstream: %w: %w", apierr.ErrUnavailable, err)
 	}
 	if _, err := c.js.Stream(ctx, StreamRooms); err != nil {
-		return fmt.Errorf("cluster: ready: stream %s: %w: %w", StreamRooms, chat.ErrUnavailable, err)
+		return fmt.Errorf("cluster: ready: stream %s: %w: %w", StreamRooms, apierr.ErrUnavailable, err)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/cluster"
 	"github.com/chatrooms/chatrooms/internal/natstest"
@@ -56,16 +57,16 @@ func TestReadyAndClose(t *testing.T) {
 	if err := c.Close(ctx); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if err := c.Ready(ctx); !errors.Is(err, chat.ErrUnavailable) {
+	if err := c.Ready(ctx); !errors.Is(err, apierr.ErrUnavailable) {
 		t.Fatalf("Ready after Close: %v, want ErrUnavailable", err)
 	}
-	if _, err := c.Users().Get(ctx, "a"); !errors.Is(err, chat.ErrUnavailable) {
+	if _, err := c.Users().Get(ctx, "a"); !errors.Is(err, apierr.ErrUnavailable) {
 		t.Fatalf("Get after Close: %v, want ErrUnavailable", err)
 	}
-	if _, err := c.Log().Append(ctx, "r", nil); !errors.Is(err, chat.ErrUnavailable) {
+	if _, err := c.Log().Append(ctx, "r", nil); !errors.Is(err, apierr.ErrUnavailable) {
 		t.Fatalf("Append after Close: %v, want ErrUnavailable", err)
 	}
-	if err := c.Signals().Publish(ctx, "x", nil); !errors.Is(err, chat.ErrUnavailable) {
+	if err := c.Signals().Publish(ctx, "x", nil); !errors.Is(err, apierr.ErrUnavailable) {
 		t.Fatalf("Publish after Close: %v, want ErrUnavailable", err)
 	}
 }
@@ -190,7 +191,7 @@ func TestNodeTTL(t *testing.T) {
 	case <-time.After(ttl + 8*time.Second):
 		t.Fatal("no expiry seen by the watch")
 	}
-	if _, err := c.Nodes().Get(ctx, "node-1"); !errors.Is(err, chat.ErrNotFound) {
+	if _, err := c.Nodes().Get(ctx, "node-1"); !errors.Is(err, apierr.ErrNotFound) {
 		t.Fatalf("Get after the TTL: %v, want ErrNotFound", err)
 	}
 	// The key can be claimed again.
@@ -217,7 +218,7 @@ func TestExternalNATS(t *testing.T) {
 	if _, err := a.Nicks().Create(ctx, "bob", []byte("a")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Nicks().Create(ctx, "bob", []byte("b")); !errors.Is(err, chat.ErrExists) {
+	if _, err := b.Nicks().Create(ctx, "bob", []byte("b")); !errors.Is(err, apierr.ErrExists) {
 		t.Fatalf("second node's Create: %v, want ErrExists", err)
 	}
 	seen := make(chan chat.LogEntry, 1)
@@ -241,10 +242,10 @@ func TestExternalNATS(t *testing.T) {
 	stop()
 	cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
-	if _, err := a.Nicks().Get(cctx, "bob"); !errors.Is(err, chat.ErrUnavailable) {
+	if _, err := a.Nicks().Get(cctx, "bob"); !errors.Is(err, apierr.ErrUnavailable) {
 		t.Fatalf("Get with the server down: %v, want ErrUnavailable", err)
 	}
-	if err := a.Ready(cctx); !errors.Is(err, chat.ErrUnavailable) {
+	if err := a.Ready(cctx); !errors.Is(err, apierr.ErrUnavailable) {
 		t.Fatalf("Ready with the server down: %v, want ErrUnavailable", err)
 	}
 }
@@ -280,7 +281,7 @@ func TestReplicatedCluster(t *testing.T) {
 			switch {
 			case err == nil:
 				wins.Add(1)
-			case !errors.Is(err, chat.ErrExists):
+			case !errors.Is(err, apierr.ErrExists):
 				t.Errorf("Create: %v", err)
 			}
 		})
@@ -296,10 +297,10 @@ func TestReplicatedCluster(t *testing.T) {
 	if _, err := cs[0].Nicks().Update(ctx, "carol", []byte("x"), e.Revision); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cs[2].Nicks().Update(ctx, "carol", []byte("y"), e.Revision); !errors.Is(err, chat.ErrConflict) {
+	if _, err := cs[2].Nicks().Update(ctx, "carol", []byte("y"), e.Revision); !errors.Is(err, apierr.ErrConflict) {
 		t.Fatalf("stale Update on R3: %v, want ErrConflict", err)
 	}
-	if err := cs[1].Nicks().Delete(ctx, "carol", e.Revision); !errors.Is(err, chat.ErrConflict) {
+	if err := cs[1].Nicks().Delete(ctx, "carol", e.Revision); !errors.Is(err, apierr.ErrConflict) {
 		t.Fatalf("stale Delete on R3: %v, want ErrConflict", err)
 	}
 	// Reads through any node see the write just made through another.

@@ -25,10 +25,11 @@
 // Signals implements chat.Signals on core NATS subjects under chat.sig.,
 // which are not stored.
 //
-// Errors wrap chat's sentinels: jetstream.ErrKeyNotFound and
-// ErrObjectNotFound become chat.ErrNotFound, ErrKeyExists chat.ErrExists, a "wrong last sequence"
-// answer to Update or Delete chat.ErrConflict, and timeouts, missing
-// responders and a closed or reconnecting connection chat.ErrUnavailable.
+// Errors wrap apierr's storage outcomes: jetstream.ErrKeyNotFound and
+// ErrObjectNotFound become apierr.ErrNotFound, ErrKeyExists
+// apierr.ErrExists, a "wrong last sequence" answer to Update or Delete
+// apierr.ErrConflict, and timeouts, missing responders and a closed or
+// reconnecting connection apierr.ErrUnavailable.
 // Keys and room names are validated, never encoded: anything outside
 // [A-Za-z0-9_=.-] is refused with ErrInvalidKey or ErrInvalidSubject.
 //

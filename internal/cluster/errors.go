@@ -9,11 +9,11 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // Errors of this package; the storage outcomes (not found, exists,
-// conflict, unavailable) are chat's sentinels instead, wrapped.
+// conflict, unavailable) are apierr's sentinels instead, wrapped.
 var (
 	// ErrInvalidKey: a KV key outside [A-Za-z0-9_=.-], empty, too long,
 	// or with an empty dot-separated token.
@@ -62,7 +62,7 @@ func wrongLastSeq(err error) bool {
 }
 
 // storeErr maps the errors every operation shares: unavailability becomes
-// chat.ErrUnavailable (still wrapping the cause), anything else is
+// apierr.ErrUnavailable (still wrapping the cause), anything else is
 // returned as is. Callers map the outcomes specific to their operation
 // (exists, conflict, not found) before calling it.
 func storeErr(err error) error {
@@ -70,7 +70,7 @@ func storeErr(err error) error {
 		return nil
 	}
 	if unavailable(err) {
-		return fmt.Errorf("%w: %w", chat.ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", apierr.ErrUnavailable, err)
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 )
 
@@ -66,7 +67,7 @@ func (k *KV) checkKey(op, key string) error {
 }
 
 // Get returns the key's entry; a missing or deleted key gives an error
-// wrapping chat.ErrNotFound.
+// wrapping apierr.ErrNotFound.
 func (k *KV) Get(ctx context.Context, key string) (chat.Entry, error) {
 	if err := k.checkKey("get", key); err != nil {
 		return chat.Entry{}, err
@@ -74,7 +75,7 @@ func (k *KV) Get(ctx context.Context, key string) (chat.Entry, error) {
 	e, err := k.kv.Get(ctx, key)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return chat.Entry{}, fmt.Errorf("%s: get %q: %w", k.bucket, key, chat.ErrNotFound)
+			return chat.Entry{}, fmt.Errorf("%s: get %q: %w", k.bucket, key, apierr.ErrNotFound)
 		}
 		return chat.Entry{}, fmt.Errorf("%s: get %q: %w", k.bucket, key, storeErr(err))
 	}
@@ -82,7 +83,7 @@ func (k *KV) Get(ctx context.Context, key string) (chat.Entry, error) {
 }
 
 // Create stores a new key and returns its revision; an existing key
-// gives an error wrapping chat.ErrExists.
+// gives an error wrapping apierr.ErrExists.
 func (k *KV) Create(ctx context.Context, key string, value []byte) (uint64, error) {
 	if err := k.checkKey("create", key); err != nil {
 		return 0, err
@@ -92,7 +93,7 @@ func (k *KV) Create(ctx context.Context, key string, value []byte) (uint64, erro
 		// A deleted key is re-created at its delete marker's revision, so a
 		// racing creator may also see a bare "wrong last sequence".
 		if errors.Is(err, jetstream.ErrKeyExists) || wrongLastSeq(err) {
-			return 0, fmt.Errorf("%s: create %q: %w", k.bucket, key, chat.ErrExists)
+			return 0, fmt.Errorf("%s: create %q: %w", k.bucket, key, apierr.ErrExists)
 		}
 		return 0, fmt.Errorf("%s: create %q: %w", k.bucket, key, storeErr(err))
 	}
@@ -100,8 +101,8 @@ func (k *KV) Create(ctx context.Context, key string, value []byte) (uint64, erro
 }
 
 // Update replaces the value if the key is still at revision rev and
-// returns the new revision. A changed key gives chat.ErrConflict, a
-// missing or deleted one chat.ErrNotFound.
+// returns the new revision. A changed key gives apierr.ErrConflict, a
+// missing or deleted one apierr.ErrNotFound.
 func (k *KV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
 	if err := k.checkKey("update", key); err != nil {
 		return 0, err
@@ -109,7 +110,7 @@ func (k *KV) Update(ctx context.Context, key string, value []byte, rev uint64) (
 	if rev == 0 {
 		// JetStream reads "last sequence 0" as "must not exist", which
 		// would turn Update into Create.
-		return 0, fmt.Errorf("%s: update %q: revision 0: %w", k.bucket, key, chat.ErrConflict)
+		return 0, fmt.Errorf("%s: update %q: revision 0: %w", k.bucket, key, apierr.ErrConflict)
 	}
 	newRev, err := k.kv.Update(ctx, key, value, rev)
 	if err != nil {
@@ -121,18 +122,18 @@ func (k *KV) Update(ctx context.Context, key string, value []byte, rev uint64) (
 	return newRev, nil
 }
 
-// conflict tells a changed key (chat.ErrConflict) from a gone one
-// (chat.ErrNotFound) after a failed compare-and-set.
+// conflict tells a changed key (apierr.ErrConflict) from a gone one
+// (apierr.ErrNotFound) after a failed compare-and-set.
 func (k *KV) conflict(ctx context.Context, key string) error {
 	_, err := k.kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return chat.ErrNotFound
+		return apierr.ErrNotFound
 	}
-	return chat.ErrConflict
+	return apierr.ErrConflict
 }
 
 // Delete removes the key if it is still at revision rev (0: at any
-// revision); otherwise chat.ErrConflict. Deleting a missing key with rev
+// revision); otherwise apierr.ErrConflict. Deleting a missing key with rev
 // 0 succeeds.
 func (k *KV) Delete(ctx context.Context, key string, rev uint64) error {
 	if err := k.checkKey("delete", key); err != nil {
@@ -144,7 +145,7 @@ func (k *KV) Delete(ctx context.Context, key string, rev uint64) error {
 	}
 	if err := k.kv.Delete(ctx, key, opts...); err != nil {
 		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || wrongLastSeq(err) {
-			return fmt.Errorf("%s: delete %q at revision %d: %w", k.bucket, key, rev, chat.ErrConflict)
+			return fmt.Errorf("%s: delete %q at revision %d: %w", k.bucket, key, rev, apierr.ErrConflict)
 		}
 		return fmt.Errorf("%s: delete %q: %w", k.bucket, key, storeErr(err))
 	}

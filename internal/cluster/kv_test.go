@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/cluster"
 	"github.com/chatrooms/chatrooms/internal/natstest"
@@ -45,11 +46,11 @@ func TestKVSemantics(t *testing.T) {
 		}},
 		{"create twice", []kvStep{
 			{op: "create", key: "b", value: "1"},
-			{op: "create", key: "b", value: "2", want: chat.ErrExists},
+			{op: "create", key: "b", value: "2", want: apierr.ErrExists},
 			{op: "get", key: "b", value: "1"},
 		}},
 		{"get missing", []kvStep{
-			{op: "get", key: "missing", want: chat.ErrNotFound},
+			{op: "get", key: "missing", want: apierr.ErrNotFound},
 		}},
 		{"update at current revision", []kvStep{
 			{op: "create", key: "c", value: "1"},
@@ -59,31 +60,31 @@ func TestKVSemantics(t *testing.T) {
 		{"update with a stale revision", []kvStep{
 			{op: "create", key: "d", value: "1"},
 			{op: "update", key: "d", value: "2", rev: "latest"},
-			{op: "update", key: "d", value: "3", rev: "previous", want: chat.ErrConflict},
+			{op: "update", key: "d", value: "3", rev: "previous", want: apierr.ErrConflict},
 			{op: "get", key: "d", value: "2"},
 		}},
 		{"update with revision 0", []kvStep{
 			{op: "create", key: "d0", value: "1"},
-			{op: "update", key: "d0", value: "2", rev: "zero", want: chat.ErrConflict},
+			{op: "update", key: "d0", value: "2", rev: "zero", want: apierr.ErrConflict},
 		}},
 		{"update missing", []kvStep{
-			{op: "update", key: "nokey", value: "2", rev: "bogus", want: chat.ErrNotFound},
+			{op: "update", key: "nokey", value: "2", rev: "bogus", want: apierr.ErrNotFound},
 		}},
 		{"update deleted", []kvStep{
 			{op: "create", key: "e", value: "1"},
 			{op: "delete", key: "e", rev: "zero"},
-			{op: "update", key: "e", value: "2", rev: "latest", want: chat.ErrNotFound},
+			{op: "update", key: "e", value: "2", rev: "latest", want: apierr.ErrNotFound},
 		}},
 		{"delete with a stale revision", []kvStep{
 			{op: "create", key: "f", value: "1"},
 			{op: "update", key: "f", value: "2", rev: "latest"},
-			{op: "delete", key: "f", rev: "previous", want: chat.ErrConflict},
+			{op: "delete", key: "f", rev: "previous", want: apierr.ErrConflict},
 			{op: "get", key: "f", value: "2"},
 		}},
 		{"delete at current revision", []kvStep{
 			{op: "create", key: "g", value: "1"},
 			{op: "delete", key: "g", rev: "latest"},
-			{op: "get", key: "g", want: chat.ErrNotFound},
+			{op: "get", key: "g", want: apierr.ErrNotFound},
 		}},
 		{"delete missing at any revision", []kvStep{
 			{op: "delete", key: "never", rev: "zero"},
@@ -93,7 +94,7 @@ func TestKVSemantics(t *testing.T) {
 			{op: "delete", key: "h", rev: "zero"},
 			{op: "create", key: "h", value: "2"},
 			{op: "get", key: "h", value: "2"},
-			{op: "create", key: "h", value: "3", want: chat.ErrExists},
+			{op: "create", key: "h", value: "3", want: apierr.ErrExists},
 		}},
 		{"dotted and symbol keys", []kvStep{
 			{op: "create", key: "room.name_x=Y-1", value: "1"},
@@ -319,7 +320,7 @@ func TestKVCreateRace(t *testing.T) {
 				switch {
 				case err == nil:
 					wins.Add(1)
-				case errors.Is(err, chat.ErrExists):
+				case errors.Is(err, apierr.ErrExists):
 					exists.Add(1)
 				default:
 					t.Errorf("Create: %v", err)
@@ -351,7 +352,7 @@ func TestKVUpdateRace(t *testing.T) {
 			switch {
 			case err == nil:
 				wins.Add(1)
-			case errors.Is(err, chat.ErrConflict):
+			case errors.Is(err, apierr.ErrConflict):
 				conflicts.Add(1)
 			default:
 				t.Errorf("Update: %v", err)

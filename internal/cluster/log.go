@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 )
 
@@ -68,7 +69,7 @@ func (l *Log) Append(ctx context.Context, room string, data []byte) (uint64, err
 // AppendID is Append with a message id (if id is not empty): appending
 // the same id again within two minutes stores nothing and returns the
 // first append's sequence, so a caller may retry an Append whose outcome
-// it does not know (chat.ErrUnavailable) without duplicating the event.
+// it does not know (apierr.ErrUnavailable) without duplicating the event.
 func (l *Log) AppendID(ctx context.Context, room, id string, data []byte) (uint64, error) {
 	seq, _, err := l.appendID(ctx, room, id, data)
 	return seq, err
@@ -93,7 +94,7 @@ func (l *Log) appendID(ctx context.Context, room, id string, data []byte) (seq u
 		if !l.c.nc.IsConnected() {
 			// nats.go words a closed connection into its error here
 			// without wrapping ErrConnectionClosed.
-			err = fmt.Errorf("%w: %v", chat.ErrUnavailable, err)
+			err = fmt.Errorf("%w: %v", apierr.ErrUnavailable, err)
 		}
 		return 0, false, fmt.Errorf("room log: append to %q: %w", room, storeErr(err))
 	}
@@ -132,7 +133,7 @@ func (l *Log) AppendOnce(ctx context.Context, room, id string, data []byte) (uin
 
 // Get returns the stored event with stream sequence seq, read from the
 // stream leader (not a direct get, which a lagging replica may answer),
-// or an error wrapping chat.ErrNotFound when there is none (never
+// or an error wrapping apierr.ErrNotFound when there is none (never
 // stored, expired, or not a room event). Without a deadline on ctx, Get
 // gives up after Options.RequestTimeout.
 func (l *Log) Get(ctx context.Context, seq uint64) (chat.LogEntry, error) {
@@ -165,7 +166,7 @@ func (l *Log) Get(ctx context.Context, seq uint64) (chat.LogEntry, error) {
 	}
 	if resp.Error != nil {
 		if resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound {
-			return chat.LogEntry{}, fmt.Errorf("room log: get %d: %w", seq, chat.ErrNotFound)
+			return chat.LogEntry{}, fmt.Errorf("room log: get %d: %w", seq, apierr.ErrNotFound)
 		}
 		return chat.LogEntry{}, fmt.Errorf("room log: get %d: %w", seq, storeErr(resp.Error))
 	}
@@ -174,7 +175,7 @@ func (l *Log) Get(ctx context.Context, seq uint64) (chat.LogEntry, error) {
 	}
 	room, ok := strings.CutPrefix(resp.Message.Subject, RoomSubjectPrefix)
 	if !ok {
-		return chat.LogEntry{}, fmt.Errorf("room log: get %d: subject %q: %w", seq, resp.Message.Subject, chat.ErrNotFound)
+		return chat.LogEntry{}, fmt.Errorf("room log: get %d: subject %q: %w", seq, resp.Message.Subject, apierr.ErrNotFound)
 	}
 	return chat.LogEntry{Room: room, Seq: resp.Message.Seq, Time: resp.Message.Time, Data: resp.Message.Data}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/cluster"
 	"github.com/chatrooms/chatrooms/internal/natstest"
@@ -317,8 +318,8 @@ func TestLogGet(t *testing.T) {
 	if e.Room != "room.with.dots" || e.Seq != seq || string(e.Data) != "hello" || e.Time.IsZero() {
 		t.Fatalf("Get(%d) = %+v (data %q)", seq, e, e.Data)
 	}
-	if _, err := l.Get(ctx, seq+1000); !errors.Is(err, chat.ErrNotFound) {
-		t.Fatalf("Get of a sequence never stored: %v, want chat.ErrNotFound", err)
+	if _, err := l.Get(ctx, seq+1000); !errors.Is(err, apierr.ErrNotFound) {
+		t.Fatalf("Get of a sequence never stored: %v, want apierr.ErrNotFound", err)
 	}
 }
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/attachments"
-	"github.com/chatrooms/chatrooms/internal/chat"
 )
 
 var _ attachments.Blobs = (*Objects)(nil)
@@ -95,7 +95,7 @@ func (o *Objects) Put(ctx context.Context, name string, r io.Reader) error {
 
 // Get opens the object name; the caller must Close it. Reading streams
 // the chunks and checks the SHA-256 digest at the end. A missing,
-// deleted or expired object gives an error wrapping chat.ErrNotFound.
+// deleted or expired object gives an error wrapping apierr.ErrNotFound.
 func (o *Objects) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err := o.checkName("get", name); err != nil {
 		return nil, err
@@ -118,7 +118,7 @@ func (o *Objects) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 		res, err := o.obs.Get(ctx, name)
 		if err != nil {
 			if errors.Is(err, jetstream.ErrObjectNotFound) {
-				return nil, fmt.Errorf("%s: get %q: %w", o.bucket, name, chat.ErrNotFound)
+				return nil, fmt.Errorf("%s: get %q: %w", o.bucket, name, apierr.ErrNotFound)
 			}
 			return nil, fmt.Errorf("%s: get %q: %w", o.bucket, name, storeErr(err))
 		}
@@ -132,7 +132,7 @@ func (o *Objects) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 		}
 		last = err
 	}
-	return nil, fmt.Errorf("%s: read %q: %w: %w", o.bucket, name, chat.ErrUnavailable, last)
+	return nil, fmt.Errorf("%s: read %q: %w: %w", o.bucket, name, apierr.ErrUnavailable, last)
 }
 
 // getAttempts bounds the reads of one object (see Get).

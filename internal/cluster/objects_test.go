@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/cluster"
 	"github.com/chatrooms/chatrooms/internal/natstest"
 )
@@ -80,7 +80,7 @@ func TestObjects(t *testing.T) {
 		if err := o.Delete(ctx, "d.image"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := readObject(t, o, "d.image"); !errors.Is(err, chat.ErrNotFound) {
+		if _, err := readObject(t, o, "d.image"); !errors.Is(err, apierr.ErrNotFound) {
 			t.Fatalf("Get after Delete: %v, want ErrNotFound", err)
 		}
 		if err := o.Delete(ctx, "d.image"); err != nil {
@@ -91,7 +91,7 @@ func TestObjects(t *testing.T) {
 		}
 	})
 	t.Run("missing", func(t *testing.T) {
-		if _, err := readObject(t, o, "missing"); !errors.Is(err, chat.ErrNotFound) {
+		if _, err := readObject(t, o, "missing"); !errors.Is(err, apierr.ErrNotFound) {
 			t.Fatalf("Get: %v, want ErrNotFound", err)
 		}
 	})
@@ -135,13 +135,13 @@ func TestAttachmentRetention(t *testing.T) {
 		}
 		_, metaErr := c.AttachMeta().Get(ctx, "x")
 		d := time.Since(stored)
-		if errors.Is(metaErr, chat.ErrNotFound) && metaGone == 0 {
+		if errors.Is(metaErr, apierr.ErrNotFound) && metaGone == 0 {
 			metaGone = d
 			if d < retention-100*time.Millisecond {
 				t.Fatalf("metadata expired after %s, before the retention %s", d, retention)
 			}
 		}
-		if errors.Is(objErr, chat.ErrNotFound) {
+		if errors.Is(objErr, apierr.ErrNotFound) {
 			if metaGone == 0 {
 				t.Fatalf("object expired after %s, before its metadata", d)
 			}
@@ -162,10 +162,10 @@ func TestAttachmentMaxBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := c.Attachments().Put(ctx, "big", bytes.NewReader(randomBytes(t, 1<<20)))
-	if !errors.Is(err, chat.ErrUnavailable) {
+	if !errors.Is(err, apierr.ErrUnavailable) {
 		t.Fatalf("Put past AttachmentMaxBytes: %v, want ErrUnavailable", err)
 	}
-	if _, err := readObject(t, c.Attachments(), "big"); !errors.Is(err, chat.ErrNotFound) {
+	if _, err := readObject(t, c.Attachments(), "big"); !errors.Is(err, apierr.ErrNotFound) {
 		t.Fatalf("Get of the refused object: %v, want ErrNotFound", err)
 	}
 	if got, err := readObject(t, c.Attachments(), "small"); err != nil || len(got) != 64<<10 {

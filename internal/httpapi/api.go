@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/avatar"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/httpx"
@@ -37,7 +38,7 @@ type Config struct {
 	Body httpx.BodyTimeouts
 	// AdmitNewUser and AdmitRoomCreation, if set, are asked before a
 	// registration and before user creates a room: an error (e.g.
-	// chat.RateLimited) refuses it; otherwise undo is called if nothing
+	// apierr.RateLimited) refuses it; otherwise undo is called if nothing
 	// was created after all (invalid or taken name), so only creations
 	// count.
 	AdmitNewUser      func(r *http.Request) (undo func(), err error)
@@ -86,7 +87,7 @@ func (a *API) authed(h func(w http.ResponseWriter, r *http.Request, u chat.User)
 	return func(w http.ResponseWriter, r *http.Request) {
 		token, ok := httpx.BearerToken(r.Header.Get("Authorization"))
 		if !ok {
-			a.fail(w, r, &chat.Error{Code: chat.CodeUnauthorized, Message: "missing or invalid token"})
+			a.fail(w, r, &apierr.Error{Code: apierr.CodeUnauthorized, Message: "missing or invalid token"})
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
@@ -206,8 +207,8 @@ func (a *API) createRoom(w http.ResponseWriter, r *http.Request, u chat.User) {
 
 func (a *API) userAvatar(w http.ResponseWriter, r *http.Request) {
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".svg")
-	if !ok || !validID(id) {
-		a.fail(w, r, &chat.Error{Code: httpx.CodeNotFound, Message: "no such avatar"})
+	if !ok || !chat.ValidID(id) {
+		a.fail(w, r, &apierr.Error{Code: apierr.CodeNotFound, Message: "no such avatar"})
 		return
 	}
 	writeSVG(w, r, avatar.User(id))
@@ -215,8 +216,8 @@ func (a *API) userAvatar(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) roomAvatar(w http.ResponseWriter, r *http.Request) {
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".svg")
-	if !ok || !validID(id) {
-		a.fail(w, r, &chat.Error{Code: httpx.CodeNotFound, Message: "no such avatar"})
+	if !ok || !chat.ValidID(id) {
+		a.fail(w, r, &apierr.Error{Code: apierr.CodeNotFound, Message: "no such avatar"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
@@ -248,18 +249,5 @@ func writeSVG(w http.ResponseWriter, r *http.Request, svg []byte) {
 }
 
 func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
-	a.fail(w, r, &chat.Error{Code: httpx.CodeNotFound, Message: "no such endpoint"})
-}
-
-// validID accepts the ids the service issues.
-func validID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
+	a.fail(w, r, &apierr.Error{Code: apierr.CodeNotFound, Message: "no such endpoint"})
 }

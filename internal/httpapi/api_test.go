@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/httpapi"
 )
@@ -38,7 +39,7 @@ func (f *fakeService) Register(_ context.Context, name string) (chat.User, strin
 
 func (f *fakeService) Authenticate(_ context.Context, token string) (chat.User, error) {
 	if token != goodToken {
-		return chat.User{}, &chat.Error{Code: chat.CodeUnauthorized, Message: "missing or invalid token"}
+		return chat.User{}, &apierr.Error{Code: apierr.CodeUnauthorized, Message: "missing or invalid token"}
 	}
 	return alice, nil
 }
@@ -54,7 +55,7 @@ func (f *fakeService) Room(_ context.Context, id string) (chat.Room, error) {
 		return chat.Room{}, f.roomErr
 	}
 	if id != "_default" {
-		return chat.Room{}, &chat.Error{Code: chat.CodeRoomNotFound, Message: "no such room"}
+		return chat.Room{}, &apierr.Error{Code: apierr.CodeRoomNotFound, Message: "no such room"}
 	}
 	return chat.Room{ID: "_default", Name: "Default Room"}, nil
 }
@@ -103,9 +104,9 @@ func TestRoutes(t *testing.T) {
 	}{
 		{name: "health", method: "GET", path: "/api/health", status: 200, contains: "OK"},
 		{name: "register", method: "POST", path: "/api/users", body: `{"username":"Bob"}`, status: 201, contains: `"token":"new-token"`},
-		{name: "register taken", svc: fakeService{registerErr: &chat.Error{Code: chat.CodeUsernameTaken, Message: "taken"}}, method: "POST", path: "/api/users", body: `{"username":"Bob"}`, status: 409, code: "username_taken"},
-		{name: "register invalid", svc: fakeService{registerErr: &chat.Error{Code: chat.CodeInvalidUsername, Message: "bad"}}, method: "POST", path: "/api/users", body: `{"username":"B"}`, status: 400, code: "invalid_username"},
-		{name: "register store down", svc: fakeService{registerErr: chat.ErrUnavailable}, method: "POST", path: "/api/users", body: `{"username":"Bob"}`, status: 503, code: "unavailable"},
+		{name: "register taken", svc: fakeService{registerErr: &apierr.Error{Code: apierr.CodeUsernameTaken, Message: "taken"}}, method: "POST", path: "/api/users", body: `{"username":"Bob"}`, status: 409, code: "username_taken"},
+		{name: "register invalid", svc: fakeService{registerErr: &apierr.Error{Code: apierr.CodeInvalidUsername, Message: "bad"}}, method: "POST", path: "/api/users", body: `{"username":"B"}`, status: 400, code: "invalid_username"},
+		{name: "register store down", svc: fakeService{registerErr: apierr.ErrUnavailable}, method: "POST", path: "/api/users", body: `{"username":"Bob"}`, status: 503, code: "unavailable"},
 		{name: "register internal", svc: fakeService{registerErr: errors.New("disk on fire")}, method: "POST", path: "/api/users", body: `{"username":"Bob"}`, status: 500, code: "internal_error"},
 		{name: "malformed", method: "POST", path: "/api/users", body: `{"username":`, status: 400, code: "invalid_request"},
 		{name: "empty body", method: "POST", path: "/api/users", status: 400, code: "invalid_request"},
@@ -122,7 +123,7 @@ func TestRoutes(t *testing.T) {
 		{name: "room missing", method: "GET", path: "/api/rooms/nope", status: 404, code: "room_not_found"},
 		{name: "create room", method: "POST", path: "/api/rooms", token: goodToken, body: `{"name":"Go","description":"d"}`, status: 201, contains: `"member_count":1`},
 		{name: "create room no token", method: "POST", path: "/api/rooms", body: `{"name":"Go"}`, status: 401, code: "unauthorized"},
-		{name: "create room taken", svc: fakeService{createErr: &chat.Error{Code: chat.CodeRoomNameTaken, Message: "taken"}}, method: "POST", path: "/api/rooms", token: goodToken, body: `{"name":"Go"}`, status: 409, code: "room_name_taken"},
+		{name: "create room taken", svc: fakeService{createErr: &apierr.Error{Code: apierr.CodeRoomNameTaken, Message: "taken"}}, method: "POST", path: "/api/rooms", token: goodToken, body: `{"name":"Go"}`, status: 409, code: "room_name_taken"},
 		{name: "user avatar", method: "GET", path: "/api/avatars/users/u1.svg", status: 200, contains: "<svg"},
 		{name: "user avatar bad name", method: "GET", path: "/api/avatars/users/u1.png", status: 404, code: "not_found"},
 		{name: "room avatar", method: "GET", path: "/api/avatars/rooms/_default.svg", status: 200, contains: "<svg"},
@@ -137,7 +138,7 @@ func TestRoutes(t *testing.T) {
 				t.Fatalf("status = %d, want %d; body %s", rec.Code, tt.status, rec.Body)
 			}
 			if tt.code != "" {
-				var e chat.Error
+				var e apierr.Error
 				if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Code != tt.code || e.Message == "" {
 					t.Fatalf("body = %s, want error %q with a message", rec.Body, tt.code)
 				}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/httpx"
 )
 
@@ -35,7 +35,7 @@ func jsonServer(t *testing.T, timeouts httpx.BodyTimeouts) (string, <-chan error
 		err := httpx.ReadJSON(w, r, 1<<20, &v)
 		results <- err
 		if err != nil {
-			httpx.WriteError(w, chat.AsError(err))
+			httpx.WriteError(w, apierr.AsError(err))
 			return
 		}
 		httpx.WriteJSON(w, http.StatusOK, v)
@@ -122,7 +122,7 @@ func TestGuardBodyCutsATrickle(t *testing.T) {
 	if n := <-sent; n >= len(body) {
 		t.Fatalf("the whole body (%d bytes) was sent before the cut", n)
 	}
-	if err := <-results; !errors.Is(err, httpx.ErrBodyTimeout) && chat.AsError(err).Code != httpx.CodeRequestTimeout {
+	if err := <-results; !errors.Is(err, httpx.ErrBodyTimeout) && apierr.AsError(err).Code != apierr.CodeRequestTimeout {
 		t.Fatalf("handler saw %v", err)
 	}
 }
@@ -145,7 +145,7 @@ func TestGuardBodyEnoughPerWindowIsCutOnlyWhenItStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectCut(t, c)
-	if err := <-results; chat.AsError(err).Code != httpx.CodeRequestTimeout {
+	if err := <-results; apierr.AsError(err).Code != apierr.CodeRequestTimeout {
 		t.Fatalf("handler saw %v", err)
 	}
 }

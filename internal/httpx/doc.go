@@ -1,13 +1,13 @@
 // Package httpx is the HTTP layer shared by the /api handlers
 // (internal/httpapi, internal/attachments) and the Engine.IO polling
 // transport: reading JSON requests, writing JSON answers and errors,
-// parsing bearer tokens, mapping client error codes to HTTP statuses, and
-// bounding how slowly a request body may arrive.
+// parsing bearer tokens, and bounding how slowly a request body may
+// arrive.
 //
-// Errors are chat.Error values written as {"error": code, "message":
-// text}, with "retry_after_ms" and a Retry-After header (whole seconds,
-// rounded up) when the code is rate_limited. Status gives the HTTP status
-// of every client error code; an unknown code is a 500.
+// Errors are apierr.Error values written as {"error": code, "message":
+// text} with the status apierr.Status gives their code, and
+// "retry_after_ms" and a Retry-After header (whole seconds, rounded up)
+// when the code is rate_limited.
 //
 // ReadJSON accepts a body only with Content-Type application/json
 // (parameters such as charset=utf-8 allowed; any other charset refused),

@@ -10,46 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/httpx"
 )
-
-func TestStatus(t *testing.T) {
-	tests := []struct {
-		code   string
-		status int
-	}{
-		{chat.CodeInvalidUsername, 400},
-		{chat.CodeUsernameTaken, 409},
-		{chat.CodeInvalidRoom, 400},
-		{chat.CodeRoomNameTaken, 409},
-		{chat.CodeRoomNotFound, 404},
-		{chat.CodeAttachmentNotFound, 404},
-		{chat.CodeInvalidMessage, 400},
-		{chat.CodeUnauthorized, 401},
-		{chat.CodeInvalidToken, 401},
-		{chat.CodeRateLimited, 429},
-		{chat.CodeUnavailable, 503},
-		{chat.CodeInvalidRequest, 400},
-		{chat.CodeInternal, 500},
-		{httpx.CodeUnsupportedMediaType, 415},
-		{httpx.CodeTooLarge, 413},
-		{httpx.CodeRequestTimeout, 408},
-		{httpx.CodeNotFound, 404},
-		{httpx.CodeMethodNotAllowed, 405},
-		{httpx.CodeUnsupportedType, 415},
-		{httpx.CodeInvalidImage, 422},
-		{"no_such_code", 500},
-		{"", 500},
-	}
-	for _, tt := range tests {
-		t.Run(tt.code, func(t *testing.T) {
-			if got := httpx.Status(tt.code); got != tt.status {
-				t.Fatalf("Status(%q) = %d, want %d", tt.code, got, tt.status)
-			}
-		})
-	}
-}
 
 // errorBody is what WriteError writes, decoded strictly.
 type errorBody struct {
@@ -72,18 +35,18 @@ func decodeError(t *testing.T, rec *httptest.ResponseRecorder) errorBody {
 func TestWriteError(t *testing.T) {
 	tests := []struct {
 		name       string
-		err        *chat.Error
+		err        *apierr.Error
 		status     int
 		retryAfter string // Retry-After header, "" for none
 		retryMS    int64
 	}{
-		{"plain", &chat.Error{Code: chat.CodeRoomNotFound, Message: "no such room"}, 404, "", 0},
-		{"rate limited 1 ms", chat.RateLimited("slow down", 0), 429, "1", 1},
-		{"rate limited 1 s", &chat.Error{Code: chat.CodeRateLimited, Message: "m", RetryAfterMS: 1000}, 429, "1", 1000},
-		{"rate limited rounds up", &chat.Error{Code: chat.CodeRateLimited, Message: "m", RetryAfterMS: 1001}, 429, "2", 1001},
-		{"rate limited 59.5 s", &chat.Error{Code: chat.CodeRateLimited, Message: "m", RetryAfterMS: 59500}, 429, "60", 59500},
-		{"rate limited without a wait", &chat.Error{Code: chat.CodeRateLimited, Message: "m"}, 429, "1", 1000},
-		{"unknown code", &chat.Error{Code: "weird", Message: "m"}, 500, "", 0},
+		{"plain", &apierr.Error{Code: apierr.CodeRoomNotFound, Message: "no such room"}, 404, "", 0},
+		{"rate limited 1 ms", apierr.RateLimited("slow down", 0), 429, "1", 1},
+		{"rate limited 1 s", &apierr.Error{Code: apierr.CodeRateLimited, Message: "m", RetryAfterMS: 1000}, 429, "1", 1000},
+		{"rate limited rounds up", &apierr.Error{Code: apierr.CodeRateLimited, Message: "m", RetryAfterMS: 1001}, 429, "2", 1001},
+		{"rate limited 59.5 s", &apierr.Error{Code: apierr.CodeRateLimited, Message: "m", RetryAfterMS: 59500}, 429, "60", 59500},
+		{"rate limited without a wait", &apierr.Error{Code: apierr.CodeRateLimited, Message: "m"}, 429, "1", 1000},
+		{"unknown code", &apierr.Error{Code: "weird", Message: "m"}, 500, "", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,9 +79,9 @@ func TestFailHidesInternalErrors(t *testing.T) {
 		code   string
 		logs   bool
 	}{
-		{"client error", &chat.Error{Code: chat.CodeUsernameTaken, Message: "taken"}, 409, chat.CodeUsernameTaken, false},
-		{"storage down", chat.ErrUnavailable, 503, chat.CodeUnavailable, true},
-		{"internal", errors.New("disk on fire"), 500, chat.CodeInternal, true},
+		{"client error", &apierr.Error{Code: apierr.CodeUsernameTaken, Message: "taken"}, 409, apierr.CodeUsernameTaken, false},
+		{"storage down", apierr.ErrUnavailable, 503, apierr.CodeUnavailable, true},
+		{"internal", errors.New("disk on fire"), 500, apierr.CodeInternal, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,22 +120,22 @@ func TestReadJSON(t *testing.T) {
 		{"charset UTF-8 quoted, type in capitals", `Application/JSON;charset="UTF-8"`, `{"age":3}`, "", req{Age: 3}},
 		{"surrounding whitespace", "application/json", " \n{\"age\":3}\r\n\t ", "", req{Age: 3}},
 		{"exactly the limit", "application/json", `{"username":"` + strings.Repeat("a", limit-15) + `"}`, "", req{Username: strings.Repeat("a", limit-15)}},
-		{"text/plain", "text/plain", `{"username":"Bob"}`, httpx.CodeUnsupportedMediaType, req{}},
-		{"form", "application/x-www-form-urlencoded", `{"username":"Bob"}`, httpx.CodeUnsupportedMediaType, req{}},
-		{"multipart", "multipart/form-data; boundary=x", `{"username":"Bob"}`, httpx.CodeUnsupportedMediaType, req{}},
-		{"no content type", "", `{"username":"Bob"}`, httpx.CodeUnsupportedMediaType, req{}},
-		{"json suffix type", "application/ld+json", `{"username":"Bob"}`, httpx.CodeUnsupportedMediaType, req{}},
-		{"latin-1 charset", "application/json; charset=iso-8859-1", `{"username":"Bob"}`, httpx.CodeUnsupportedMediaType, req{}},
-		{"malformed type", "application/json; =", `{"username":"Bob"}`, httpx.CodeUnsupportedMediaType, req{}},
-		{"over the limit", "application/json", `{"username":"` + strings.Repeat("a", limit) + `"}`, httpx.CodeTooLarge, req{}},
-		{"empty", "application/json", ``, chat.CodeInvalidRequest, req{}},
-		{"truncated", "application/json", `{"username":`, chat.CodeInvalidRequest, req{}},
-		{"syntax", "application/json", `{username}`, chat.CodeInvalidRequest, req{}},
-		{"unknown field", "application/json", `{"username":"B","admin":true}`, chat.CodeInvalidRequest, req{}},
-		{"wrong type", "application/json", `{"username":5}`, chat.CodeInvalidRequest, req{}},
-		{"trailing value", "application/json", `{"age":1}{"age":2}`, chat.CodeInvalidRequest, req{}},
-		{"trailing brace", "application/json", `{"age":1}}`, chat.CodeInvalidRequest, req{}},
-		{"trailing garbage", "application/json", `{"age":1} x`, chat.CodeInvalidRequest, req{}},
+		{"text/plain", "text/plain", `{"username":"Bob"}`, apierr.CodeUnsupportedMediaType, req{}},
+		{"form", "application/x-www-form-urlencoded", `{"username":"Bob"}`, apierr.CodeUnsupportedMediaType, req{}},
+		{"multipart", "multipart/form-data; boundary=x", `{"username":"Bob"}`, apierr.CodeUnsupportedMediaType, req{}},
+		{"no content type", "", `{"username":"Bob"}`, apierr.CodeUnsupportedMediaType, req{}},
+		{"json suffix type", "application/ld+json", `{"username":"Bob"}`, apierr.CodeUnsupportedMediaType, req{}},
+		{"latin-1 charset", "application/json; charset=iso-8859-1", `{"username":"Bob"}`, apierr.CodeUnsupportedMediaType, req{}},
+		{"malformed type", "application/json; =", `{"username":"Bob"}`, apierr.CodeUnsupportedMediaType, req{}},
+		{"over the limit", "application/json", `{"username":"` + strings.Repeat("a", limit) + `"}`, apierr.CodeTooLarge, req{}},
+		{"empty", "application/json", ``, apierr.CodeInvalidRequest, req{}},
+		{"truncated", "application/json", `{"username":`, apierr.CodeInvalidRequest, req{}},
+		{"syntax", "application/json", `{username}`, apierr.CodeInvalidRequest, req{}},
+		{"unknown field", "application/json", `{"username":"B","admin":true}`, apierr.CodeInvalidRequest, req{}},
+		{"wrong type", "application/json", `{"username":5}`, apierr.CodeInvalidRequest, req{}},
+		{"trailing value", "application/json", `{"age":1}{"age":2}`, apierr.CodeInvalidRequest, req{}},
+		{"trailing brace", "application/json", `{"age":1}}`, apierr.CodeInvalidRequest, req{}},
+		{"trailing garbage", "application/json", `{"age":1} x`, apierr.CodeInvalidRequest, req{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,7 +151,7 @@ func TestReadJSON(t *testing.T) {
 				}
 				return
 			}
-			ce, ok := errors.AsType[*chat.Error](err)
+			ce, ok := errors.AsType[*apierr.Error](err)
 			if !ok || ce.Code != tt.code || ce.Message == "" {
 				t.Fatalf("ReadJSON error %v, want code %s", err, tt.code)
 			}
@@ -202,15 +165,15 @@ func TestReadJSONReadErrors(t *testing.T) {
 		body io.Reader
 		code string
 	}{
-		{"connection lost", io.MultiReader(strings.NewReader(`{"a"`), errReader{io.ErrUnexpectedEOF}), chat.CodeInvalidRequest},
-		{"too slow", errReader{httpx.ErrBodyTimeout}, httpx.CodeRequestTimeout},
+		{"connection lost", io.MultiReader(strings.NewReader(`{"a"`), errReader{io.ErrUnexpectedEOF}), apierr.CodeInvalidRequest},
+		{"too slow", errReader{httpx.ErrBodyTimeout}, apierr.CodeRequestTimeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest("POST", "/", tt.body)
 			r.Header.Set("Content-Type", "application/json")
 			var v map[string]any
-			ce, ok := errors.AsType[*chat.Error](httpx.ReadJSON(httptest.NewRecorder(), r, 1024, &v))
+			ce, ok := errors.AsType[*apierr.Error](httpx.ReadJSON(httptest.NewRecorder(), r, 1024, &v))
 			if !ok || ce.Code != tt.code {
 				t.Fatalf("error %v, want %s", ce, tt.code)
 			}
@@ -230,7 +193,7 @@ func TestWriteJSON(t *testing.T) {
 	}
 	rec = httptest.NewRecorder()
 	httpx.WriteJSON(rec, http.StatusOK, func() {}) // cannot be encoded
-	if e := decodeError(t, rec); rec.Code != 500 || e.Error != chat.CodeInternal {
+	if e := decodeError(t, rec); rec.Code != 500 || e.Error != apierr.CodeInternal {
 		t.Fatalf("%d %+v", rec.Code, e)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/chatrooms/chatrooms/internal/chat"
+	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // WriteJSON writes v as a JSON answer with status, never cached or
@@ -28,7 +28,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // ReadJSON decodes r's body, one JSON value of at most limit bytes, into
-// v. It refuses, as a *chat.Error: a Content-Type other than
+// v. It refuses, as a *apierr.Error: a Content-Type other than
 // application/json (parameters allowed, charset only utf-8):
 // unsupported_media_type; a body over limit: too_large; a body cut by
 // GuardBody: request_timeout; malformed JSON, unknown fields, a value of
@@ -45,10 +45,10 @@ func ReadJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error 
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &chat.Error{Code: chat.CodeInvalidRequest, Message: "malformed JSON: " + jsonProblem(err)}
+		return &apierr.Error{Code: apierr.CodeInvalidRequest, Message: "malformed JSON: " + jsonProblem(err)}
 	}
 	if len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) > 0 {
-		return &chat.Error{Code: chat.CodeInvalidRequest, Message: "malformed JSON: trailing data"}
+		return &apierr.Error{Code: apierr.CodeInvalidRequest, Message: "malformed JSON: trailing data"}
 	}
 	return nil
 }
@@ -56,14 +56,14 @@ func ReadJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error 
 // BodyError is the client error for a failed body read: too_large past
 // an http.MaxBytesReader limit, request_timeout when GuardBody cut it,
 // invalid_request otherwise.
-func BodyError(err error) *chat.Error {
+func BodyError(err error) *apierr.Error {
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		return &chat.Error{Code: CodeTooLarge, Message: "the request body is too large"}
+		return &apierr.Error{Code: apierr.CodeTooLarge, Message: "the request body is too large"}
 	}
 	if errors.Is(err, ErrBodyTimeout) {
-		return &chat.Error{Code: CodeRequestTimeout, Message: "the request body arrived too slowly"}
+		return &apierr.Error{Code: apierr.CodeRequestTimeout, Message: "the request body arrived too slowly"}
 	}
-	return &chat.Error{Code: chat.CodeInvalidRequest, Message: "could not read the request body"}
+	return &apierr.Error{Code: apierr.CodeInvalidRequest, Message: "could not read the request body"}
 }
 
 // checkJSONType accepts "application/json" with any parameters but a
@@ -75,7 +75,7 @@ func checkJSONType(header string) error {
 			return nil
 		}
 	}
-	return &chat.Error{Code: CodeUnsupportedMediaType, Message: "the body must be JSON with Content-Type: application/json"}
+	return &apierr.Error{Code: apierr.CodeUnsupportedMediaType, Message: "the body must be JSON with Content-Type: application/json"}
 }
 
 // jsonProblem describes a decoding error without echoing input.

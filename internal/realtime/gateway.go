@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/ratelimit"
 	"github.com/chatrooms/chatrooms/internal/socketio"
@@ -57,8 +58,8 @@ type Config struct {
 	GetListsLimit ratelimit.Limit
 	// Admit, if set, is asked before each CONNECT to the namespace; an
 	// error refuses it with connect_error (message: its code, data: the
-	// error object), e.g. chat.RateLimited.
-	Admit  func(s *socketio.Socket) *chat.Error
+	// error object), e.g. apierr.RateLimited.
+	Admit  func(s *socketio.Socket) *apierr.Error
 	Logger *slog.Logger
 }
 
@@ -218,7 +219,7 @@ func (g *Gateway) onConnect(ctx context.Context, s *socketio.Socket, auth json.R
 	case `"delta"`:
 		hold.deltaLists = true
 	default:
-		return &socketio.ConnectRefusal{Message: chat.CodeInvalidRequest, Data: &chat.Error{Code: chat.CodeInvalidRequest, Message: `auth.lists must be "full" or "delta"`}}
+		return &socketio.ConnectRefusal{Message: apierr.CodeInvalidRequest, Data: &apierr.Error{Code: apierr.CodeInvalidRequest, Message: `auth.lists must be "full" or "delta"`}}
 	}
 	if len(a.Resume) > 0 && string(a.Resume) != "null" {
 		hold.resume = new(resumeRequest)
@@ -235,14 +236,14 @@ func (g *Gateway) onConnect(ctx context.Context, s *socketio.Socket, auth json.R
 	defer cancel()
 	u, err := g.svc.Authenticate(ctx, a.Token)
 	if err != nil {
-		if ce := chat.AsError(err); ce.Code != chat.CodeUnauthorized {
+		if ce := apierr.AsError(err); ce.Code != apierr.CodeUnauthorized {
 			return &socketio.ConnectRefusal{Message: ce.Code, Data: ce}
 		}
 		return invalidToken()
 	}
 	if err := g.svc.Connected(ctx, u.ID); err != nil {
-		ce := chat.AsError(err)
-		if ce.Code == chat.CodeUnauthorized {
+		ce := apierr.AsError(err)
+		if ce.Code == apierr.CodeUnauthorized {
 			return invalidToken()
 		}
 		return &socketio.ConnectRefusal{Message: ce.Code, Data: ce}
@@ -270,7 +271,7 @@ func (g *Gateway) onConnect(ctx context.Context, s *socketio.Socket, auth json.R
 }
 
 func invalidToken() error {
-	return &socketio.ConnectRefusal{Message: chat.CodeInvalidToken, Data: &chat.Error{Code: chat.CodeInvalidToken, Message: "the token is missing, invalid or expired"}}
+	return &socketio.ConnectRefusal{Message: apierr.CodeInvalidToken, Data: &apierr.Error{Code: apierr.CodeInvalidToken, Message: "the token is missing, invalid or expired"}}
 }
 
 // onConnection sends the initial state: rooms, users, then the room;
@@ -483,8 +484,8 @@ func (g *Gateway) reply(e *socketio.Incoming, key string, v any, err error) {
 		return
 	}
 	if err != nil {
-		ce := chat.AsError(err)
-		if ce.Code == chat.CodeInternal || ce.Code == chat.CodeUnavailable {
+		ce := apierr.AsError(err)
+		if ce.Code == apierr.CodeInternal || ce.Code == apierr.CodeUnavailable {
 			g.log.Warn("client call failed", "event", e.Name, "err", err)
 		}
 		_ = e.Ack(ce)
@@ -500,10 +501,10 @@ func (g *Gateway) reply(e *socketio.Incoming, key string, v any, err error) {
 // payload decodes the event's single object argument strictly.
 func payload(e *socketio.Incoming, v any) error {
 	if len(e.Args) != 1 {
-		return &chat.Error{Code: chat.CodeInvalidRequest, Message: "expected one object argument"}
+		return &apierr.Error{Code: apierr.CodeInvalidRequest, Message: "expected one object argument"}
 	}
 	if err := strictUnmarshal(e.Args[0], v); err != nil {
-		return &chat.Error{Code: chat.CodeInvalidRequest, Message: "malformed request: " + err.Error()}
+		return &apierr.Error{Code: apierr.CodeInvalidRequest, Message: "malformed request: " + err.Error()}
 	}
 	return nil
 }
@@ -542,7 +543,7 @@ func (g *Gateway) onSwitchRoom(s *socketio.Socket, e *socketio.Incoming) {
 		return
 	}
 	if ok, wait := g.switchLimits.Allow(userOf(s)); !ok {
-		g.reply(e, "", nil, chat.RateLimited("you are switching rooms too fast", wait))
+		g.reply(e, "", nil, apierr.RateLimited("you are switching rooms too fast", wait))
 		return
 	}
 	ctx, cancel := g.call(s)
@@ -562,7 +563,7 @@ func (g *Gateway) onTyping(s *socketio.Socket, e *socketio.Incoming) {
 	// Only starts count: a stop ends what an accepted start began.
 	if req.Typing {
 		if ok, wait := g.typingLimits.Allow(userOf(s)); !ok {
-			g.reply(e, "", nil, chat.RateLimited("you are sending typing events too fast", wait))
+			g.reply(e, "", nil, apierr.RateLimited("you are sending typing events too fast", wait))
 			return
 		}
 	}
@@ -783,7 +784,7 @@ func (c *calls) drain(ctx context.Context) error {
 func (g *Gateway) tracked(h func(*socketio.Socket, *socketio.Incoming)) func(*socketio.Socket, *socketio.Incoming) {
 	return func(s *socketio.Socket, e *socketio.Incoming) {
 		if !g.calls.begin() {
-			g.reply(e, "", nil, &chat.Error{Code: chat.CodeUnavailable, Message: "the server is shutting down; reconnect and retry"})
+			g.reply(e, "", nil, &apierr.Error{Code: apierr.CodeUnavailable, Message: "the server is shutting down; reconnect and retry"})
 			return
 		}
 		defer g.calls.end()

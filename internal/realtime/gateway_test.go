@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/engineio"
 	"github.com/chatrooms/chatrooms/internal/realtime"
@@ -51,7 +52,7 @@ var tokens = map[string]string{"tok-a": "ua", "tok-b": "ub"}
 func (f *fakeService) Authenticate(_ context.Context, token string) (chat.User, error) {
 	id, ok := tokens[token]
 	if !ok {
-		return chat.User{}, &chat.Error{Code: chat.CodeUnauthorized, Message: "no"}
+		return chat.User{}, &apierr.Error{Code: apierr.CodeUnauthorized, Message: "no"}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -87,7 +88,7 @@ func (f *fakeService) SendMessage(_ context.Context, id string, in chat.MessageI
 
 func (f *fakeService) SwitchRoom(_ context.Context, id, room string) (chat.Room, error) {
 	if room == "nope" {
-		return chat.Room{}, &chat.Error{Code: chat.CodeRoomNotFound, Message: "no such room"}
+		return chat.Room{}, &apierr.Error{Code: apierr.CodeRoomNotFound, Message: "no such room"}
 	}
 	f.mu.Lock()
 	f.lastSwitched = room
@@ -277,7 +278,7 @@ func TestAcks(t *testing.T) {
 	if got := call("switch_room", map[string]string{"room_id": "r1"}); !got.OK || got.Room.ID != "r1" {
 		t.Fatalf("switch = %+v", got)
 	}
-	svc.sendErr = chat.ErrUnavailable
+	svc.sendErr = apierr.ErrUnavailable
 	if got := call("send_message", map[string]string{"content": "hi"}); got.Error != "unavailable" {
 		t.Fatalf("send while down = %+v", got)
 	}

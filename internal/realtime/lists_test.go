@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/realtime"
 	"github.com/chatrooms/chatrooms/internal/sioclient"
@@ -153,7 +154,7 @@ func TestListsModeRefused(t *testing.T) {
 	for _, mode := range []any{"deltas", 1, true, map[string]string{}} {
 		_, err := sioclient.Dial(ctxT(t), url, sioclient.Options{Namespace: "/chat", Auth: map[string]any{"token": "tok-a", "lists": mode}})
 		var ce *sioclient.ConnectError
-		if !errors.As(err, &ce) || ce.Message != chat.CodeInvalidRequest {
+		if !errors.As(err, &ce) || ce.Message != apierr.CodeInvalidRequest {
 			t.Fatalf("lists %v: %v", mode, err)
 		}
 	}

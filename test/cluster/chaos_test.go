@@ -20,6 +20,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/cluster"
 	"github.com/chatrooms/chatrooms/internal/proctest"
@@ -539,15 +540,15 @@ func (c *chaosClient) send(disturb bool) {
 		}
 		update(func() { s.refusals[res.Error]++ })
 		switch res.Error {
-		case chat.CodeRateLimited:
+		case apierr.CodeRateLimited:
 			c.sleep(min(max(time.Duration(res.RetryAfterMS)*time.Millisecond, 50*time.Millisecond), 5*time.Second))
-		case chat.CodeUnavailable, chat.CodeInternal:
+		case apierr.CodeUnavailable, apierr.CodeInternal:
 			// Storage or the node in trouble (a fault, a drain): the
 			// message may or may not be stored; retry it.
 			c.sleep(500 * time.Millisecond)
 		default:
 			update(func() { s.refused = res.Error })
-			if res.Error == chat.CodeInvalidRequest {
+			if res.Error == apierr.CodeInvalidRequest {
 				c.problem("send %s refused: %s", s.clientID, ack.Args)
 			}
 			return
@@ -578,7 +579,7 @@ func (c *chaosClient) reconnect(why string, otherNode bool) error {
 		if err != nil {
 			last = err
 			var ce *sioclient.ConnectError
-			if errors.As(err, &ce) && ce.Message == chat.CodeInvalidToken {
+			if errors.As(err, &ce) && ce.Message == apierr.CodeInvalidToken {
 				c.problem("token refused on reconnecting (the user expired?): %v", err)
 				return err
 			}

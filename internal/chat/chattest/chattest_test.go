@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/chat/chattest"
 )
@@ -41,13 +42,13 @@ func TestKVCompareAndSet(t *testing.T) {
 		do      func() error
 		wantErr error
 	}{
-		{"get a missing key", func() error { _, err := kv.Get(ctx, "a"); return err }, chat.ErrNotFound},
-		{"update a missing key", func() error { _, err := kv.Update(ctx, "a", []byte("x"), 1); return err }, chat.ErrNotFound},
-		{"delete a missing key at a revision", func() error { return kv.Delete(ctx, "a", 1) }, chat.ErrConflict},
+		{"get a missing key", func() error { _, err := kv.Get(ctx, "a"); return err }, apierr.ErrNotFound},
+		{"update a missing key", func() error { _, err := kv.Update(ctx, "a", []byte("x"), 1); return err }, apierr.ErrNotFound},
+		{"delete a missing key at a revision", func() error { return kv.Delete(ctx, "a", 1) }, apierr.ErrConflict},
 		{"create", func() (err error) { rev, err = kv.Create(ctx, "a", []byte("1")); return err }, nil},
-		{"create again", func() error { _, err := kv.Create(ctx, "a", []byte("2")); return err }, chat.ErrExists},
-		{"update at revision 0", func() error { _, err := kv.Update(ctx, "a", []byte("2"), 0); return err }, chat.ErrConflict},
-		{"update at a wrong revision", func() error { _, err := kv.Update(ctx, "a", []byte("2"), rev+1); return err }, chat.ErrConflict},
+		{"create again", func() error { _, err := kv.Create(ctx, "a", []byte("2")); return err }, apierr.ErrExists},
+		{"update at revision 0", func() error { _, err := kv.Update(ctx, "a", []byte("2"), 0); return err }, apierr.ErrConflict},
+		{"update at a wrong revision", func() error { _, err := kv.Update(ctx, "a", []byte("2"), rev+1); return err }, apierr.ErrConflict},
 		{"update at the revision", func() (err error) {
 			old := rev
 			if rev, err = kv.Update(ctx, "a", []byte("2"), rev); err == nil && rev <= old {
@@ -55,7 +56,7 @@ func TestKVCompareAndSet(t *testing.T) {
 			}
 			return err
 		}, nil},
-		{"update at the old revision", func() error { _, err := kv.Update(ctx, "a", []byte("3"), rev-1); return err }, chat.ErrConflict},
+		{"update at the old revision", func() error { _, err := kv.Update(ctx, "a", []byte("3"), rev-1); return err }, apierr.ErrConflict},
 		{"revisions are the bucket's", func() error {
 			r, err := kv.Create(ctx, "b", []byte("b"))
 			if err == nil && r != rev+1 {
@@ -63,10 +64,10 @@ func TestKVCompareAndSet(t *testing.T) {
 			}
 			return err
 		}, nil},
-		{"delete at a wrong revision", func() error { return kv.Delete(ctx, "a", rev+5) }, chat.ErrConflict},
+		{"delete at a wrong revision", func() error { return kv.Delete(ctx, "a", rev+5) }, apierr.ErrConflict},
 		{"delete at the revision", func() error { return kv.Delete(ctx, "a", rev) }, nil},
-		{"get a deleted key", func() error { _, err := kv.Get(ctx, "a"); return err }, chat.ErrNotFound},
-		{"update a deleted key", func() error { _, err := kv.Update(ctx, "a", []byte("x"), rev); return err }, chat.ErrNotFound},
+		{"get a deleted key", func() error { _, err := kv.Get(ctx, "a"); return err }, apierr.ErrNotFound},
+		{"update a deleted key", func() error { _, err := kv.Update(ctx, "a", []byte("x"), rev); return err }, apierr.ErrNotFound},
 		{"delete a missing key at any revision", func() error { return kv.Delete(ctx, "zz", 0) }, nil},
 		{"create over a delete marker", func() error { _, err := kv.Create(ctx, "a", []byte("again")); return err }, nil},
 		{"invalid key", func() error { _, err := kv.Get(ctx, "a..b"); return err }, chattest.ErrInvalidKey},
@@ -107,7 +108,7 @@ func TestKVOneWinner(t *testing.T) {
 			defer mu.Unlock()
 			if uerr == nil {
 				wins++
-			} else if !errors.Is(uerr, chat.ErrConflict) {
+			} else if !errors.Is(uerr, apierr.ErrConflict) {
 				t.Errorf("update: %v", uerr)
 			}
 			if cerr == nil {
@@ -186,7 +187,7 @@ func TestKVTTL(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(5 * time.Second) // b is 11 s old, a 5 s
-	if _, err := kv.Get(ctx, "b"); !errors.Is(err, chat.ErrNotFound) {
+	if _, err := kv.Get(ctx, "b"); !errors.Is(err, apierr.ErrNotFound) {
 		t.Fatalf("b after its TTL: %v, want not found", err)
 	}
 	if _, err := kv.Get(ctx, "a"); err != nil {
@@ -197,10 +198,10 @@ func TestKVTTL(t *testing.T) {
 	// delete at that revision conflicts.
 	rb := kv.Revision() // the expiry was the last change
 	clock.Advance(10 * time.Second)
-	if err := kv.Delete(ctx, "b", rb); !errors.Is(err, chat.ErrConflict) {
+	if err := kv.Delete(ctx, "b", rb); !errors.Is(err, apierr.ErrConflict) {
 		t.Fatalf("delete of an expired marker: %v, want conflict", err)
 	}
-	if _, err := kv.Get(ctx, "a"); !errors.Is(err, chat.ErrNotFound) {
+	if _, err := kv.Get(ctx, "a"); !errors.Is(err, apierr.ErrNotFound) {
 		t.Fatalf("a after its TTL: %v, want not found", err)
 	}
 }
@@ -211,15 +212,15 @@ func TestKVFailWith(t *testing.T) {
 	kv := chattest.NewKV("test", nil, 0)
 	kv.FailWith(func(op, key string) error {
 		if op == "create" {
-			return chat.ErrUnavailable
+			return apierr.ErrUnavailable
 		}
 		return nil
 	})
-	if _, err := kv.Create(ctx, "a", nil); !errors.Is(err, chat.ErrUnavailable) {
+	if _, err := kv.Create(ctx, "a", nil); !errors.Is(err, apierr.ErrUnavailable) {
 		t.Fatalf("create: %v", err)
 	}
 	kv.FailWith(nil)
-	if _, err := kv.Get(ctx, "a"); !errors.Is(err, chat.ErrNotFound) {
+	if _, err := kv.Get(ctx, "a"); !errors.Is(err, apierr.ErrNotFound) {
 		t.Fatalf("the failed create stored something: %v", err)
 	}
 	if n := kv.Calls("create"); n != 1 {
@@ -323,7 +324,7 @@ func TestLogAppendOnce(t *testing.T) {
 	if _, err := l.Append(ctx, "r1", []byte("newest")); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := l.AppendOnce(ctx, "r1", "id1", nil); !errors.Is(err, chat.ErrNotFound) {
+	if _, _, err := l.AppendOnce(ctx, "r1", "id1", nil); !errors.Is(err, apierr.ErrNotFound) {
 		t.Fatalf("repeat of a dropped event: %v, want not found", err)
 	}
 	ev, err := l.Since(ctx, "r1", 0, 10)
@@ -423,7 +424,7 @@ func TestFilesExpire(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Advance(time.Minute)
-	if _, err := fs.Lookup(ctx, "f1"); !errors.Is(err, chat.ErrNotFound) {
+	if _, err := fs.Lookup(ctx, "f1"); !errors.Is(err, apierr.ErrNotFound) {
 		t.Fatalf("expired file: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 )
 
@@ -58,7 +59,7 @@ func (fs *Files) Lookup(ctx context.Context, id string) (chat.FileInfo, error) {
 	}
 	f, ok := fs.files[id]
 	if !ok || !f.ExpiresAt.After(fs.clock.Now()) {
-		return chat.FileInfo{}, fmt.Errorf("files: lookup %q: %w", id, chat.ErrNotFound)
+		return chat.FileInfo{}, fmt.Errorf("files: lookup %q: %w", id, apierr.ErrNotFound)
 	}
 	return f, nil
 }

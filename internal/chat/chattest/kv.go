@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 )
 
@@ -70,7 +71,7 @@ func NewKV(name string, clock chat.Clock, ttl time.Duration) *KV {
 // FailWith makes every later call consult fn first: when fn returns an
 // error (for op "get", "create", "update", "delete", "keys" or "watch"
 // and the key, "" for keys and watch), the call fails with it and changes
-// nothing. Nil stops the failures. Wrap chat.ErrUnavailable to act as an
+// nothing. Nil stops the failures. Wrap apierr.ErrUnavailable to act as an
 // outage.
 func (k *KV) FailWith(fn func(op, key string) error) {
 	k.mu.Lock()
@@ -113,7 +114,7 @@ func (k *KV) Get(ctx context.Context, key string) (chat.Entry, error) {
 	defer k.mu.Unlock()
 	e := k.entries[key]
 	if e == nil || e.deleted {
-		return chat.Entry{}, fmt.Errorf("%s: get %q: %w", k.name, key, chat.ErrNotFound)
+		return chat.Entry{}, fmt.Errorf("%s: get %q: %w", k.name, key, apierr.ErrNotFound)
 	}
 	return chat.Entry{Key: key, Value: slices.Clone(e.value), Revision: e.rev}, nil
 }
@@ -125,7 +126,7 @@ func (k *KV) Create(ctx context.Context, key string, value []byte) (uint64, erro
 	}
 	defer k.mu.Unlock()
 	if e := k.entries[key]; e != nil && !e.deleted {
-		return 0, fmt.Errorf("%s: create %q: %w", k.name, key, chat.ErrExists)
+		return 0, fmt.Errorf("%s: create %q: %w", k.name, key, apierr.ErrExists)
 	}
 	return k.putLocked(key, value), nil
 }
@@ -139,9 +140,9 @@ func (k *KV) Update(ctx context.Context, key string, value []byte, rev uint64) (
 	e := k.entries[key]
 	switch {
 	case e == nil || e.deleted:
-		return 0, fmt.Errorf("%s: update %q: %w", k.name, key, chat.ErrNotFound)
+		return 0, fmt.Errorf("%s: update %q: %w", k.name, key, apierr.ErrNotFound)
 	case rev == 0 || e.rev != rev:
-		return 0, fmt.Errorf("%s: update %q at revision %d (it is at %d): %w", k.name, key, rev, e.rev, chat.ErrConflict)
+		return 0, fmt.Errorf("%s: update %q at revision %d (it is at %d): %w", k.name, key, rev, e.rev, apierr.ErrConflict)
 	}
 	return k.putLocked(key, value), nil
 }
@@ -153,7 +154,7 @@ func (k *KV) Delete(ctx context.Context, key string, rev uint64) error {
 	}
 	defer k.mu.Unlock()
 	if e := k.entries[key]; rev != 0 && (e == nil || e.rev != rev) {
-		return fmt.Errorf("%s: delete %q at revision %d: %w", k.name, key, rev, chat.ErrConflict)
+		return fmt.Errorf("%s: delete %q at revision %d: %w", k.name, key, rev, apierr.ErrConflict)
 	}
 	k.markLocked(key)
 	return nil

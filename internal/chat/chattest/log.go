@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 )
 
@@ -104,7 +105,7 @@ func (l *Log) AppendOnce(ctx context.Context, room, id string, data []byte) (uin
 	if d, ok := l.ids[id]; ok && now.Sub(d.at) < DupWindow {
 		i, found := l.findLocked(d.seq)
 		if !found {
-			return 0, nil, fmt.Errorf("room log: append once to %q: the original of %q: %w", room, id, chat.ErrNotFound)
+			return 0, nil, fmt.Errorf("room log: append once to %q: the original of %q: %w", room, id, apierr.ErrNotFound)
 		}
 		e := l.events[i]
 		e.Data = slices.Clone(e.Data)
