@@ -6,7 +6,8 @@
 //
 // Outbound data is a *Frame: an immutable packet encoded once into its
 // final WebSocket frame bytes, so that one frame can be queued, unchanged,
-// to any number of sessions. AppendFrame and AppendClientFrame are the
-// project's one WebSocket frame writer (unmasked for the server, masked for
-// clients). Everything here is stateless and safe for concurrent use.
+// to any number of sessions. The Frame constructors (unmasked, for the
+// server) and AppendClientFrame (masked, for clients) share the project's
+// one WebSocket frame writer. Everything here is stateless and safe for
+// concurrent use.
 package eiocodec

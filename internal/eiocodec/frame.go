@@ -50,10 +50,10 @@ func appendHeader(dst []byte, op ws.OpCode, n int, key *[4]byte) []byte {
 	return dst
 }
 
-// AppendFrame appends one final, unmasked WebSocket frame with opcode op
+// appendFrame appends one final, unmasked WebSocket frame with opcode op
 // carrying payload, as a server sends it, and returns the extended buffer.
 // It is safe for concurrent use.
-func AppendFrame(dst []byte, op ws.OpCode, payload []byte) []byte {
+func appendFrame(dst []byte, op ws.OpCode, payload []byte) []byte {
 	dst = appendHeader(dst, op, len(payload), nil)
 	return append(dst, payload...)
 }

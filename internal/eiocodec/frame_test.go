@@ -9,7 +9,7 @@ import (
 )
 
 // AppendClientFrame writes what a server accepts from a client: one final
-// frame, masked, with the shortest length encoding; AppendFrame the same
+// frame, masked, with the shortest length encoding; appendFrame the same
 // unmasked; NewControlFrame a close frame a client parses back.
 func TestAppendFrame(t *testing.T) {
 	for _, masked := range []bool{false, true} {
@@ -20,7 +20,7 @@ func TestAppendFrame(t *testing.T) {
 				if masked {
 					dst = AppendClientFrame(dst, ws.OpBinary, payload)
 				} else {
-					dst = AppendFrame(dst, ws.OpBinary, payload)
+					dst = appendFrame(dst, ws.OpBinary, payload)
 				}
 				if !bytes.HasPrefix(dst, []byte("prefix")) {
 					t.Fatalf("dst prefix lost")

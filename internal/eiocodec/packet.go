@@ -63,7 +63,7 @@ func NewMessageFrameString(data string) *Frame {
 // NewBinaryFrame returns a binary message frame carrying data (copied).
 func NewBinaryFrame(data []byte) *Frame {
 	hs := headerSize(len(data), false)
-	return &Frame{ws: AppendFrame(make([]byte, 0, hs+len(data)), ws.OpBinary, data), hdr: hs, binary: true}
+	return &Frame{ws: appendFrame(make([]byte, 0, hs+len(data)), ws.OpBinary, data), hdr: hs, binary: true}
 }
 
 // NewControlFrame returns a WebSocket control frame (ws.OpClose,
@@ -72,7 +72,7 @@ func NewBinaryFrame(data []byte) *Frame {
 // the payload, and it has no polling form.
 func NewControlFrame(op ws.OpCode, payload []byte) *Frame {
 	hs := headerSize(len(payload), false)
-	return &Frame{ws: AppendFrame(make([]byte, 0, hs+len(payload)), op, payload), hdr: hs}
+	return &Frame{ws: appendFrame(make([]byte, 0, hs+len(payload)), op, payload), hdr: hs}
 }
 
 // Binary reports whether f is a binary message.

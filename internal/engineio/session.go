@@ -145,9 +145,6 @@ func (s *Session) Value() any {
 	return nil
 }
 
-// Closed reports whether the session has closed.
-func (s *Session) Closed() bool { return s.isClosed.Load() }
-
 // Send queues frames, atomically and in order, for delivery. It never
 // blocks on the network. If the queue would exceed the configured limit the
 // session is closed with ErrSlowConsumer, which Send returns; after close it

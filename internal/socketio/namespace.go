@@ -108,26 +108,6 @@ func (n *Namespace) remove(s *Socket, reason string) {
 	}
 }
 
-// Socket returns the connected socket with that id, or nil.
-func (n *Namespace) Socket(id string) *Socket {
-	sh := n.shard(id)
-	sh.mu.RLock()
-	defer sh.mu.RUnlock()
-	return sh.m[id]
-}
-
-// SocketCount is the number of connected sockets.
-func (n *Namespace) SocketCount() int {
-	c := 0
-	for i := range n.sockets {
-		sh := &n.sockets[i]
-		sh.mu.RLock()
-		c += len(sh.m)
-		sh.mu.RUnlock()
-	}
-	return c
-}
-
 // RoomSize is the number of sockets in room on this node.
 func (n *Namespace) RoomSize(room string) int { return n.rooms.size(room) }
 
