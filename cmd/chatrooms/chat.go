@@ -7,13 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,32 +21,12 @@ import (
 	"github.com/chatrooms/chatrooms/internal/config"
 	"github.com/chatrooms/chatrooms/internal/engineio"
 	"github.com/chatrooms/chatrooms/internal/httpapi"
+	"github.com/chatrooms/chatrooms/internal/readiness"
 	"github.com/chatrooms/chatrooms/internal/realtime"
 	"github.com/chatrooms/chatrooms/internal/socketio"
-	"github.com/chatrooms/chatrooms/internal/watchdog"
 	"github.com/chatrooms/chatrooms/internal/webui"
 	"github.com/chatrooms/chatrooms/web"
 )
-
-// nodeTTL is how long a node that stopped beating counts as alive; its
-// users go offline within this time of its death.
-const nodeTTL = 6 * time.Second
-
-// watchdogTimeout is how long one round of the chat-path watchdog may
-// take before the node reports unready; stuckUnhealthy is how long it may
-// stay stuck before /healthz asks for a restart.
-const (
-	watchdogTimeout = 5 * time.Second
-	stuckUnhealthy  = 30 * time.Second
-)
-
-// testHooks let tests of this package inject a stall into the real chat
-// path and shorten the watchdog's bounds. Zero in production.
-var testHooks struct {
-	wrapListener    func(chat.Listener) chat.Listener
-	watchdogTimeout time.Duration
-	stuckUnhealthy  time.Duration
-}
 
 // natsLossGrace is how long a node may be cut off from NATS (e.g. while
 // failing over to another server) before it closes its clients.
@@ -58,77 +36,35 @@ const natsLossGrace = 3 * time.Second
 // service, the Socket.IO gateway and the HTTP API on mux. The returned
 // function stops the service and closes NATS; call it after the HTTP
 // server and the Socket.IO sessions are down.
+//
+// The parts are built in dependency order, each given what it uses
+// already built: the Socket.IO server and the NATS-loss guard over it
+// before NATS (whose connection callback is the guard's).
 func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *http.ServeMux) (*chatFront, func(context.Context) error, error) {
-	rooms := chat.DefaultRooms
-	if cfg.RoomsFile != "" {
-		data, err := os.ReadFile(cfg.RoomsFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("rooms file: %w", err)
-		}
-		if rooms, err = chat.ParseRoomSpecs(data); err != nil {
-			return nil, nil, fmt.Errorf("rooms file %s: %w", cfg.RoomsFile, err)
-		}
+	rooms, err := persistentRooms(cfg.RoomsFile)
+	if err != nil {
+		return nil, nil, err
 	}
-	name := cfg.NodeName
-	if name == "" {
-		name = newNodeName()
-	}
+	name := cmp.Or(cfg.NodeName, newNodeName())
 	// The presence identity is new on every start, so a restarted node
 	// never claims the sessions its previous life left behind.
 	nodeID := name + "-" + newNodeName()
 	log = log.With("node", nodeID)
-	var (
-		sio       *socketio.Server // set below; NATS callbacks may come first
-		sioReady  = make(chan struct{})
-		lossMu    sync.Mutex
-		lossTimer *time.Timer
-	)
-	cl, err := cluster.Start(ctx, cluster.Options{
-		DataDir:    cfg.DataDir,
-		NATSURL:    cfg.NATSURL,
-		ListenAddr: cfg.NATSListen,
-		Name:       nodeID,
-		Replicas:   cfg.NATSReplicas,
-		// Zero with --nats-url (config refuses --nats-sync there).
-		SyncInterval: cfg.NATSSync.Interval,
-		SyncAlways:   cfg.NATSSync.Always,
 
-		CredentialsFile: cfg.NATSCreds,
-		RootCAFile:      cfg.NATSCA,
-		OnConnection: func(connected bool) {
-			// A failover to another NATS server takes a moment and is
-			// harmless; a node still cut off after natsLossGrace closes
-			// every client connection, so clients reconnect through the
-			// load balancer to a node that reaches NATS (readyz says
-			// unready meanwhile).
-			select {
-			case <-sioReady:
-			default:
-				return
-			}
-			lossMu.Lock()
-			if lossTimer != nil {
-				lossTimer.Stop()
-				lossTimer = nil
-			}
-			if !connected {
-				lossTimer = time.AfterFunc(natsLossGrace, func() {
-					log.Warn("NATS unreachable: refusing and closing client connections", "after", natsLossGrace)
-					sio.EngineIO().SetAvailable(false)
-					sio.EngineIO().CloseAll(engineio.ErrBackendUnavailable)
-				})
-			}
-			lossMu.Unlock()
-			if connected {
-				sio.EngineIO().SetAvailable(true)
-			}
-		},
-		Logger:  log.With("component", "nats"),
-		NodeTTL: nodeTTL,
-
-		AttachmentRetention: cfg.AttachmentRetention,
-	})
+	lim := newLimits(cfg)
+	sio := socketio.NewServer(socketioConfig(cfg, name, lim, log))
+	// A failover to another NATS server takes a moment and is harmless;
+	// a node still cut off after natsLossGrace closes every client
+	// connection, so clients reconnect through the load balancer to a
+	// node that reaches NATS (readyz says unready meanwhile).
+	guard := readiness.NewGuard(readiness.GuardConfig{
+		Grace:  natsLossGrace,
+		Reason: engineio.ErrBackendUnavailable,
+		Logger: log.With("component", "nats"),
+	}, sio.EngineIO())
+	cl, err := cluster.Start(ctx, clusterOptions(cfg, nodeID, guard.Connected, log))
 	if err != nil {
+		guard.Stop()
 		return nil, nil, fmt.Errorf("start nats: %w", err)
 	}
 	svc := chat.New(chat.Config{
@@ -139,45 +75,9 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		MessageLimit:    cfg.LimitMessages,
 		TypingFanout:    cfg.TypingFanout,
 		Logger:          log.With("component", "chat"),
-	}, chat.Stores{
-		Users:     cl.Users(),
-		Nicks:     cl.Nicks(),
-		Tokens:    cl.Tokens(),
-		Rooms:     cl.Rooms(),
-		RoomNames: cl.RoomNames(),
-		Nodes:     cl.Nodes(),
-	}, cl.Log(), cl.Signals())
-
-	lim := newLimits(cfg, svc.LiveNodes)
-	uploadsPerMinute, uploadBurst := math.Inf(1), 1
-	if !cfg.LimitUploads.Off {
-		uploadsPerMinute, uploadBurst = float64(cfg.LimitUploads.Rate())*60, cfg.LimitUploads.Burst
-	}
-	files := attachments.New(attachments.Config{
-		Retention:        cfg.AttachmentRetention,
-		MaxSize:          cfg.AttachmentMaxSize,
-		UploadsPerMinute: uploadsPerMinute,
-		UploadBurst:      uploadBurst,
-		AdmitUpload:      lim.admitUpload,
-		Logger:           log.With("component", "attachments"),
-	}, cl.Attachments(), cl.AttachMeta(), svc)
+	}, chatStores(cl), cl.Log(), cl.Signals())
+	files := attachments.New(attachmentsConfig(cfg, lim, log), cl.Attachments(), cl.AttachMeta(), svc)
 	svc.UseFiles(fileLookup{files})
-
-	sio = socketio.NewServer(socketio.Config{
-		EngineIO: engineio.Config{
-			PingInterval:   cfg.PingInterval,
-			PingTimeout:    cfg.PingTimeout,
-			MaxPayload:     cfg.MaxPayload,
-			WriteQueue:     cfg.WriteQueueBytes,
-			AllowedOrigins: cfg.AllowedOrigins,
-			SIDPrefix:      name + ".",
-			ClientAddr:     lim.clientAddr,
-			Admit:          lim.admitHandshake,
-			Logger:         log.With("component", "engineio"),
-		},
-		Logger: log.With("component", "socketio"),
-	})
-	close(sioReady)
 	gw := realtime.New(realtime.Config{
 		TypingLimit: cfg.LimitTyping,
 		SwitchLimit: cfg.LimitRoomSwitches,
@@ -192,78 +92,24 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	}
 	if err := svc.Start(svcCtx, listener); err != nil {
 		stopSvc()
+		guard.Stop()
 		_ = cl.Close(context.Background())
 		return nil, nil, err
 	}
 	go gw.Run(svcCtx)
+	wd := startWatchdog(svcCtx, log, cl, svc, gw, sio)
+	front := &chatFront{sio: sio, gw: gw, guard: guard, log: log}
 
-	// The watchdog proves the chat path still turns: a marker through the
-	// room-event delivery loop, then a turn of every lock the path takes.
-	wd := watchdog.New(watchdog.Config{
-		Interval: time.Second,
-		Timeout:  cmp.Or(testHooks.watchdogTimeout, watchdogTimeout),
-		Checks: []watchdog.Check{
-			{Name: "room event delivery loop", Run: cl.Log().Barrier},
-			{Name: "chat service locks", Run: func(context.Context) error { svc.Probe(); return nil }},
-			{Name: "chat namespace locks", Run: func(context.Context) error { gw.Probe(); return nil }},
-			{Name: "engine.io session table", Run: func(context.Context) error { sio.EngineIO().Probe(); return nil }},
-		},
-		Logger: log.With("component", "watchdog"),
-	})
-	go wd.Run(svcCtx)
-	// Serve once the first round has ended, so that a node that just
-	// started is not reported unready for want of a round; a round that
-	// does not end within the timeout leaves the node serving, unready,
-	// with the stuck check logged.
-	select {
-	case <-wd.FirstRound():
-	case <-time.After(cmp.Or(testHooks.watchdogTimeout, watchdogTimeout)):
-	}
-	stuckUnhealthy := cmp.Or(testHooks.stuckUnhealthy, stuckUnhealthy)
-	front := &chatFront{sio: sio, gw: gw, log: log}
-
+	shared := lim.shared(cfg, svc.LiveNodes)
 	httpapi.New(httpapi.Config{
-		AdmitNewUser:      lim.admitNewUser,
-		AdmitRoomCreation: lim.admitRoomCreation,
+		AdmitNewUser:      shared.admitNewUser,
+		AdmitRoomCreation: shared.admitRoomCreation,
 		Logger:            log.With("component", "http"),
 	}, svc).Register(mux)
 	files.Register(mux)
 	mux.Handle("/socket.io/", sio)
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		if front.draining.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, "not ready: shutting down\n")
-			return
-		}
-		if err := cl.Ready(rctx); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, "not ready: NATS unavailable\n")
-			return
-		}
-		if err := wd.Ready(); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, "not ready: "+err.Error()+"\n")
-			return
-		}
-		_, _ = io.WriteString(w, "ready\n")
-	})
-	// Liveness: a chat path stuck for stuckUnhealthy will not come back by
-	// itself; say so, so that a supervisor restarts the node. (NATS being
-	// away is a readiness matter: the node waits for it.)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		if st := wd.Stuck(); st != nil && st.For >= stuckUnhealthy {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, "unhealthy: "+st.Error()+"\n")
-			return
-		}
-		_, _ = io.WriteString(w, "OK")
-	})
+	mux.Handle("GET /readyz", readyz(front.draining.Load, cl, wd))
+	mux.Handle("GET /healthz", healthz(wd, cmp.Or(testHooks.stuckUnhealthy, stuckUnhealthy)))
 	// The web client takes every path the routes above do not claim: the
 	// mux prefers the longer patterns, so /api/, /socket.io/, /healthz and
 	// /readyz keep their handlers.
@@ -274,12 +120,101 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	mux.Handle("/", ui)
 	closeChat := func(ctx context.Context) error {
 		stopSvc()
+		guard.Stop()
 		if err := cl.Close(ctx); err != nil {
 			return fmt.Errorf("close nats: %w", err)
 		}
 		return nil
 	}
 	return front, closeChat, nil
+}
+
+// persistentRooms returns the rooms of the rooms file, or
+// chat.DefaultRooms without one.
+func persistentRooms(file string) ([]chat.RoomSpec, error) {
+	if file == "" {
+		return chat.DefaultRooms, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("rooms file: %w", err)
+	}
+	rooms, err := chat.ParseRoomSpecs(data)
+	if err != nil {
+		return nil, fmt.Errorf("rooms file %s: %w", file, err)
+	}
+	return rooms, nil
+}
+
+// socketioConfig is the Socket.IO (and Engine.IO) configuration of cfg
+// for the node called name, with the per-address handshake limits of lim.
+func socketioConfig(cfg *config.Config, name string, lim *limits, log *slog.Logger) socketio.Config {
+	return socketio.Config{
+		EngineIO: engineio.Config{
+			PingInterval:   cfg.PingInterval,
+			PingTimeout:    cfg.PingTimeout,
+			MaxPayload:     cfg.MaxPayload,
+			WriteQueue:     cfg.WriteQueueBytes,
+			AllowedOrigins: cfg.AllowedOrigins,
+			SIDPrefix:      name + ".",
+			ClientAddr:     lim.clientAddr,
+			Admit:          lim.admitHandshake,
+			Logger:         log.With("component", "engineio"),
+		},
+		Logger: log.With("component", "socketio"),
+	}
+}
+
+// chatStores are the chat service's buckets on cl.
+func chatStores(cl *cluster.Cluster) chat.Stores {
+	return chat.Stores{
+		Users:     cl.Users(),
+		Nicks:     cl.Nicks(),
+		Tokens:    cl.Tokens(),
+		Rooms:     cl.Rooms(),
+		RoomNames: cl.RoomNames(),
+		Nodes:     cl.Nodes(),
+	}
+}
+
+// clusterOptions are the NATS options of cfg for node nodeID;
+// onConnection is told when the connection is lost and back.
+func clusterOptions(cfg *config.Config, nodeID string, onConnection func(bool), log *slog.Logger) cluster.Options {
+	return cluster.Options{
+		DataDir:    cfg.DataDir,
+		NATSURL:    cfg.NATSURL,
+		ListenAddr: cfg.NATSListen,
+		Name:       nodeID,
+		Replicas:   cfg.NATSReplicas,
+		// Zero with --nats-url (config refuses --nats-sync there).
+		SyncInterval: cfg.NATSSync.Interval,
+		SyncAlways:   cfg.NATSSync.Always,
+
+		CredentialsFile: cfg.NATSCreds,
+		RootCAFile:      cfg.NATSCA,
+		OnConnection:    onConnection,
+		Logger:          log.With("component", "nats"),
+		NodeTTL:         nodeTTL,
+
+		AttachmentRetention: cfg.AttachmentRetention,
+	}
+}
+
+// attachmentsConfig is the attachments' configuration of cfg, with the
+// per-address upload limit of lim.
+func attachmentsConfig(cfg *config.Config, lim *limits, log *slog.Logger) attachments.Config {
+	uploadsPerMinute, uploadBurst := math.Inf(1), 1
+	if !cfg.LimitUploads.Off {
+		uploadsPerMinute, uploadBurst = float64(cfg.LimitUploads.Rate())*60, cfg.LimitUploads.Burst
+	}
+	return attachments.Config{
+		Retention:        cfg.AttachmentRetention,
+		MaxSize:          cfg.AttachmentMaxSize,
+		UploadsPerMinute: uploadsPerMinute,
+		UploadBurst:      uploadBurst,
+		AdmitUpload:      lim.admitUpload,
+		Logger:           log.With("component", "attachments"),
+	}
 }
 
 // chatFront is the chat's client side, shut down in order: a drain (the
@@ -291,6 +226,7 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 type chatFront struct {
 	sio      *socketio.Server
 	gw       *realtime.Gateway
+	guard    *readiness.Guard
 	log      *slog.Logger
 	draining atomic.Bool
 }
@@ -298,6 +234,7 @@ type chatFront struct {
 // Shutdown drains, then closes every session; both within ctx.
 func (f *chatFront) Shutdown(ctx context.Context) error {
 	f.draining.Store(true)
+	f.guard.Stop() // NATS coming back must not let clients in again
 	f.sio.EngineIO().SetAvailable(false)
 	began := time.Now()
 	err := f.gw.Drain(ctx)

@@ -17,28 +17,43 @@ import (
 // end, so a few seconds.
 const sessionRetry = 5 * time.Second
 
-// limits are the per-address limits of the HTTP and Socket.IO edges and
-// the per-user ones that the HTTP API applies. Safe for concurrent use.
+// limits are this node's own limits per client address, at the HTTP and
+// Socket.IO edges: handshakes, open sessions, uploads. They need nothing
+// but the configuration, so they exist before anything that uses them.
+// Safe for concurrent use.
 type limits struct {
-	addrs *clientaddr.Resolver
-	// Per client address.
+	addrs      *clientaddr.Resolver
 	handshakes *ratelimit.Keyed   // Engine.IO handshakes and /chat connects
 	sessions   *ratelimit.Counter // open Engine.IO sessions
-	newUsers   *ratelimit.Keyed   // all nodes together (share of live nodes)
 	uploads    *ratelimit.Keyed
-	// Per user, all nodes together.
+}
+
+// newLimits builds this node's limits of cfg.
+func newLimits(cfg *config.Config) *limits {
+	return &limits{
+		addrs:      clientaddr.New(cfg.TrustedProxies, cfg.ClientAddrHeader),
+		handshakes: ratelimit.New(ratelimit.Config{Limit: cfg.LimitHandshakes}),
+		sessions:   ratelimit.NewCounter(cfg.MaxSessionsPerAddr),
+		uploads:    ratelimit.New(ratelimit.Config{Limit: cfg.LimitAddrUploads}),
+	}
+}
+
+// sharedLimits are the limits that hold for all nodes together, each node
+// enforcing its share of the live nodes (so they need the chat service,
+// which knows them): new users per client address, rooms created per
+// user. The HTTP API applies them. Safe for concurrent use.
+type sharedLimits struct {
+	addrs         *clientaddr.Resolver
+	newUsers      *ratelimit.Keyed
 	roomCreations *ratelimit.Keyed
 }
 
-// newLimits builds the limits of cfg; liveNodes is how many nodes share
-// the limits that hold across nodes.
-func newLimits(cfg *config.Config, liveNodes func() int) *limits {
-	return &limits{
-		addrs:         clientaddr.New(cfg.TrustedProxies, cfg.ClientAddrHeader),
-		handshakes:    ratelimit.New(ratelimit.Config{Limit: cfg.LimitHandshakes}),
-		sessions:      ratelimit.NewCounter(cfg.MaxSessionsPerAddr),
+// shared builds the limits of cfg that hold across nodes; liveNodes is
+// how many nodes share them.
+func (l *limits) shared(cfg *config.Config, liveNodes func() int) *sharedLimits {
+	return &sharedLimits{
+		addrs:         l.addrs,
 		newUsers:      ratelimit.New(ratelimit.Config{Limit: cfg.LimitNewUsers, Share: liveNodes}),
-		uploads:       ratelimit.New(ratelimit.Config{Limit: cfg.LimitAddrUploads}),
 		roomCreations: ratelimit.New(ratelimit.Config{Limit: cfg.LimitRoomCreations, Share: liveNodes}),
 	}
 }
@@ -83,8 +98,8 @@ func (l *limits) admitConnect(s *socketio.Socket) *apierr.Error {
 // admitNewUser is the HTTP API's registration hook: new users per client
 // address, all nodes together; a registration that creates nobody gives
 // its token back.
-func (l *limits) admitNewUser(r *http.Request) (func(), error) {
-	ok, wait, undo := l.newUsers.Take(l.addrKey(r))
+func (l *sharedLimits) admitNewUser(r *http.Request) (func(), error) {
+	ok, wait, undo := l.newUsers.Take(clientaddr.Key(l.addrs.ClientAddr(r)))
 	if !ok {
 		return nil, apierr.RateLimited("too many new users from your address, try again later", wait)
 	}
@@ -93,7 +108,7 @@ func (l *limits) admitNewUser(r *http.Request) (func(), error) {
 
 // admitRoomCreation is the HTTP API's room-creation hook: rooms created
 // per user, all nodes together.
-func (l *limits) admitRoomCreation(_ *http.Request, userID string) (func(), error) {
+func (l *sharedLimits) admitRoomCreation(_ *http.Request, userID string) (func(), error) {
 	ok, wait, undo := l.roomCreations.Take(userID)
 	if !ok {
 		return nil, apierr.RateLimited("you are creating rooms too fast", wait)
