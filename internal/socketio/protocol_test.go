@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/testserver"
 	"github.com/chatrooms/chatrooms/internal/testserver/protocoltest"
 	"github.com/gobwas/ws"
 )
@@ -93,7 +94,14 @@ func TestSIO27NoHandshake(t *testing.T) {
 // Engine.IO session: the next frame is the ping, and the session can
 // connect again.
 func TestSIO28DisconnectMain(t *testing.T) {
-	e := protocoltest.StartSuite(t)
+	// The suite's 200 ms ping timeout would be a deadline for this test
+	// process to answer the ping (missed on a busy machine): same ping
+	// interval, a timeout no scheduler delay reaches.
+	e := protocoltest.StartTestMode(t, testserver.Config{
+		PingInterval: protocoltest.SuitePingInterval,
+		PingTimeout:  time.Minute,
+		MaxPayload:   protocoltest.SuiteMaxPayload,
+	})
 	c, start := sioOpen(t, e)
 	c.Send("40")
 	expectConnect(t, c, "40")
