@@ -39,7 +39,8 @@ const natsLossGrace = 3 * time.Second
 //
 // The parts are built in dependency order, each given what it uses
 // already built: the Socket.IO server and the NATS-loss guard over it
-// before NATS (whose connection callback is the guard's).
+// before NATS (whose connection callback is the guard's), the
+// attachments before the chat service that looks them up.
 func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *http.ServeMux) (*chatFront, func(context.Context) error, error) {
 	rooms, err := persistentRooms(cfg.RoomsFile)
 	if err != nil {
@@ -67,6 +68,7 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		guard.Stop()
 		return nil, nil, fmt.Errorf("start nats: %w", err)
 	}
+	files := attachments.New(attachmentsConfig(cfg, lim, log), cl.Attachments(), cl.AttachMeta())
 	svc := chat.New(chat.Config{
 		NodeID:          nodeID,
 		Predecessor:     predecessor(cfg.NATSURL == "", cfg.NodeName),
@@ -74,10 +76,9 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		PersistentRooms: rooms,
 		MessageLimit:    cfg.LimitMessages,
 		TypingFanout:    cfg.TypingFanout,
+		Files:           files,
 		Logger:          log.With("component", "chat"),
 	}, chatStores(cl), cl.Log(), cl.Signals())
-	files := attachments.New(attachmentsConfig(cfg, lim, log), cl.Attachments(), cl.AttachMeta(), svc)
-	svc.UseFiles(fileLookup{files})
 	gw := realtime.New(realtime.Config{
 		TypingLimit: cfg.LimitTyping,
 		SwitchLimit: cfg.LimitRoomSwitches,
@@ -106,7 +107,7 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		AdmitRoomCreation: shared.admitRoomCreation,
 		Logger:            log.With("component", "http"),
 	}, svc).Register(mux)
-	files.Register(mux)
+	files.Register(mux, svc)
 	mux.Handle("/socket.io/", sio)
 	mux.Handle("GET /readyz", readyz(front.draining.Load, cl, wd))
 	mux.Handle("GET /healthz", healthz(wd, cmp.Or(testHooks.stuckUnhealthy, stuckUnhealthy)))
@@ -241,20 +242,6 @@ func (f *chatFront) Shutdown(ctx context.Context) error {
 	f.log.Info("client calls drained", "took", time.Since(began).Round(time.Millisecond), "err", err)
 	return errors.Join(err, f.sio.Shutdown(ctx))
 }
-
-// fileLookup shows the attachments service to the chat service.
-type fileLookup struct{ s *attachments.Service }
-
-func (f fileLookup) Lookup(ctx context.Context, id string) (chat.FileInfo, error) {
-	in, err := f.s.Lookup(ctx, id)
-	if err != nil {
-		return chat.FileInfo{}, err // wraps chat.ErrNotFound when unknown or expired
-	}
-	return chat.FileInfo{ID: in.ID, Owner: in.Owner, URL: in.URL, ThumbnailURL: in.ThumbnailURL,
-		ContentType: in.ContentType, Width: in.Width, Height: in.Height, ExpiresAt: in.ExpiresAt}, nil
-}
-
-var _ chat.Files = fileLookup{}
 
 // newNodeName returns a random name for a node started without one.
 func newNodeName() string {

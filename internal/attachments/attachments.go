@@ -115,24 +115,10 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Info describes a stored attachment.
-type Info struct {
-	ID string
-	// Owner is the id of the user who uploaded it.
-	Owner string
-	// URL and ThumbnailURL are absolute paths on this service.
-	URL, ThumbnailURL string
-	// Width and Height are the image's, after EXIF orientation.
-	Width, Height int
-	// ContentType is what is served: image/png, image/jpeg or image/gif
-	// (a WebP is stored as PNG or JPEG).
-	ContentType string
-	// Size is the stored (re-encoded) size in bytes.
-	Size      int64
-	ExpiresAt time.Time
-}
-
 // record is an attachment's metadata, stored as JSON under its id.
+// ContentType is what is served: image/png, image/jpeg or image/gif (a
+// WebP is stored as PNG or JPEG); Width and Height are the image's after
+// EXIF orientation; Size is the stored (re-encoded) size in bytes.
 type record struct {
 	ID          string `json:"id"`
 	Owner       string `json:"owner"`
@@ -152,17 +138,17 @@ type record struct {
 
 func (r *record) expires() time.Time { return time.UnixMilli(r.ExpiresAt) }
 
-func (r *record) info() Info {
-	return Info{
+// attachment is the image as messages carry it (and uploads answer it),
+// with absolute paths on this service; the one conversion from what is
+// stored.
+func (r *record) attachment() chat.Attachment {
+	return chat.Attachment{
 		ID:           r.ID,
-		Owner:        r.Owner,
 		URL:          imageURL(r.ID),
 		ThumbnailURL: thumbnailURL(r.ID),
 		Width:        r.Width,
 		Height:       r.Height,
 		ContentType:  r.ContentType,
-		Size:         r.Size,
-		ExpiresAt:    r.expires(),
 	}
 }
 
@@ -179,7 +165,6 @@ type Service struct {
 	cfg     Config
 	blobs   Blobs
 	meta    chat.KV
-	auth    Authenticator
 	log     *slog.Logger
 	limiter *limiter
 
@@ -193,14 +178,16 @@ type Service struct {
 
 // New returns a Service storing bytes in blobs and metadata in meta (a
 // bucket whose entries expire after the retention period, e.g.
-// cluster.Cluster.AttachMeta), authenticating uploads with auth.
-func New(cfg Config, blobs Blobs, meta chat.KV, auth Authenticator) *Service {
+// cluster.Cluster.AttachMeta). It needs nothing of the chat service: the
+// upload route gets its Authenticator when it is mounted (Register), so
+// the chat service, which looks attachments up (chat.Files), can be
+// built after it.
+func New(cfg Config, blobs Blobs, meta chat.KV) *Service {
 	cfg = cfg.withDefaults()
 	return &Service{
 		cfg:     cfg,
 		blobs:   blobs,
 		meta:    meta,
-		auth:    auth,
 		log:     cfg.Logger,
 		limiter: newLimiter(cfg.UploadsPerMinute/60, cfg.UploadBurst),
 
@@ -216,17 +203,19 @@ func newID() string {
 	return "a" + hex.EncodeToString(b[:])
 }
 
+var _ chat.Files = (*Service)(nil)
+
 // Lookup returns the attachment id if it exists and has not expired;
 // otherwise an error wrapping ErrNotFound (storage outages wrap
-// apierr.ErrUnavailable). The chat service uses it to check that an
-// attachment sent with a message was uploaded by the sender and is
-// still there.
-func (s *Service) Lookup(ctx context.Context, id string) (Info, error) {
+// apierr.ErrUnavailable). It implements chat.Files: the chat service
+// uses it to check that an attachment sent with a message was uploaded
+// by the sender and is still there.
+func (s *Service) Lookup(ctx context.Context, id string) (chat.FileInfo, error) {
 	r, err := s.record(ctx, id)
 	if err != nil {
-		return Info{}, err
+		return chat.FileInfo{}, err
 	}
-	return r.info(), nil
+	return chat.FileInfo{Attachment: r.attachment(), Owner: r.Owner, ExpiresAt: r.expires()}, nil
 }
 
 // record reads an attachment's metadata, treating an expired one as

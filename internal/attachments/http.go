@@ -32,30 +32,27 @@ const (
 	initialBuffer = 32 << 10
 )
 
-// Register mounts the attachment routes on mux:
+// Register mounts the attachment routes on mux; uploads are
+// authenticated with auth:
 //
 //	POST /api/attachments                 upload (bearer token; multipart field "file")
 //	GET  /api/attachments/{id}            the image
 //	GET  /api/attachments/{id}/thumbnail  its thumbnail
-func (s *Service) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/attachments", s.upload)
+func (s *Service) Register(mux *http.ServeMux, auth Authenticator) {
+	mux.HandleFunc("POST /api/attachments", func(w http.ResponseWriter, r *http.Request) { s.upload(w, r, auth) })
 	mux.HandleFunc("GET /api/attachments/{id}", func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, false) })
 	mux.HandleFunc("GET /api/attachments/{id}/thumbnail", func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, true) })
 }
 
-// uploadResponse is the body of a 201 answer to an upload.
+// uploadResponse is the body of a 201 answer to an upload: the
+// attachment as messages will carry it (no alt yet), its size and expiry.
 type uploadResponse struct {
-	ID           string `json:"id"`
-	URL          string `json:"url"`
-	ThumbnailURL string `json:"thumbnail_url"`
-	ContentType  string `json:"content_type"`
-	Width        int    `json:"width"`
-	Height       int    `json:"height"`
-	Size         int64  `json:"size"`
-	ExpiresAt    int64  `json:"expires_at"` // unix ms
+	chat.Attachment
+	Size      int64 `json:"size"`
+	ExpiresAt int64 `json:"expires_at"` // unix ms
 }
 
-func (s *Service) upload(w http.ResponseWriter, r *http.Request) {
+func (s *Service) upload(w http.ResponseWriter, r *http.Request, auth Authenticator) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
 	defer cancel()
 	body := httpx.GuardBody(w, r, s.cfg.Body)
@@ -66,7 +63,7 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	u, err := s.authenticate(ctx, r)
+	u, err := authenticate(ctx, r, auth)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -90,31 +87,23 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &apierr.Error{Code: apierr.CodeTooLarge, Message: "the image would take too much space once re-encoded"})
 		return
 	}
-	info, err := s.store(ctx, u.ID, p)
+	rec, err := s.store(ctx, u.ID, p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Location", info.URL)
-	httpx.WriteJSON(w, http.StatusCreated, uploadResponse{
-		ID:           info.ID,
-		URL:          info.URL,
-		ThumbnailURL: info.ThumbnailURL,
-		ContentType:  info.ContentType,
-		Width:        info.Width,
-		Height:       info.Height,
-		Size:         info.Size,
-		ExpiresAt:    info.ExpiresAt.UnixMilli(),
-	})
+	att := rec.attachment()
+	w.Header().Set("Location", att.URL)
+	httpx.WriteJSON(w, http.StatusCreated, uploadResponse{Attachment: att, Size: rec.Size, ExpiresAt: rec.ExpiresAt})
 }
 
 // authenticate resolves the request's "Authorization: Bearer" token.
-func (s *Service) authenticate(ctx context.Context, r *http.Request) (chat.User, error) {
+func authenticate(ctx context.Context, r *http.Request, auth Authenticator) (chat.User, error) {
 	token, ok := httpx.BearerToken(r.Header.Get("Authorization"))
 	if !ok {
 		return chat.User{}, &apierr.Error{Code: apierr.CodeUnauthorized, Message: "missing or invalid token"}
 	}
-	return s.auth.Authenticate(ctx, token)
+	return auth.Authenticate(ctx, token)
 }
 
 // readFile returns the content of the first multipart part named "file",
@@ -210,7 +199,7 @@ func (s *Service) process(ctx context.Context, data []byte) (processed, error) {
 
 // store saves the image, its thumbnail, then the metadata that makes
 // them visible; on failure it deletes what it stored.
-func (s *Service) store(ctx context.Context, owner string, p processed) (Info, error) {
+func (s *Service) store(ctx context.Context, owner string, p processed) (*record, error) {
 	now := time.Now()
 	id := newID()
 	sum := sha256.Sum256(p.image.data)
@@ -235,21 +224,21 @@ func (s *Service) store(ctx context.Context, owner string, p processed) (Info, e
 	}
 	value, err := json.Marshal(&rec)
 	if err != nil {
-		return Info{}, fmt.Errorf("encode metadata: %w", err)
+		return nil, fmt.Errorf("encode metadata: %w", err)
 	}
 	if err := s.blobs.Put(ctx, imageBlob(id), bytes.NewReader(p.image.data)); err != nil {
 		s.discard(ctx, id, err)
-		return Info{}, fmt.Errorf("store attachment %s: %w", id, err)
+		return nil, fmt.Errorf("store attachment %s: %w", id, err)
 	}
 	if err := s.blobs.Put(ctx, thumbBlob(id), bytes.NewReader(p.thumb.data)); err != nil {
 		s.discard(ctx, id, err)
-		return Info{}, fmt.Errorf("store thumbnail of %s: %w", id, err)
+		return nil, fmt.Errorf("store thumbnail of %s: %w", id, err)
 	}
 	if _, err := s.meta.Create(ctx, id, value); err != nil {
 		s.discard(ctx, id, err)
-		return Info{}, fmt.Errorf("store metadata of %s: %w", id, err)
+		return nil, fmt.Errorf("store metadata of %s: %w", id, err)
 	}
-	return rec.info(), nil
+	return &rec, nil
 }
 
 // discard deletes the blobs of an upload that failed after err; they

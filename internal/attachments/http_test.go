@@ -54,9 +54,9 @@ type node struct {
 func newNode(t *testing.T, cl *cluster.Cluster, cfg attachments.Config) *node {
 	t.Helper()
 	cfg.Logger = natstest.Logger(t)
-	svc := attachments.New(cfg, cl.Attachments(), cl.AttachMeta(), fakeAuth{})
+	svc := attachments.New(cfg, cl.Attachments(), cl.AttachMeta())
 	mux := http.NewServeMux()
-	svc.Register(mux)
+	svc.Register(mux, fakeAuth{})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &node{cl: cl, svc: svc, mux: mux, url: srv.URL}
@@ -628,9 +628,9 @@ func TestLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := attachments.Info{
-		ID: u.ID, Owner: "u-alice", URL: u.URL, ThumbnailURL: u.ThumbnailURL,
-		Width: 50, Height: 40, ContentType: "image/png", Size: u.Size, ExpiresAt: time.UnixMilli(u.ExpiresAt),
+	want := chat.FileInfo{
+		Attachment: chat.Attachment{ID: u.ID, URL: u.URL, ThumbnailURL: u.ThumbnailURL, Width: 50, Height: 40, ContentType: "image/png"},
+		Owner:      "u-alice", ExpiresAt: time.UnixMilli(u.ExpiresAt),
 	}
 	if !info.ExpiresAt.Equal(want.ExpiresAt) {
 		t.Fatalf("ExpiresAt %v, want %v", info.ExpiresAt, want.ExpiresAt)

@@ -18,9 +18,9 @@ func TestFakeSendMessage(t *testing.T) {
 	u, _ := n.register("anna")
 	other, _ := n.register("bob")
 	now := env.Clock.Now()
-	env.Files.Add(chat.FileInfo{ID: "f1", Owner: u.ID, URL: "/f1", ThumbnailURL: "/t1", ContentType: "image/png", Width: 2, Height: 3, ExpiresAt: now.Add(time.Hour)})
-	env.Files.Add(chat.FileInfo{ID: "f2", Owner: other.ID, URL: "/f2", ExpiresAt: now.Add(time.Hour)})
-	env.Files.Add(chat.FileInfo{ID: "f3", Owner: u.ID, URL: "/f3", ExpiresAt: now})
+	env.Files.Add(chat.FileInfo{Attachment: chat.Attachment{ID: "f1", URL: "/f1", ThumbnailURL: "/t1", ContentType: "image/png", Width: 2, Height: 3}, Owner: u.ID, ExpiresAt: now.Add(time.Hour)})
+	env.Files.Add(chat.FileInfo{Attachment: chat.Attachment{ID: "f2", URL: "/f2"}, Owner: other.ID, ExpiresAt: now.Add(time.Hour)})
+	env.Files.Add(chat.FileInfo{Attachment: chat.Attachment{ID: "f3", URL: "/f3"}, Owner: u.ID, ExpiresAt: now})
 	tests := []struct {
 		name     string
 		user     string
@@ -87,7 +87,7 @@ func TestFakeSendWithoutFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	u, _ := n.register("anna")
-	env.Files.Add(chat.FileInfo{ID: "f1", Owner: u.ID, ExpiresAt: env.Clock.Now().Add(time.Hour)})
+	env.Files.Add(chat.FileInfo{Attachment: chat.Attachment{ID: "f1"}, Owner: u.ID, ExpiresAt: env.Clock.Now().Add(time.Hour)})
 	if _, err := svc.SendMessage(n.ctx, u.ID, chat.MessageInput{AttachmentID: "f1"}); code(err) != apierr.CodeAttachmentNotFound {
 		t.Fatalf("a service without Files took an attachment: %v", err)
 	}

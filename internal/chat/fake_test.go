@@ -50,14 +50,13 @@ func startFake(t *testing.T, env *chattest.Env, nodeID string, cfg func(*chat.Co
 
 func tryStartFake(t *testing.T, env *chattest.Env, nodeID string, cfg func(*chat.Config)) (*fakeNode, error) {
 	t.Helper()
-	c := chat.Config{NodeID: nodeID, Clock: env.Clock, Logger: slog.New(slog.DiscardHandler)}
+	c := chat.Config{NodeID: nodeID, Clock: env.Clock, Files: env.Files, Logger: slog.New(slog.DiscardHandler)}
 	if cfg != nil {
 		cfg(&c)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	n := &fakeNode{t: t, env: env, svc: chat.New(c, env.Stores(), env.Log, env.Signals), rec: &chattest.Recorder{}, ctx: ctx, cancel: cancel}
-	n.svc.UseFiles(env.Files)
 	tickers := env.Clock.Tickers()
 	if err := n.svc.Start(ctx, n.rec); err != nil {
 		cancel()

@@ -154,7 +154,9 @@ func (s *Service) attachment(ctx context.Context, userID, id, rawAlt string) (*A
 	case info.Owner != userID || !info.ExpiresAt.After(s.cfg.Now()):
 		return nil, notFound
 	}
-	return &Attachment{ID: info.ID, URL: info.URL, ThumbnailURL: info.ThumbnailURL, Width: info.Width, Height: info.Height, ContentType: info.ContentType, Alt: alt}, nil
+	att := info.Attachment
+	att.Alt = alt
+	return &att, nil
 }
 
 // typingSignal is what nodes exchange about typing.

@@ -45,7 +45,10 @@ type Config struct {
 	// accepted and renew the indicator but are not re-sent. A stop always
 	// goes out when a start did.
 	TypingFanout time.Duration
-	Logger       *slog.Logger
+	// Files looks up the files that messages may carry (nil: messages
+	// carry no attachments); *attachments.Service is the one in use.
+	Files  Files
+	Logger *slog.Logger
 	// Clock runs the typing expiry, the heartbeat and the sweep, and
 	// gives the time where Now is nil (default: real time).
 	Clock Clock
@@ -164,6 +167,7 @@ func New(cfg Config, st Stores, events Log, sig Signals) *Service {
 	return &Service{
 		cfg:        cfg,
 		log:        cfg.Logger,
+		files:      cfg.Files,
 		users:      jsonKV[userRecord]{st.Users, "user"},
 		rooms:      jsonKV[roomRecord]{st.Rooms, "room"},
 		nicks:      st.Nicks,
@@ -184,9 +188,6 @@ func New(cfg Config, st Stores, events Log, sig Signals) *Service {
 		limits:     ratelimit.New(ratelimit.Config{Limit: cfg.MessageLimit, Now: cfg.Now}),
 	}
 }
-
-// UseFiles lets messages carry files known to f. Call before Start.
-func (s *Service) UseFiles(f Files) { s.files = f }
 
 // DefaultRoomID is where new users start.
 func (s *Service) DefaultRoomID() string { return s.cfg.PersistentRooms[0].ID }

@@ -82,16 +82,13 @@ type Signals interface {
 	Subscribe(ctx context.Context, pattern string, fn func(subject string, data []byte)) error
 }
 
-// FileInfo describes an uploaded file.
+// FileInfo is an uploaded file as the service checks it before a message
+// carries it: who uploaded it, until when, and the Attachment itself (its
+// Alt empty: the sender gives that).
 type FileInfo struct {
-	ID           string
-	Owner        string // user id of the uploader
-	URL          string
-	ThumbnailURL string
-	ContentType  string
-	Width        int
-	Height       int
-	ExpiresAt    time.Time
+	Attachment
+	Owner     string // user id of the uploader
+	ExpiresAt time.Time
 }
 
 // Files looks up uploaded files (images attached to messages). Safe for

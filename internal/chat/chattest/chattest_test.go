@@ -419,7 +419,7 @@ func TestFilesExpire(t *testing.T) {
 	ctx := testCtx(t)
 	c := chattest.NewClock()
 	fs := chattest.NewFiles(c)
-	fs.Add(chat.FileInfo{ID: "f1", ExpiresAt: c.Now().Add(time.Minute)})
+	fs.Add(chat.FileInfo{Attachment: chat.Attachment{ID: "f1"}, ExpiresAt: c.Now().Add(time.Minute)})
 	if _, err := fs.Lookup(ctx, "f1"); err != nil {
 		t.Fatal(err)
 	}
