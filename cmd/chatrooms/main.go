@@ -52,8 +52,12 @@ type shutdowner interface {
 }
 
 // run starts the server and blocks until ctx ends, then shuts down
-// gracefully within the configured grace period.
+// gracefully within the configured grace period. `chatrooms healthcheck`
+// instead asks a running server whether it is ready (healthcheck.go).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(ctx, args[1:], stdout)
+	}
 	fs := flag.NewFlagSet("chatrooms", flag.ContinueOnError)
 	cfg, err := config.Load(fs, args, getenv, stdout)
 	if err != nil {
