@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -371,14 +370,6 @@ func (c *Cluster) connect(ctx context.Context) error {
 	return nil
 }
 
-// reconnectDelay backs off exponentially from 250ms to 5s, with jitter
-// so that a restarted server is not hit by every node at once.
-func reconnectDelay(attempts int) time.Duration {
-	d := 250 * time.Millisecond << min(attempts, 5)
-	d = min(d, 5*time.Second)
-	return d/2 + rand.N(d/2+1)
-}
-
 // redactURLs strips user information from comma-separated URLs, for
 // errors and logs.
 func redactURLs(urls string) string {
@@ -512,29 +503,6 @@ func (c *Cluster) provision(ctx context.Context) error {
 	c.roomLog = &Log{c: c, probes: make(chan func()), followCheck: followCheckInterval}
 	c.signals = &Signals{c: c}
 	return nil
-}
-
-// provisionAttempt bounds one provisioning request; retry repeats it.
-const provisionAttempt = 5 * time.Second
-
-// retry runs an idempotent provisioning call, each try with its own short
-// timeout, until it succeeds or ctx (the start timeout) ends: a NATS
-// cluster that has just formed can leave a request unanswered while its
-// routes settle or a stream elects its leader.
-func retry(ctx context.Context, f func(context.Context) error) error {
-	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, provisionAttempt)
-		err := f(actx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(min(time.Duration(attempt)*200*time.Millisecond, 2*time.Second)):
-		}
-	}
 }
 
 // blobGrace is how much longer attachment objects are kept than their
