@@ -81,23 +81,13 @@ func invalidImage(format string, args ...any) *apierr.Error {
 	return &apierr.Error{Code: apierr.CodeInvalidImage, Message: fmt.Sprintf(format, args...)}
 }
 
-// process recognises data by its bytes, checks it with inspect,
-// decodes it, applies a JPEG's EXIF orientation, re-encodes it (so that
-// no metadata and no trailing bytes survive) and makes a thumbnail.
-// Client problems are *apierr.Error with apierr.CodeUnsupportedType or
-// apierr.CodeInvalidImage; any other error is internal. Safe for concurrent
-// use; the caller bounds the pixels decoded at once (Service.process,
-// with decodeCost: the largest images need a few hundred MB each while
-// they are processed).
-func process(data []byte) (processed, error) {
-	f, _, err := inspect(data)
-	if err != nil {
-		return processed{}, err
-	}
-	return decode(f, data)
-}
-
-// decode is process after inspect accepted data as format f.
+// decode decodes data, which inspect accepted as format f, applies a
+// JPEG's EXIF orientation, re-encodes it (so that no metadata and no
+// trailing bytes survive) and makes a thumbnail. Client problems are
+// *apierr.Error with apierr.CodeInvalidImage; any other error is
+// internal. Safe for concurrent use; the caller bounds the pixels decoded
+// at once (Service.process, with decodeCost: the largest images need a
+// few hundred MB each while they are processed).
 func decode(f format, data []byte) (processed, error) {
 	switch f {
 	case formatPNG:

@@ -18,6 +18,16 @@ import (
 )
 
 // decodeAs decodes an encoded image, checking its content type.
+// process is what Service.process does to an upload, without the pixel
+// budget: inspect, then decode.
+func process(data []byte) (processed, error) {
+	f, _, err := inspect(data)
+	if err != nil {
+		return processed{}, err
+	}
+	return decode(f, data)
+}
+
 func decodeAs(t testing.TB, e encoded) image.Image {
 	t.Helper()
 	var m image.Image

@@ -16,12 +16,6 @@ import (
 	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
-// Session is an authenticated user.
-type Session struct {
-	UserID string
-	Name   string
-}
-
 func hashToken(token string) string {
 	h := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(h[:])

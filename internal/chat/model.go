@@ -94,8 +94,6 @@ type userRecord struct {
 	OfflineSince int64 `json:"offline_since,omitempty"`
 }
 
-func (u *userRecord) online() bool { return len(u.Sessions) > 0 }
-
 // roomRecord is the stored form of a room (bucket "rooms", key = id).
 type roomRecord struct {
 	ID          string   `json:"id"`
