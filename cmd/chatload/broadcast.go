@@ -31,14 +31,16 @@ import (
 const (
 	idLen      = 14 // len("s00-000000000-")
 	minPayload = idLen + 2
+	alphabet   = "abcdefghijklmnopqrstuvwxyz" // the payload's filler, from seq on
 )
 
-// payloadFor is the event payload sender s sends as message seq (from 1).
+// payloadFor is the event payload sender s sends as message seq (from 1;
+// parseID reads it back as nine digits, never negative).
 func payloadFor(dst []byte, s int, seq int64, size int) []byte {
 	start := len(dst)
 	dst = fmt.Appendf(dst, "s%02d-%09d-", s, seq)
 	for len(dst)-start < size {
-		dst = append(dst, 'a'+byte((seq+int64(len(dst)-start))%26))
+		dst = append(dst, alphabet[(seq+int64(len(dst)-start))%26])
 	}
 	return dst
 }

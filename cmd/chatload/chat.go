@@ -348,6 +348,19 @@ func parseContent(runID string, c []byte) (step, sender, seq int, nano int64, ok
 	return step, sender, seq, nano, true
 }
 
+// micros32 is a duration in nanoseconds as whole microseconds, clamped to
+// the int32 range (±35 minutes) the latency samples are kept in.
+func micros32(nanos int64) int32 {
+	us := nanos / 1000
+	if us > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	if us < math.MinInt32 {
+		return math.MinInt32
+	}
+	return int32(us)
+}
+
 func (r *chatRun) chatMessage(cl *chatClient, b []byte) {
 	now := time.Now().UnixNano()
 	content := scanString(b, keyCont)
@@ -365,16 +378,15 @@ func (r *chatRun) chatMessage(cl *chatClient, b []byte) {
 		cl.misrouted[step]++
 		return
 	}
-	s := cl.got[int32(sender)]
+	s := cl.got[int32(sender)] //nolint:gosec // sender < len(rt.senderRoom) ≤ -users ≤ 15,000 (checkChat)
 	for len(s) <= seq {
 		s = append(s, 0)
 	}
 	if s[seq] < 255 {
 		s[seq]++
 	}
-	cl.got[int32(sender)] = s
-	us := (now - nano) / 1000
-	cl.lat[step] = append(cl.lat[step], int32(min(us, math.MaxInt32)))
+	cl.got[int32(sender)] = s //nolint:gosec // as above
+	cl.lat[step] = append(cl.lat[step], micros32(now-nano))
 	cl.delivered.Add(1)
 }
 
@@ -630,7 +642,7 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 			return a.Error, nil // a failed switch leaves the user out of the room; the run goes on
 		}
 		rmu.Lock()
-		rt.clientRoom[c] = int32(room)
+		rt.clientRoom[c] = int32(room) //nolint:gosec // room < -rooms ≤ -users ≤ 15,000 (checkChat)
 		rt.members[room] = append(rt.members[room], c)
 		rmu.Unlock()
 		return "", nil
@@ -661,11 +673,11 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 	for s := 0; len(rt.senderUser) < cfg.senders && s < cfg.rooms*cfg.roomSize; s++ {
 		room, k := s%cfg.rooms, s/cfg.rooms
 		c := room*cfg.roomSize + k
-		if rt.clientRoom[c] != int32(room) {
+		if rt.clientRoom[c] != int32(room) { //nolint:gosec // room < -rooms ≤ -users ≤ 15,000 (checkChat)
 			continue
 		}
 		rt.senderUser = append(rt.senderUser, c)
-		rt.senderRoom = append(rt.senderRoom, int32(room))
+		rt.senderRoom = append(rt.senderRoom, int32(room)) //nolint:gosec // as above
 	}
 	if len(rt.senderUser) < cfg.senders {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("only %d senders: the rest failed to switch or were disconnected", len(rt.senderUser)))
@@ -832,7 +844,7 @@ func (r *chatRun) send(ctx context.Context, rt *routing, st, s, n int, start tim
 		now := time.Now().UnixNano()
 		cl.smu.Lock()
 		seq := len(cl.msgs)
-		cl.msgs = append(cl.msgs, msgRec{step: int8(st), sentNano: now})
+		cl.msgs = append(cl.msgs, msgRec{step: int8(st), sentNano: now}) //nolint:gosec // st < len(-rates) ≤ 100 (checkChat)
 		cl.smu.Unlock()
 		payload := fmt.Appendf(nil, `{"content":%q,"client_id":"%s-%d-%d"}`, r.contentFor(st, s, seq, now), r.runID, s, seq)
 		err := cl.emit("send_message", payload, func(b []byte) {
@@ -933,14 +945,14 @@ func (r *chatRun) clients2report(rt *routing, rep *chatReport) {
 				}
 				sr.Sent++
 				recv := func(member int) uint8 {
-					g := r.clients[member].got[int32(s)]
+					g := r.clients[member].got[int32(s)] //nolint:gosec // s < -senders ≤ -users ≤ 15,000 (checkChat)
 					if seq < len(g) {
 						return g[seq]
 					}
 					return 0
 				}
 				if m.state != msgPending {
-					ack = append(ack, int32((m.ackNano-m.sentNano)/1000))
+					ack = append(ack, micros32(m.ackNano-m.sentNano))
 				}
 				switch m.state {
 				case msgAcked:

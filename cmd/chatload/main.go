@@ -42,7 +42,7 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
-		fmt.Fprintln(os.Stderr, "chatload:", err) //nolint:forbidigo // last-resort error
+		fmt.Fprintln(os.Stderr, "chatload:", err) // last-resort error
 		os.Exit(1)
 	}
 }
@@ -228,7 +228,7 @@ func newDialers(ips []net.IP) *dialers {
 }
 
 func (d *dialers) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	nd := d.ds[int(d.next.Add(1)%uint64(len(d.ds)))]
+	nd := d.ds[d.next.Add(1)%uint64(len(d.ds))]
 	return nd.DialContext(ctx, network, addr)
 }
 

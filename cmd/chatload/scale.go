@@ -380,7 +380,6 @@ type scaleWorkerState struct {
 	*worker
 	n, offset         int
 	ok, failed, retry int
-	perNode           []int
 	firstErr          string
 	got, dups, open   int
 	bytes             int64
@@ -492,7 +491,7 @@ func runScale(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logg
 			if code == "username_taken" { // an earlier attempt went through after all
 				break
 			}
-			time.Sleep(time.Duration(100+rand.IntN(200)) * time.Millisecond << attempt)
+			time.Sleep(time.Duration(100+rand.IntN(200)) * time.Millisecond << attempt) //nolint:gosec // retry jitter, not a secret
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -571,12 +570,19 @@ func runScale(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logg
 		sw := &scaleWorkerState{worker: wk, n: n, offset: offset}
 		workers = append(workers, sw)
 		log.Info("worker started", "pid", wk.cmd.Process.Pid, "conns", n)
-		bw := bufio.NewWriter(wk.stdin)
+		bw := bufio.NewWriter(wk.stdin) // err is nil here
 		for _, t := range connTokens[offset : offset+n] {
-			bw.WriteString(t)
-			bw.WriteByte('\n')
+			if _, err = bw.WriteString(t); err == nil {
+				err = bw.WriteByte('\n')
+			}
+			if err != nil {
+				break
+			}
 		}
-		if err := bw.Flush(); err != nil {
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil {
 			return fmt.Errorf("tokens to worker %d: %w", wk.cmd.Process.Pid, err)
 		}
 		offset += n

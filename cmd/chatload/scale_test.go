@@ -20,7 +20,7 @@ func waitReady(t *testing.T, url string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		res, err := http.Get(url + "/readyz") //nolint:noctx // bounded by the loop
+		res, err := http.Get(url + "/readyz") // bounded by the loop
 		if err == nil {
 			_ = res.Body.Close()
 			if res.StatusCode == http.StatusOK {

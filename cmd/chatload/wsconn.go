@@ -206,8 +206,10 @@ func (c *rawConn) readFrame() (ws.OpCode, []byte, error) {
 			}
 			if hdr == 4 {
 				n = int64(binary.BigEndian.Uint16(b[2:4]))
-			} else {
-				n = int64(binary.BigEndian.Uint64(b[2:10]))
+			} else if u := binary.BigEndian.Uint64(b[2:10]); u <= maxFrame {
+				n = int64(u)
+			} else { // past maxFrame, or past int64 (RFC 6455 wants the top bit clear)
+				return 0, nil, fmt.Errorf("frame of %d bytes exceeds %d", u, maxFrame)
 			}
 		}
 		if n > maxFrame {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -257,9 +258,14 @@ func TestIdenticonSymmetricAndNonEmpty(t *testing.T) {
 		doc := User(fmt.Sprintf("id-%d", i))
 		cells := map[[2]int]bool{}
 		for _, m := range cell.FindAllSubmatch(doc, -1) {
-			var x, y int
-			fmt.Sscan(string(m[1]), &x)
-			fmt.Sscan(string(m[2]), &y)
+			x, err := strconv.Atoi(string(m[1]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			y, err := strconv.Atoi(string(m[2]))
+			if err != nil {
+				t.Fatal(err)
+			}
 			cells[[2]int{(x - gridMargin) / cellSize, (y - gridMargin) / cellSize}] = true
 		}
 		if len(cells) == 0 {
@@ -282,7 +288,9 @@ func TestRoomContrast(t *testing.T) {
 			t.Fatalf("no background in %s", doc)
 		}
 		var c [3]uint8
-		fmt.Sscanf(string(m[1]), "%02x%02x%02x", &c[0], &c[1], &c[2])
+		if _, err := fmt.Sscanf(string(m[1]), "%02x%02x%02x", &c[0], &c[1], &c[2]); err != nil {
+			t.Fatal(err)
+		}
 		if r := contrastWithWhite(c); r < 4.5 {
 			t.Fatalf("room %d: background #%s has contrast %.2f with white", i, m[1], r)
 		}

@@ -37,9 +37,9 @@ func appendHeader(dst []byte, op ws.OpCode, n int, key *[4]byte) []byte {
 	dst = append(dst, 0x80|byte(op))
 	switch {
 	case n < 126:
-		dst = append(dst, maskBit|byte(n))
+		dst = append(dst, maskBit|byte(n)) //nolint:gosec // 0 ≤ n < 126: n is a length
 	case n <= 0xffff:
-		dst = append(dst, maskBit|126, byte(n>>8), byte(n))
+		dst = binary.BigEndian.AppendUint16(append(dst, maskBit|126), uint16(n))
 	default:
 		dst = append(dst, maskBit|127)
 		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
@@ -64,7 +64,7 @@ func appendFrame(dst []byte, op ws.OpCode, payload []byte) []byte {
 // concurrent use.
 func AppendClientFrame(dst []byte, op ws.OpCode, payload []byte) []byte {
 	var key [4]byte
-	binary.LittleEndian.PutUint32(key[:], rand.Uint32())
+	binary.LittleEndian.PutUint32(key[:], rand.Uint32()) //nolint:gosec // math/rand/v2's global source is ChaCha8 seeded by the runtime: unpredictable, as RFC 6455 §5.3 asks; the key is no secret
 	dst = appendHeader(dst, op, len(payload), &key)
 	start := len(dst)
 	dst = append(dst, payload...)

@@ -337,9 +337,9 @@ func TestFrameEncoding(t *testing.T) {
 				f := c.new(data)
 				want := bytes.Clone(c.wire(data))
 				r := bytes.NewReader(f.WebSocket())
-				fr, err := ws.ReadFrame(r)
+				fr, err := readFrame(r)
 				if err != nil {
-					t.Fatalf("ws.ReadFrame: %v", err)
+					t.Fatalf("readFrame: %v", err)
 				}
 				if r.Len() != 0 {
 					t.Fatalf("%d bytes after the frame", r.Len())

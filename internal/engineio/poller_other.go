@@ -2,7 +2,12 @@
 
 package engineio
 
-import "net"
+import (
+	"errors"
+	"net"
+)
+
+var errNoPoller = errors.New("engineio: no readiness poller on this platform")
 
 // poller is Linux-only; elsewhere every WebSocket has a read goroutine.
 type poller struct{}

@@ -1,11 +1,6 @@
 package engineio
 
-import (
-	"errors"
-	"net"
-)
-
-var errNoPoller = errors.New("engineio: no readiness poller on this platform")
+import "net"
 
 // Reader states of a WebSocket read through the poller.
 const (

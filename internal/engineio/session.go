@@ -368,19 +368,8 @@ func closeFrameFor(reason error) *Frame {
 	return eiocodec.NewControlFrame(ws.OpClose, ws.NewCloseFrameBody(code, text))
 }
 
-// enterHandler registers a goroutine that will call OnMessage; it fails
-// once the session is closed.
-func (s *Session) enterHandler() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.handlers++
-	return true
-}
-
-// leaveHandler undoes enterHandler and finalizes a closed session whose
+// leaveHandler undoes a handlers++ (a goroutine that calls OnMessage, counted
+// under s.mu while the session is open) and finalizes a closed session whose
 // last handler left. Handler.OnClose runs on a goroutine of its own: the
 // caller may be close() itself (releasing an idle poller reader), called
 // from Send by a broadcaster that holds its own locks.

@@ -25,7 +25,7 @@ func hijacked(conn net.Conn, rw *bufio.ReadWriter) io.Reader {
 	if rw == nil || rw.Reader.Buffered() == 0 {
 		return conn
 	}
-	b, _ := rw.Reader.Peek(rw.Reader.Buffered())
+	b, _ := rw.Peek(rw.Reader.Buffered())
 	return io.MultiReader(bytes.NewReader(bytes.Clone(b)), conn)
 }
 

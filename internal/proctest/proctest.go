@@ -33,7 +33,7 @@ func Build(ctx context.Context, out, pkg string, race bool) error {
 		args = append(args, "-race")
 	}
 	args = append(args, pkg)
-	cmd := exec.CommandContext(ctx, goBin, args...)
+	cmd := exec.CommandContext(ctx, goBin, args...) //nolint:gosec // the go tool building a package of this module for a test
 	cmd.WaitDelay = 5 * time.Second
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, b)
@@ -134,7 +134,7 @@ func Start(t testing.TB, name string, cmd *exec.Cmd, opts ...Option) *Proc {
 			return
 		}
 		if o.dumpDir != "" {
-			_ = os.WriteFile(filepath.Join(o.dumpDir, strings.ReplaceAll(name, " ", "-")+".log"), []byte(out), 0o644)
+			_ = os.WriteFile(filepath.Join(o.dumpDir, strings.ReplaceAll(name, " ", "-")+".log"), []byte(out), 0o644) //nolint:gosec // a test's log for the developer or CI artifacts, no secret
 		}
 		if o.tailBytes > 0 {
 			out = Tail(out, o.tailBytes)

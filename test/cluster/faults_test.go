@@ -3,6 +3,7 @@
 package cluster_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -360,7 +361,7 @@ func TestNodeKilled(t *testing.T) {
 		t.Fatalf("too few messages accepted during the test: %s; %s", chatA.summary(), chatB.summary())
 	}
 	// Anna and Boris, on live nodes, missed nothing; each saw Carla leave.
-	slices.SortFunc(acked, func(x, y chat.Message) int { return int(x.Seq) - int(y.Seq) })
+	slices.SortFunc(acked, func(x, y chat.Message) int { return cmp.Compare(x.Seq, y.Seq) })
 	for _, m := range []*member{a, b} {
 		seen := checkDelivered(t, m, room.ID, acked)
 		leftNotice := func(msg chat.Message) bool {
@@ -599,7 +600,7 @@ func TestNATSServerKilled(t *testing.T) {
 		t.Fatalf("chatters: %v / %v", chatA.failure, chatB.failure)
 	}
 	acked := append(slices.Clone(chatA.acked), chatB.acked...)
-	slices.SortFunc(acked, func(x, y chat.Message) int { return int(x.Seq) - int(y.Seq) })
+	slices.SortFunc(acked, func(x, y chat.Message) int { return cmp.Compare(x.Seq, y.Seq) })
 	if len(chatA.acked) < 5 || len(chatB.acked) < 5 {
 		t.Fatalf("too few messages accepted: %s; %s", chatA.summary(), chatB.summary())
 	}

@@ -61,7 +61,7 @@ var binDir string
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "chatrooms-cluster-bin-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "cluster tests:", err) //nolint:forbidigo // no logger in TestMain
+		fmt.Fprintln(os.Stderr, "cluster tests:", err) // no logger in TestMain
 		os.Exit(1)
 	}
 	binDir = dir

@@ -133,10 +133,10 @@ func (p *pollClient) poll() {
 		p.t.Fatalf("GET sid=%s: %d %q", p.sid, res.StatusCode, body)
 	}
 	for _, pkt := range strings.Split(string(body), "\x1e") {
-		switch {
-		case pkt == "2":
+		switch pkt {
+		case "2":
 			p.post("3")
-		case pkt == "6": // noop
+		case "6": // noop
 		default:
 			p.queue = append(p.queue, pkt)
 		}

@@ -432,13 +432,35 @@ func (ev Event) String() string {
 	return fmt.Sprintf("text %q", ev.Data)
 }
 
+// maxFrame bounds a frame from the server under test: the suites' payloads
+// stay below SuiteMaxPayload, so a longer frame is a server bug; Next
+// returns it as the closing event's error instead of allocating it.
+const maxFrame = 16 << 20
+
+// readFrame reads one whole frame, as the deprecated ws.ReadFrame did, but
+// refuses a payload longer than maxFrame.
+func (c *Conn) readFrame() (ws.Frame, error) {
+	h, err := ws.ReadHeader(c.r)
+	if err != nil {
+		return ws.Frame{}, err
+	}
+	if h.Length > maxFrame {
+		return ws.Frame{}, fmt.Errorf("frame of %d bytes exceeds %d", h.Length, maxFrame)
+	}
+	payload := make([]byte, h.Length)
+	if _, err := io.ReadFull(c.r, payload); err != nil {
+		return ws.Frame{}, err
+	}
+	return ws.Frame{Header: h, Payload: payload}, nil
+}
+
 // Next returns the next event, waiting at most WaitLimit. Server pings
 // (control frames) are answered; fragmented messages are reassembled.
 func (c *Conn) Next() Event {
 	c.t.Helper()
 	for {
 		_ = c.conn.SetReadDeadline(time.Now().Add(WaitLimit))
-		f, err := ws.ReadFrame(c.r)
+		f, err := c.readFrame()
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				c.t.Fatalf("no websocket frame from the server within %v", WaitLimit)
