@@ -1,6 +1,7 @@
 # ChatRooms build. `make run` and `make test` are the two entry points.
 # The web client (web/, Vite + React) is built into web/dist and embedded
-# in the server binary; `make web` needs Node.js >= 20 and npm.
+# in the server binary; `make web` needs Node.js (the version of
+# web/package.json's engines) and npm: `make prereqs` checks them and Go.
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/chatrooms
@@ -23,13 +24,13 @@ GO_PKGS = $(shell $(GO) list ./... | grep -v '/e2e$$')
 all: build
 
 # The server binary, with the web client embedded.
-build: web
+build: prereqs web
 	$(GO) build -o $(BIN) ./cmd/chatrooms
 
 # The web client, rebuilt when a file under web/ changed. node_modules is
 # order-only: tools touch it (vitest's cache) without changing what is
 # built, and a new lock file is in WEB_SRC anyway.
-web: web/dist/index.html
+web: prereqs web/dist/index.html
 
 web/dist/index.html: $(WEB_SRC) | web/node_modules
 	npm run build --prefix web
@@ -62,6 +63,7 @@ e2e/node_modules: e2e/package.json e2e/package-lock.json
 # race detector, a short run of every fuzz target, the web client's unit
 # tests, then the browser tests against the real binary.
 test: fmt-check vet deps web
+	./scripts/prereqs_test.sh && $(MAKE) --no-print-directory actionlint
 	$(GO) test -race -count=1 -timeout 15m $(GO_PKGS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 	$(MAKE) --no-print-directory web-test
@@ -138,6 +140,25 @@ $(GOLANGCI_LINT):
 	@mkdir -p $(TOOLS)
 	GOBIN=$(CURDIR)/$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
 	mv $(TOOLS)/golangci-lint $@
+
+# The GitHub Actions workflow (.github/workflows/ci.yml), which cannot run
+# here, checked by actionlint; installed once, as golangci-lint is.
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := $(TOOLS)/actionlint-$(ACTIONLINT_VERSION)
+
+.PHONY: actionlint prereqs
+actionlint: $(ACTIONLINT)
+	$(ACTIONLINT)
+
+$(ACTIONLINT):
+	@mkdir -p $(TOOLS)
+	GOBIN=$(CURDIR)/$(TOOLS) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	mv $(TOOLS)/actionlint $@
+
+# Go, Node.js and npm at the versions the build needs; otherwise one line
+# for each missing one, saying where to get it (scripts/prereqs.sh).
+prereqs:
+	@GO=$(GO) ./scripts/prereqs.sh
 
 clean:
 	rm -rf bin
