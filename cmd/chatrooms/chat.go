@@ -105,6 +105,7 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	httpapi.New(httpapi.Config{
 		AdmitNewUser:      shared.admitNewUser,
 		AdmitRoomCreation: shared.admitRoomCreation,
+		Client:            httpapi.NewClientConfig(svc.Config(), files.Config()),
 		Logger:            log.With("component", "http"),
 	}, svc).Register(mux)
 	files.Register(mux, svc)

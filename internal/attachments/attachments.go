@@ -196,6 +196,9 @@ func New(cfg Config, blobs Blobs, meta chat.KV) *Service {
 	}
 }
 
+// Config returns the configuration in force: New's, defaults applied.
+func (s *Service) Config() Config { return s.cfg }
+
 // newID returns 128 random bits as an attachment id.
 func newID() string {
 	var b [16]byte

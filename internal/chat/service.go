@@ -21,7 +21,8 @@ type Config struct {
 	// PersistentRooms are never deleted (default DefaultRooms); the first
 	// is the room new users start in.
 	PersistentRooms []RoomSpec
-	// TypingTTL ends a typing indicator that was not refreshed (default 5s).
+	// TypingTTL ends a typing indicator that was not refreshed (default
+	// DefaultTypingTTL, 5s).
 	TypingTTL time.Duration
 	// Predecessor reports whether a node id is an earlier life of this
 	// node (the same stable node name, or any other node on an embedded
@@ -41,9 +42,9 @@ type Config struct {
 	// 5/1s:20: five a second, twenty at once).
 	MessageLimit ratelimit.Limit
 	// TypingFanout is the least time between two typing starts of one
-	// user passed on to the room (default 3s): starts in between are
-	// accepted and renew the indicator but are not re-sent. A stop always
-	// goes out when a start did.
+	// user passed on to the room (default DefaultTypingFanout, 3s):
+	// starts in between are accepted and renew the indicator but are not
+	// re-sent. A stop always goes out when a start did.
 	TypingFanout time.Duration
 	// Files looks up the files that messages may carry (nil: messages
 	// carry no attachments); *attachments.Service is the one in use.
@@ -56,6 +57,13 @@ type Config struct {
 	Now func() time.Time
 }
 
+// The defaults of the typing indicator (Config.TypingTTL and
+// Config.TypingFanout).
+const (
+	DefaultTypingTTL    = 5 * time.Second
+	DefaultTypingFanout = 3 * time.Second
+)
+
 func (c *Config) setDefaults() {
 	if c.Grace <= 0 {
 		c.Grace = 60 * time.Second
@@ -64,7 +72,7 @@ func (c *Config) setDefaults() {
 		c.PersistentRooms = DefaultRooms
 	}
 	if c.TypingTTL <= 0 {
-		c.TypingTTL = 5 * time.Second
+		c.TypingTTL = DefaultTypingTTL
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 2 * time.Second
@@ -76,7 +84,7 @@ func (c *Config) setDefaults() {
 		c.MessageLimit = ratelimit.Limit{Events: 5, Per: time.Second, Burst: 20}
 	}
 	if c.TypingFanout <= 0 {
-		c.TypingFanout = 3 * time.Second
+		c.TypingFanout = DefaultTypingFanout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -188,6 +196,9 @@ func New(cfg Config, st Stores, events Log, sig Signals) *Service {
 		limits:     ratelimit.New(ratelimit.Config{Limit: cfg.MessageLimit, Now: cfg.Now}),
 	}
 }
+
+// Config returns the configuration in force: New's, defaults applied.
+func (s *Service) Config() Config { return s.cfg }
 
 // DefaultRoomID is where new users start.
 func (s *Service) DefaultRoomID() string { return s.cfg.PersistentRooms[0].ID }

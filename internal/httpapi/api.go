@@ -43,7 +43,11 @@ type Config struct {
 	// count.
 	AdmitNewUser      func(r *http.Request) (undo func(), err error)
 	AdmitRoomCreation func(r *http.Request, userID string) (undo func(), err error)
-	Logger            *slog.Logger
+	// Client is what GET /api/config answers: the limits in force, which
+	// cmd/chatrooms takes from the chat and attachments services
+	// (NewClientConfig). A zero field reports those packages' default.
+	Client ClientConfig
+	Logger *slog.Logger
 }
 
 // API serves /api. Safe for concurrent use.
@@ -64,6 +68,7 @@ func New(cfg Config, svc Service) *API {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Client = cfg.Client.withDefaults()
 	return &API{cfg: cfg, svc: svc, log: cfg.Logger}
 }
 

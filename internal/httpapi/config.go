@@ -1,8 +1,8 @@
 package httpapi
 
 import (
+	"cmp"
 	"net/http"
-	"time"
 
 	"github.com/chatrooms/chatrooms/internal/attachments"
 	"github.com/chatrooms/chatrooms/internal/chat"
@@ -30,28 +30,34 @@ type ClientConfig struct {
 	TypingFanoutMillis int64 `json:"typing_fanout_ms"`
 }
 
-// The chat service's defaults for the typing indicator (chat.Config),
-// which cmd/chatrooms does not change unless --typing-fanout is given.
-const (
-	defaultTypingTTL    = 5 * time.Second
-	defaultTypingFanout = 3 * time.Second
-)
-
-// defaultClientConfig is the configuration of a server started with the
-// default flags: the limits as the attachments and chat packages define them.
-func defaultClientConfig() ClientConfig {
+// NewClientConfig is the client configuration of a chat service and an
+// attachments service configured with chatCfg and filesCfg, as their
+// Config methods report them (defaults applied).
+func NewClientConfig(chatCfg chat.Config, filesCfg attachments.Config) ClientConfig {
 	return ClientConfig{
-		MaxUploadBytes:     attachments.DefaultMaxSize,
+		MaxUploadBytes:     filesCfg.MaxSize,
 		MaxImageSide:       attachments.MaxSide,
 		MaxImagePixels:     attachments.MaxPixels,
 		MaxMessageChars:    chat.MessageMaxLen,
-		TypingTTLMillis:    defaultTypingTTL.Milliseconds(),
-		TypingFanoutMillis: defaultTypingFanout.Milliseconds(),
+		TypingTTLMillis:    chatCfg.TypingTTL.Milliseconds(),
+		TypingFanoutMillis: chatCfg.TypingFanout.Milliseconds(),
 	}
+}
+
+// withDefaults fills the zero fields with the attachments and chat
+// packages' defaults.
+func (c ClientConfig) withDefaults() ClientConfig {
+	c.MaxUploadBytes = cmp.Or(c.MaxUploadBytes, attachments.DefaultMaxSize)
+	c.MaxImageSide = cmp.Or(c.MaxImageSide, attachments.MaxSide)
+	c.MaxImagePixels = cmp.Or(c.MaxImagePixels, attachments.MaxPixels)
+	c.MaxMessageChars = cmp.Or(c.MaxMessageChars, chat.MessageMaxLen)
+	c.TypingTTLMillis = cmp.Or(c.TypingTTLMillis, chat.DefaultTypingTTL.Milliseconds())
+	c.TypingFanoutMillis = cmp.Or(c.TypingFanoutMillis, chat.DefaultTypingFanout.Milliseconds())
+	return c
 }
 
 // clientConfig answers GET /api/config; no token needed (the login page
 // may read it too).
 func (a *API) clientConfig(w http.ResponseWriter, _ *http.Request) {
-	httpx.WriteJSON(w, http.StatusOK, defaultClientConfig())
+	httpx.WriteJSON(w, http.StatusOK, a.cfg.Client)
 }

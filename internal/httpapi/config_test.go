@@ -3,7 +3,9 @@ package httpapi_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/chatrooms/chatrooms/internal/attachments"
 	"github.com/chatrooms/chatrooms/internal/chat"
@@ -77,6 +79,50 @@ func TestClientConfigOtherMethods(t *testing.T) {
 			rec := serveWith(t, &fakeService{}, method, "/api/config", nil, "")
 			if rec.Code != http.StatusNotFound {
 				t.Fatalf("status %d, want 404: %s", rec.Code, rec.Body)
+			}
+		})
+	}
+}
+
+// GET /api/config answers the limits in force, as Config.Client gives
+// them; fields left zero report the packages' defaults.
+func TestClientConfigInForce(t *testing.T) {
+	defaults := httpapi.ClientConfig{
+		MaxUploadBytes: attachments.DefaultMaxSize, MaxImageSide: attachments.MaxSide, MaxImagePixels: attachments.MaxPixels,
+		MaxMessageChars: chat.MessageMaxLen, TypingTTLMillis: 5000, TypingFanoutMillis: 3000,
+	}
+	tests := []struct {
+		name   string
+		client httpapi.ClientConfig
+		want   httpapi.ClientConfig
+	}{
+		{"zero: the defaults", httpapi.ClientConfig{}, defaults},
+		{
+			"from the services' configurations",
+			httpapi.NewClientConfig(chat.Config{TypingTTL: 7 * time.Second, TypingFanout: 1500 * time.Millisecond}, attachments.Config{MaxSize: 12345}),
+			httpapi.ClientConfig{
+				MaxUploadBytes: 12345, MaxImageSide: attachments.MaxSide, MaxImagePixels: attachments.MaxPixels,
+				MaxMessageChars: chat.MessageMaxLen, TypingTTLMillis: 7000, TypingFanoutMillis: 1500,
+			},
+		},
+		{
+			"one field set",
+			httpapi.ClientConfig{TypingFanoutMillis: 250},
+			func() httpapi.ClientConfig { c := defaults; c.TypingFanoutMillis = 250; return c }(),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mux := http.NewServeMux()
+			httpapi.New(httpapi.Config{Client: tt.client}, &fakeService{}).Register(mux)
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, httptest.NewRequest("GET", "/api/config", nil))
+			var got httpapi.ClientConfig
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != http.StatusOK {
+				t.Fatalf("status %d, %v: %s", rec.Code, err, rec.Body)
+			}
+			if got != tt.want {
+				t.Fatalf("config %+v\nwant   %+v", got, tt.want)
 			}
 		})
 	}
