@@ -137,20 +137,48 @@ func (l *Log) AppendOnce(ctx context.Context, room, id string, data []byte) (uin
 // stored, expired, or not a room event). Without a deadline on ctx, Get
 // gives up after Options.RequestTimeout.
 func (l *Log) Get(ctx context.Context, seq uint64) (chat.LogEntry, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, l.c.opts.RequestTimeout)
-		defer cancel()
-	}
-	req, err := json.Marshal(struct {
+	e, err := l.leaderGet(ctx, struct {
 		Seq uint64 `json:"seq"`
 	}{seq})
 	if err != nil {
 		return chat.LogEntry{}, fmt.Errorf("room log: get %d: %w", seq, err)
 	}
-	reply, err := l.c.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+StreamRooms, req)
+	return e, nil
+}
+
+// lastOf is the stream sequence of room's last stored event, read from
+// the stream leader, or 0 when the room has none.
+func (l *Log) lastOf(ctx context.Context, room string) (uint64, error) {
+	e, err := l.leaderGet(ctx, struct {
+		LastBySubject string `json:"last_by_subj"`
+	}{RoomSubjectPrefix + room})
+	if errors.Is(err, apierr.ErrNotFound) {
+		return 0, nil
+	}
 	if err != nil {
-		return chat.LogEntry{}, fmt.Errorf("room log: get %d: %w", seq, storeErr(err))
+		return 0, err
+	}
+	return e.Seq, nil
+}
+
+// leaderGet is a stream message get ($JS.API.STREAM.MSG.GET, answered by
+// the stream leader: not a direct get, which a lagging replica may
+// answer) of the room event req selects; apierr.ErrNotFound when there
+// is none. Without a deadline on ctx, it gives up after
+// Options.RequestTimeout.
+func (l *Log) leaderGet(ctx context.Context, req any) (chat.LogEntry, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, l.c.opts.RequestTimeout)
+		defer cancel()
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return chat.LogEntry{}, err
+	}
+	reply, err := l.c.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+StreamRooms, body)
+	if err != nil {
+		return chat.LogEntry{}, storeErr(err)
 	}
 	var resp struct {
 		Error   *jetstream.APIError `json:"error"`
@@ -162,20 +190,20 @@ func (l *Log) Get(ctx context.Context, seq uint64) (chat.LogEntry, error) {
 		} `json:"message"`
 	}
 	if err := json.Unmarshal(reply.Data, &resp); err != nil {
-		return chat.LogEntry{}, fmt.Errorf("room log: get %d: bad answer: %w", seq, err)
+		return chat.LogEntry{}, fmt.Errorf("bad answer: %w", err)
 	}
 	if resp.Error != nil {
 		if resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound {
-			return chat.LogEntry{}, fmt.Errorf("room log: get %d: %w", seq, apierr.ErrNotFound)
+			return chat.LogEntry{}, apierr.ErrNotFound
 		}
-		return chat.LogEntry{}, fmt.Errorf("room log: get %d: %w", seq, storeErr(resp.Error))
+		return chat.LogEntry{}, storeErr(resp.Error)
 	}
 	if resp.Message == nil {
-		return chat.LogEntry{}, fmt.Errorf("room log: get %d: answer without a message", seq)
+		return chat.LogEntry{}, errors.New("answer without a message")
 	}
 	room, ok := strings.CutPrefix(resp.Message.Subject, RoomSubjectPrefix)
 	if !ok {
-		return chat.LogEntry{}, fmt.Errorf("room log: get %d: subject %q: %w", seq, resp.Message.Subject, apierr.ErrNotFound)
+		return chat.LogEntry{}, fmt.Errorf("subject %q: %w", resp.Message.Subject, apierr.ErrNotFound)
 	}
 	return chat.LogEntry{Room: room, Seq: resp.Message.Seq, Time: resp.Message.Time, Data: resp.Message.Data}, nil
 }
@@ -415,6 +443,19 @@ func (l *Log) Since(ctx context.Context, room string, after uint64, max int) ([]
 		ctx, cancel = context.WithTimeout(ctx, l.c.opts.RequestTimeout)
 		defer cancel()
 	}
+	// How far to read comes from the stream leader: the consumer below
+	// holds what the replica it lives on holds, and on a replicated
+	// stream that replica may not have applied the latest appends yet
+	// (an append is acked once a majority stored it). Reading only from
+	// the consumer returned fewer events than were stored
+	// (TestReplicatedCluster, now and then).
+	last, err := l.lastOf(ctx, room)
+	if err != nil {
+		return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, err)
+	}
+	if last <= after {
+		return []chat.LogEntry{}, nil
+	}
 	cons, err := l.c.js.OrderedConsumer(ctx, StreamRooms, jetstream.OrderedConsumerConfig{
 		FilterSubjects:    []string{RoomSubjectPrefix + room},
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
@@ -427,37 +468,60 @@ func (l *Log) Since(ctx context.Context, room string, after uint64, max int) ([]
 	}
 	defer l.deleteConsumer(ctx, cons)
 
-	// The consumer's creation counted the events to deliver: read that
-	// many (at most max) and stop, rather than wait for more.
-	info := cons.CachedInfo()
-	if info == nil || info.NumPending == 0 {
-		return []chat.LogEntry{}, nil
-	}
-	n := int(min(uint64(max), info.NumPending))
-	it, err := cons.Messages(jetstream.PullMaxMessages(min(n, sinceBatch)), jetstream.StopAfter(n))
-	if err != nil {
-		return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, storeErr(err))
-	}
-	defer it.Stop()
-	out := make([]chat.LogEntry, 0, n)
-	for len(out) < n {
-		m, err := it.Next(jetstream.NextContext(ctx))
+	// The consumer's creation counted the events its replica holds: read
+	// that many (at most max) and stop, rather than wait for more.
+	out := []chat.LogEntry{}
+	if info := cons.CachedInfo(); info != nil && info.NumPending > 0 {
+		n := int(min(uint64(max), info.NumPending))
+		it, err := cons.Messages(jetstream.PullMaxMessages(min(n, sinceBatch)), jetstream.StopAfter(n))
 		if err != nil {
 			return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, storeErr(err))
 		}
-		e, err := logEntry(m)
+		defer it.Stop()
+		out = make([]chat.LogEntry, 0, n)
+		for len(out) < n {
+			m, err := it.Next(jetstream.NextContext(ctx))
+			if err != nil {
+				return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, storeErr(err))
+			}
+			e, err := logEntry(m)
+			if err != nil {
+				return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, err)
+			}
+			if len(out) > 0 && e.Seq <= out[len(out)-1].Seq {
+				// Redelivered after a reset of the ordered consumer.
+				l.c.log.Warn("room log: since: an event came twice", "room", room, "seq", e.Seq, "after", out[len(out)-1].Seq)
+				continue
+			}
+			out = append(out, e)
+			if meta, err := m.Metadata(); err == nil && meta.NumPending == 0 {
+				break // events expired while reading: there is no more
+			}
+		}
+	}
+	// What the replica did not hold yet, up to the leader's last event
+	// of the room, one leader get each (usually none, or the one or two
+	// appends a follower has not applied yet).
+	next := after + 1
+	if len(out) > 0 {
+		next = out[len(out)-1].Seq + 1
+	}
+	for len(out) < max && next <= last {
+		e, err := l.leaderGet(ctx, struct {
+			Seq           uint64 `json:"seq"`
+			NextBySubject string `json:"next_by_subj"`
+		}{next, RoomSubjectPrefix + room})
+		if errors.Is(err, apierr.ErrNotFound) {
+			break // expired meanwhile
+		}
 		if err != nil {
 			return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, err)
 		}
-		if len(out) > 0 && e.Seq <= out[len(out)-1].Seq {
-			// Redelivered after a reset of the ordered consumer.
-			l.c.log.Warn("room log: since: an event came twice", "room", room, "seq", e.Seq, "after", out[len(out)-1].Seq)
-			continue
+		if e.Seq > last {
+			break
 		}
 		out = append(out, e)
-		if meta, err := m.Metadata(); err == nil && meta.NumPending == 0 {
-			break // events expired while reading: there is no more
-		}
+		next = e.Seq + 1
 	}
 	return out, nil
 }
