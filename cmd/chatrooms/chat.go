@@ -21,6 +21,7 @@ import (
 	"github.com/chatrooms/chatrooms/internal/config"
 	"github.com/chatrooms/chatrooms/internal/engineio"
 	"github.com/chatrooms/chatrooms/internal/httpapi"
+	"github.com/chatrooms/chatrooms/internal/metrics"
 	"github.com/chatrooms/chatrooms/internal/readiness"
 	"github.com/chatrooms/chatrooms/internal/realtime"
 	"github.com/chatrooms/chatrooms/internal/socketio"
@@ -41,7 +42,7 @@ const natsLossGrace = 3 * time.Second
 // already built: the Socket.IO server and the NATS-loss guard over it
 // before NATS (whose connection callback is the guard's), the
 // attachments before the chat service that looks them up.
-func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *http.ServeMux) (*chatFront, func(context.Context) error, error) {
+func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *http.ServeMux, m *metrics.Metrics) (*chatFront, func(context.Context) error, error) {
 	rooms, err := persistentRooms(cfg.RoomsFile)
 	if err != nil {
 		return nil, nil, err
@@ -53,6 +54,7 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	log = log.With("node", nodeID)
 
 	lim := newLimits(cfg)
+	lim.metrics = m
 	sio := socketio.NewServer(socketioConfig(cfg, name, lim, log))
 	// A failover to another NATS server takes a moment and is harmless;
 	// a node still cut off after natsLossGrace closes every client
@@ -68,7 +70,11 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		guard.Stop()
 		return nil, nil, fmt.Errorf("start nats: %w", err)
 	}
-	files := attachments.New(attachmentsConfig(cfg, lim, log), cl.Attachments(), cl.AttachMeta())
+	acfg := attachmentsConfig(cfg, lim, log)
+	if m != nil {
+		acfg.Metrics = m
+	}
+	files := attachments.New(acfg, cl.Attachments(), cl.AttachMeta())
 	svc := chat.New(chat.Config{
 		NodeID:          nodeID,
 		Predecessor:     predecessor(cfg.NATSURL == "", cfg.NodeName),
@@ -78,13 +84,17 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		TypingFanout:    cfg.TypingFanout,
 		Files:           files,
 		Logger:          log.With("component", "chat"),
-	}, chatStores(cl), cl.Log(), cl.Signals())
-	gw := realtime.New(realtime.Config{
+	}, chatStores(cl), logWithMetrics(cl.Log(), m), cl.Signals())
+	rcfg := realtime.Config{
 		TypingLimit: cfg.LimitTyping,
 		SwitchLimit: cfg.LimitRoomSwitches,
 		Admit:       lim.admitConnect,
 		Logger:      log.With("component", "realtime"),
-	}, svc, sio)
+	}
+	if m != nil {
+		rcfg.Metrics = m
+	}
+	gw := realtime.New(rcfg, svc, sio)
 
 	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
 	listener := chat.Listener(gw)
@@ -99,6 +109,7 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	}
 	go gw.Run(svcCtx)
 	wd := startWatchdog(svcCtx, log, cl, svc, gw, sio)
+	watchMetrics(m, sio, cl, svc, wd)
 	front := &chatFront{sio: sio, gw: gw, guard: guard, log: log}
 
 	shared := lim.shared(cfg, svc.LiveNodes)

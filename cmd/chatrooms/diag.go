@@ -10,10 +10,12 @@ import (
 	"net/http/pprof"
 	"runtime"
 	"time"
+
+	"github.com/chatrooms/chatrooms/internal/metrics"
 )
 
-// diagServer serves the diagnostics listener (--metrics-addr): the Go
-// profiles of net/http/pprof.
+// diagServer serves the diagnostics listener (--metrics-addr): the
+// Prometheus metrics at /metrics and the Go profiles of net/http/pprof.
 type diagServer struct {
 	srv *http.Server
 }
@@ -21,7 +23,7 @@ type diagServer struct {
 // startDiag listens on addr and serves the diagnostics there until
 // Shutdown. It turns on the mutex profile (1 event in 100) and the block
 // profile (blocking of 10 µs or more, sampled).
-func startDiag(addr string, log *slog.Logger) (*diagServer, error) {
+func startDiag(addr string, log *slog.Logger, m *metrics.Metrics) (*diagServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on metrics-addr: %w", err)
@@ -34,6 +36,9 @@ func startDiag(addr string, log *slog.Logger) (*diagServer, error) {
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	if m != nil {
+		mux.Handle("GET /metrics", m.Handler())
+	}
 	d := &diagServer{srv: &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -8,6 +8,7 @@ import (
 	"github.com/chatrooms/chatrooms/internal/clientaddr"
 	"github.com/chatrooms/chatrooms/internal/config"
 	"github.com/chatrooms/chatrooms/internal/httpx"
+	"github.com/chatrooms/chatrooms/internal/metrics"
 	"github.com/chatrooms/chatrooms/internal/ratelimit"
 	"github.com/chatrooms/chatrooms/internal/socketio"
 )
@@ -26,6 +27,9 @@ type limits struct {
 	handshakes *ratelimit.Keyed   // Engine.IO handshakes and /chat connects
 	sessions   *ratelimit.Counter // open Engine.IO sessions
 	uploads    *ratelimit.Keyed
+	// metrics counts the refusals by kind (a nil *metrics.Metrics
+	// counts nothing).
+	metrics *metrics.Metrics
 }
 
 // newLimits builds this node's limits of cfg.
@@ -46,6 +50,7 @@ type sharedLimits struct {
 	addrs         *clientaddr.Resolver
 	newUsers      *ratelimit.Keyed
 	roomCreations *ratelimit.Keyed
+	metrics       *metrics.Metrics
 }
 
 // shared builds the limits of cfg that hold across nodes; liveNodes is
@@ -53,6 +58,7 @@ type sharedLimits struct {
 func (l *limits) shared(cfg *config.Config, liveNodes func() int) *sharedLimits {
 	return &sharedLimits{
 		addrs:         l.addrs,
+		metrics:       l.metrics,
 		newUsers:      ratelimit.New(ratelimit.Config{Limit: cfg.LimitNewUsers, Share: liveNodes}),
 		roomCreations: ratelimit.New(ratelimit.Config{Limit: cfg.LimitRoomCreations, Share: liveNodes}),
 	}
@@ -77,11 +83,13 @@ func allow(k *ratelimit.Keyed, key, message string) *apierr.Error {
 func (l *limits) admitHandshake(w http.ResponseWriter, r *http.Request) (func(), bool) {
 	key := l.addrKey(r)
 	if ce := allow(l.handshakes, key, "too many connections from your address, try again later"); ce != nil {
+		l.metrics.RateLimited("handshake")
 		httpx.WriteError(w, ce)
 		return nil, false
 	}
 	release, ok := l.sessions.Acquire(key)
 	if !ok {
+		l.metrics.RateLimited("sessions_per_address")
 		httpx.WriteError(w, apierr.RateLimited("too many open connections from your address", sessionRetry))
 		return nil, false
 	}
@@ -92,7 +100,11 @@ func (l *limits) admitHandshake(w http.ResponseWriter, r *http.Request) (func(),
 // per-address allowance as Engine.IO handshakes, since a client can
 // connect and disconnect the namespace over one session.
 func (l *limits) admitConnect(s *socketio.Socket) *apierr.Error {
-	return allow(l.handshakes, clientaddr.KeyOf(s.Session().RemoteAddr()), "too many connections from your address, try again later")
+	ce := allow(l.handshakes, clientaddr.KeyOf(s.Session().RemoteAddr()), "too many connections from your address, try again later")
+	if ce != nil {
+		l.metrics.RateLimited("connect")
+	}
+	return ce
 }
 
 // admitNewUser is the HTTP API's registration hook: new users per client
@@ -101,6 +113,7 @@ func (l *limits) admitConnect(s *socketio.Socket) *apierr.Error {
 func (l *sharedLimits) admitNewUser(r *http.Request) (func(), error) {
 	ok, wait, undo := l.newUsers.Take(clientaddr.Key(l.addrs.ClientAddr(r)))
 	if !ok {
+		l.metrics.RateLimited("new_user")
 		return nil, apierr.RateLimited("too many new users from your address, try again later", wait)
 	}
 	return undo, nil
@@ -111,6 +124,7 @@ func (l *sharedLimits) admitNewUser(r *http.Request) (func(), error) {
 func (l *sharedLimits) admitRoomCreation(_ *http.Request, userID string) (func(), error) {
 	ok, wait, undo := l.roomCreations.Take(userID)
 	if !ok {
+		l.metrics.RateLimited("room_creation")
 		return nil, apierr.RateLimited("you are creating rooms too fast", wait)
 	}
 	return undo, nil

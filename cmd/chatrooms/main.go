@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/config"
+	"github.com/chatrooms/chatrooms/internal/metrics"
 	"github.com/chatrooms/chatrooms/internal/testserver"
 )
 
@@ -64,6 +65,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	log := newLogger(cfg, stdout)
+	// Metrics are kept only where they can be read: on the private
+	// diagnostics listener (--metrics-addr).
+	var m *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		m = metrics.New()
+	}
 
 	mux := http.NewServeMux()
 	var (
@@ -85,7 +92,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		})
 		components = append(components, ts)
 	} else {
-		front, closeChat, err := startChat(ctx, cfg, log, mux)
+		front, closeChat, err := startChat(ctx, cfg, log, mux, m)
 		if err != nil {
 			return err
 		}
@@ -93,7 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		afterHTTP = append(afterHTTP, closeChat)
 	}
 	if cfg.MetricsAddr != "" {
-		d, err := startDiag(cfg.MetricsAddr, log)
+		d, err := startDiag(cfg.MetricsAddr, log, m)
 		if err != nil {
 			return err
 		}
@@ -107,7 +114,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// WebSockets. Request bodies are bounded where they are read
 	// (httpx.GuardBody: a minimum rate per 10 s window).
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           accessLogged(cfg, log, m, mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,

@@ -83,9 +83,24 @@ type Config struct {
 	// Body bounds how slowly an upload's body may arrive (zero fields:
 	// httpx defaults, at least 10 KiB or the rest of the body per 10 s).
 	Body httpx.BodyTimeouts
+	// Metrics, if set, counts uploads stored and refused.
+	Metrics Metrics
 	// Logger receives internal errors (default: discard).
 	Logger *slog.Logger
 }
+
+// Metrics receives the upload counts (package metrics implements it).
+type Metrics interface {
+	Uploaded(size int64)
+	UploadRefused(code string)
+	RateLimited(kind string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Uploaded(int64)       {}
+func (noMetrics) UploadRefused(string) {}
+func (noMetrics) RateLimited(string)   {}
 
 func (c Config) withDefaults() Config {
 	if c.Retention <= 0 {
@@ -108,6 +123,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ServeMemory <= 0 {
 		c.ServeMemory = DefaultServeMemory
+	}
+	if c.Metrics == nil {
+		c.Metrics = noMetrics{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -59,42 +59,53 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request, auth Authentica
 	defer body.Release()
 	if s.cfg.AdmitUpload != nil {
 		if err := s.cfg.AdmitUpload(r); err != nil {
-			s.fail(w, r, err)
+			s.refuse(w, r, err)
 			return
 		}
 	}
 	u, err := authenticate(ctx, r, auth)
 	if err != nil {
-		s.fail(w, r, err)
+		s.refuse(w, r, err)
 		return
 	}
 	if ok, wait := s.limiter.allow(u.ID, time.Now()); !ok {
-		s.fail(w, r, apierr.RateLimited("too many uploads, try again later", wait))
+		s.refuse(w, r, apierr.RateLimited("too many uploads, try again later", wait))
 		return
 	}
 	data, err := s.readFile(w, r)
 	if err != nil {
-		s.fail(w, r, err)
+		s.refuse(w, r, err)
 		return
 	}
 	body.Release() // the rest of the body is not read (see httpx.Body.Release)
 	p, err := s.process(ctx, data)
 	if err != nil {
-		s.fail(w, r, err)
+		s.refuse(w, r, err)
 		return
 	}
 	if int64(len(p.image.data)) > 2*s.cfg.MaxSize {
-		s.fail(w, r, &apierr.Error{Code: apierr.CodeTooLarge, Message: "the image would take too much space once re-encoded"})
+		s.refuse(w, r, &apierr.Error{Code: apierr.CodeTooLarge, Message: "the image would take too much space once re-encoded"})
 		return
 	}
 	rec, err := s.store(ctx, u.ID, p)
 	if err != nil {
-		s.fail(w, r, err)
+		s.refuse(w, r, err)
 		return
 	}
 	att := rec.attachment()
 	w.Header().Set("Location", att.URL)
 	httpx.WriteJSON(w, http.StatusCreated, uploadResponse{Attachment: att, Size: rec.Size, ExpiresAt: rec.ExpiresAt})
+	s.cfg.Metrics.Uploaded(rec.Size)
+}
+
+// refuse answers a failed upload and counts it by its code.
+func (s *Service) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	code := apierr.AsError(err).Code
+	s.cfg.Metrics.UploadRefused(code)
+	if code == apierr.CodeRateLimited {
+		s.cfg.Metrics.RateLimited("upload")
+	}
+	s.fail(w, r, err)
 }
 
 // authenticate resolves the request's "Authorization: Bearer" token.

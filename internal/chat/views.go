@@ -110,3 +110,19 @@ func (s *Service) userView(u *userRecord) User {
 	defer s.mu.RUnlock()
 	return s.userViewLocked(u)
 }
+
+// Counts returns how many users are online and offline (not yet removed)
+// and how many rooms exist, from the watched caches: no store request.
+// Safe for concurrent use; it visits every cached user (for metrics).
+func (s *Service) Counts() (online, offline, rooms int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, u := range s.userCache {
+		if s.onlineLocked(u) {
+			online++
+		} else {
+			offline++
+		}
+	}
+	return online, offline, len(s.roomCache)
+}

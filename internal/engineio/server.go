@@ -107,6 +107,7 @@ type Server struct {
 	seed     maphash.Seed
 	shards   [numShards]shard
 	sessions atomic.Int64
+	counters counters
 	closing  atomic.Bool
 	// unavailable refuses new sessions (503) while the application cannot
 	// serve them (see SetAvailable).
@@ -194,6 +195,7 @@ func (srv *Server) register(s *Session) bool {
 	sh.m[s.id] = s
 	sh.mu.Unlock()
 	srv.wg.Add(1) // released by finalize
+	srv.counters.opened.Add(1)
 	return true
 }
 

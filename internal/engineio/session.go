@@ -292,6 +292,7 @@ func (s *Session) close(reason error, graceful bool) {
 	s.closed = true
 	s.isClosed.Store(true)
 	s.closeErr = reason
+	s.srv.counters.closed[closeReasonIndex(reason)].Add(1)
 	if s.timer != nil {
 		s.timer.Stop()
 	}

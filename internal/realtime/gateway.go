@@ -59,9 +59,30 @@ type Config struct {
 	// Admit, if set, is asked before each CONNECT to the namespace; an
 	// error refuses it with connect_error (message: its code, data: the
 	// error object), e.g. apierr.RateLimited.
-	Admit  func(s *socketio.Socket) *apierr.Error
-	Logger *slog.Logger
+	Admit func(s *socketio.Socket) *apierr.Error
+	// Metrics, if set, is told about deliveries, send_message outcomes
+	// and refusals by the gateway's own limits.
+	Metrics Metrics
+	Logger  *slog.Logger
 }
+
+// Metrics receives what the gateway counts (package metrics implements
+// it). Its methods must be cheap and safe for concurrent use.
+type Metrics interface {
+	// Delivered: a room event queued to n sockets, timestamped sent.
+	Delivered(n int, sent time.Time)
+	// SendOutcome: a send_message answered ok, duplicate or an error code.
+	SendOutcome(outcome string)
+	// RateLimited: a client event refused by the limit of kind.
+	RateLimited(kind string)
+}
+
+// noMetrics is Metrics when none is configured.
+type noMetrics struct{}
+
+func (noMetrics) Delivered(int, time.Time) {}
+func (noMetrics) SendOutcome(string)       {}
+func (noMetrics) RateLimited(string)       {}
 
 // Gateway serves the chat namespace. It implements chat.Listener. Safe
 // for concurrent use.
@@ -151,6 +172,9 @@ var _ chat.Listener = (*Gateway)(nil)
 
 // New installs the chat namespace on sio. Call Run to start list updates.
 func New(cfg Config, svc Service, sio *socketio.Server) *Gateway {
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
 	if cfg.ListInterval <= 0 {
 		cfg.ListInterval = 250 * time.Millisecond
 	}
@@ -278,6 +302,9 @@ func invalidToken() error {
 // then, if asked, the resume (off this goroutine); then the room events
 // held meanwhile.
 func (g *Gateway) onConnection(s *socketio.Socket) {
+	// The audit line of the connection (no token, no content).
+	g.log.Info("chat socket connected", "user", userOf(s), "sid", s.Session().ID(), "client", s.Session().RemoteAddr(),
+		"transport", s.Session().Transport().String())
 	// Not derived from s.Context(), as in onConnect.
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.CallTimeout)
 	defer cancel()
@@ -436,7 +463,9 @@ func (g *Gateway) onDisconnect(s *socketio.Socket, reason string) {
 	if id == "" {
 		return
 	}
-	g.log.Info("chat socket disconnected", "user", id, "sid", s.Session().ID(), "reason", reason)
+	// The audit line of the connection (no token, no content).
+	g.log.Info("chat socket disconnected", "user", id, "sid", s.Session().ID(), "reason", reason,
+		"client", s.Session().RemoteAddr(), "duration", time.Since(s.Created()).Round(time.Millisecond))
 	g.mu.Lock()
 	if set := g.byUser[id]; set != nil {
 		delete(set, s)
@@ -531,6 +560,18 @@ func (g *Gateway) onSendMessage(s *socketio.Socket, e *socketio.Incoming) {
 		_ = e.Ack(map[string]any{"ok": true, "message": m, "duplicate": true})
 		return
 	}
+	switch {
+	case err != nil:
+		code := apierr.AsError(err).Code
+		g.cfg.Metrics.SendOutcome(code)
+		if code == apierr.CodeRateLimited {
+			g.cfg.Metrics.RateLimited("send_message")
+		}
+	case m.Duplicate:
+		g.cfg.Metrics.SendOutcome("duplicate")
+	default:
+		g.cfg.Metrics.SendOutcome("ok")
+	}
 	g.reply(e, "message", m, err)
 }
 
@@ -543,6 +584,7 @@ func (g *Gateway) onSwitchRoom(s *socketio.Socket, e *socketio.Incoming) {
 		return
 	}
 	if ok, wait := g.switchLimits.Allow(userOf(s)); !ok {
+		g.cfg.Metrics.RateLimited("switch_room")
 		g.reply(e, "", nil, apierr.RateLimited("you are switching rooms too fast", wait))
 		return
 	}
@@ -563,6 +605,7 @@ func (g *Gateway) onTyping(s *socketio.Socket, e *socketio.Incoming) {
 	// Only starts count: a stop ends what an accepted start began.
 	if req.Typing {
 		if ok, wait := g.typingLimits.Allow(userOf(s)); !ok {
+			g.cfg.Metrics.RateLimited("typing")
 			g.reply(e, "", nil, apierr.RateLimited("you are sending typing events too fast", wait))
 			return
 		}
@@ -602,9 +645,11 @@ func (g *Gateway) RoomEvent(m *chat.Message) {
 	if len(skip) > 0 {
 		b = b.Except(skip...)
 	}
-	if _, err := b.EmitCount("chat_message", m); err != nil {
+	n, err := b.EmitCount("chat_message", m)
+	if err != nil {
 		g.log.Error("broadcast message", "room", m.RoomID, "err", err)
 	}
+	g.cfg.Metrics.Delivered(n, time.UnixMilli(m.Timestamp))
 	if m.Type == chat.MessageLeft && m.User != nil {
 		for _, s := range g.sockets(m.User.ID) {
 			s.Leave(key)

@@ -248,6 +248,7 @@ func (g *Gateway) sendInitialLists(ctx context.Context, s *socketio.Socket, delt
 // onGetLists answers get_lists with both whole lists and their versions.
 func (g *Gateway) onGetLists(s *socketio.Socket, e *socketio.Incoming) {
 	if ok, wait := g.listsLimits.Allow(userOf(s)); !ok {
+		g.cfg.Metrics.RateLimited("get_lists")
 		g.reply(e, "", nil, apierr.RateLimited("you are asking for the lists too often", wait))
 		return
 	}

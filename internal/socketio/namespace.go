@@ -187,6 +187,7 @@ func (b *Broadcast) SendFrames(frames []*engineio.Frame) int {
 			n++
 		}
 	}
+	b.nsp.srv.packetsOut.Add(uint64(n)) // once a broadcast: the counter is shared
 	clear(rcpt)
 	if cap(rcpt) <= 4096 {
 		*rp = rcpt[:0]

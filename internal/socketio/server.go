@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/engineio"
@@ -61,6 +62,20 @@ type Server struct {
 	eio  *engineio.Server
 	mu   sync.RWMutex
 	nsps map[string]*Namespace
+	// Packets received and queued (a broadcast counts one a recipient);
+	// see Stats.
+	packetsIn, packetsOut atomic.Uint64
+}
+
+// Stats are a Server's running totals of Socket.IO packets.
+type Stats struct {
+	PacketsIn, PacketsOut uint64
+}
+
+// Stats returns the packets received from and queued to clients since
+// the start (a broadcast counts one a recipient). Safe for concurrent use.
+func (s *Server) Stats() Stats {
+	return Stats{PacketsIn: s.packetsIn.Load(), PacketsOut: s.packetsOut.Load()}
 }
 
 // NewServer returns a Server with no namespace.
@@ -221,6 +236,7 @@ const (
 
 // dispatch handles one complete packet on the session's message goroutine.
 func (c *conn) dispatch(p *siocodec.Packet) {
+	c.srv.packetsIn.Add(1)
 	c.mu.Lock()
 	sock := c.socket(p.Namespace)
 	c.mu.Unlock()
@@ -310,7 +326,9 @@ func (c *conn) connect(p *siocodec.Packet) {
 	data, _ := json.Marshal(struct {
 		SID string `json:"sid"`
 	}{sock.id})
-	_ = c.sess.Send(packetFrames(&siocodec.Packet{Type: siocodec.Connect, Namespace: nsp.name, ID: siocodec.NoID, Data: data})...)
+	if c.sess.Send(packetFrames(&siocodec.Packet{Type: siocodec.Connect, Namespace: nsp.name, ID: siocodec.NoID, Data: data})...) == nil {
+		c.srv.packetsOut.Add(1)
+	}
 	// Whatever reached the socket before (rooms joined in the connect
 	// handler receive broadcasts) follows the CONNECT reply.
 	sock.release()
@@ -336,7 +354,9 @@ func (c *conn) sendConnectError(nsp string, ce *ConnectRefusal) {
 	if err != nil {
 		data = []byte(`{"message":"internal_error"}`)
 	}
-	_ = c.sess.Send(packetFrames(&siocodec.Packet{Type: siocodec.ConnectError, Namespace: nsp, ID: siocodec.NoID, Data: data})...)
+	if c.sess.Send(packetFrames(&siocodec.Packet{Type: siocodec.ConnectError, Namespace: nsp, ID: siocodec.NoID, Data: data})...) == nil {
+		c.srv.packetsOut.Add(1)
+	}
 }
 
 // ConnectRefusal refuses a connection to a namespace: the client receives a

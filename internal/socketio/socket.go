@@ -26,6 +26,8 @@ type Socket struct {
 	cancel context.CancelCauseFunc
 	gone   atomic.Bool
 	value  atomic.Value
+	// created is when the CONNECT arrived (Unix nanoseconds).
+	created int64
 	// open is set once the CONNECT reply is queued; until then what is
 	// sent to the socket (emits, broadcasts) waits in held, so that no
 	// EVENT ever reaches the client before its CONNECT.
@@ -55,7 +57,7 @@ type AckCallback func(args []json.RawMessage, attachments [][]byte, err error)
 func newSocket(nsp *Namespace, c *conn, auth json.RawMessage) *Socket {
 	var b [15]byte
 	_, _ = rand.Read(b[:])
-	s := &Socket{id: base64.RawURLEncoding.EncodeToString(b[:]), nsp: nsp, conn: c, auth: auth}
+	s := &Socket{id: base64.RawURLEncoding.EncodeToString(b[:]), nsp: nsp, conn: c, auth: auth, created: time.Now().UnixNano()}
 	// Not derived from the session's context: that would give every
 	// session a map of children and a done channel for its whole life.
 	// The socket's context ends instead when the socket is torn down,
@@ -64,6 +66,9 @@ func newSocket(nsp *Namespace, c *conn, auth json.RawMessage) *Socket {
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	return s
 }
+
+// Created is when the socket's CONNECT arrived.
+func (s *Socket) Created() time.Time { return time.Unix(0, s.created) }
 
 // ID is the socket id sent to the client in the CONNECT reply.
 func (s *Socket) ID() string { return s.id }
@@ -121,6 +126,7 @@ func (s *Socket) SendFrames(frames []*engineio.Frame) error {
 	if err := s.deliver(frames); err != nil {
 		return fmt.Errorf("send to socket %s: %w", s.id, err)
 	}
+	s.nsp.srv.packetsOut.Add(1)
 	return nil
 }
 
@@ -210,6 +216,7 @@ func (s *Socket) send(p *siocodec.Packet) error {
 	if err := s.deliver(packetFrames(p)); err != nil {
 		return fmt.Errorf("send to socket %s: %w", s.id, err)
 	}
+	s.nsp.srv.packetsOut.Add(1)
 	return nil
 }
 

@@ -1,0 +1,93 @@
+package engineio
+
+import (
+	"errors"
+	"sync/atomic"
+)
+
+// CloseReasons are the labels Stats counts closed sessions by: a bounded
+// set, whatever reason a close was given.
+var CloseReasons = [...]string{
+	"client",              // ErrClientClose
+	"transport",           // ErrTransportClose: the connection was lost
+	"ping_timeout",        // ErrPingTimeout
+	"slow_consumer",       // ErrSlowConsumer
+	"protocol_error",      // ErrParse, ErrTooLarge, ErrDuplicatePoll
+	"server_shutdown",     // ErrServerShutdown
+	"backend_unavailable", // ErrBackendUnavailable
+	"closed_by_server",    // the application closed it (any other reason)
+}
+
+// closeReasonIndex is reason's index in CloseReasons.
+func closeReasonIndex(reason error) int {
+	switch {
+	case errors.Is(reason, ErrClientClose):
+		return 0
+	case errors.Is(reason, ErrTransportClose):
+		return 1
+	case errors.Is(reason, ErrPingTimeout):
+		return 2
+	case errors.Is(reason, ErrSlowConsumer):
+		return 3
+	case errors.Is(reason, ErrParse), errors.Is(reason, ErrTooLarge), errors.Is(reason, ErrDuplicatePoll):
+		return 4
+	case errors.Is(reason, ErrServerShutdown):
+		return 5
+	case errors.Is(reason, ErrBackendUnavailable):
+		return 6
+	default:
+		return 7
+	}
+}
+
+// counters are the Server's running totals (Stats).
+type counters struct {
+	opened atomic.Uint64
+	closed [len(CloseReasons)]atomic.Uint64
+}
+
+// Stats is a snapshot of a Server's sessions.
+type Stats struct {
+	Polling, WebSocket int    // open sessions by current transport
+	Opened             uint64 // sessions opened since the start
+	// Closed counts the sessions closed since the start, by reason, in
+	// the order of CloseReasons.
+	Closed [len(CloseReasons)]uint64
+}
+
+// Stats counts the open sessions by transport (visiting each) and
+// returns the totals. Safe for concurrent use; meant for a metrics
+// scrape, not a hot path.
+func (srv *Server) Stats() Stats {
+	var st Stats
+	var open []*Session
+	for i := range srv.shards {
+		// A shard's sessions are collected under its lock and looked at
+		// after it (no session lock is taken under a shard's).
+		sh := &srv.shards[i]
+		sh.mu.RLock()
+		for _, s := range sh.m {
+			open = append(open, s)
+		}
+		sh.mu.RUnlock()
+		for _, s := range open {
+			s.mu.Lock()
+			t, closed := s.transport, s.closed
+			s.mu.Unlock()
+			switch {
+			case closed:
+			case t == WebSocket:
+				st.WebSocket++
+			default:
+				st.Polling++
+			}
+		}
+		clear(open)
+		open = open[:0]
+	}
+	st.Opened = srv.counters.opened.Load()
+	for i := range st.Closed {
+		st.Closed[i] = srv.counters.closed[i].Load()
+	}
+	return st
+}
