@@ -1,60 +1,17 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"image"
-	"image/color"
-	"image/png"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"testing"
 
+	"github.com/chatrooms/chatrooms/internal/apitest"
 	"github.com/chatrooms/chatrooms/internal/chat"
 )
 
-type upload struct {
-	ID           string `json:"id"`
-	URL          string `json:"url"`
-	ThumbnailURL string `json:"thumbnail_url"`
-	ContentType  string `json:"content_type"`
-	Width        int    `json:"width"`
-	Height       int    `json:"height"`
-}
-
 // uploadPNG posts a w×h PNG as token's user.
-func (s *server) uploadPNG(t *testing.T, token string, w, h int) upload {
+func (s *server) uploadPNG(t *testing.T, token string, w, h int) apitest.Upload {
 	t.Helper()
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for x := range w {
-		img.Set(x, x%h, color.NRGBA{R: 200, A: 255})
-	}
-	var pngBuf, body bytes.Buffer
-	if err := png.Encode(&pngBuf, img); err != nil {
-		t.Fatal(err)
-	}
-	mw := multipart.NewWriter(&body)
-	fw, _ := mw.CreateFormFile("file", "../../etc/passwd.png")
-	_, _ = fw.Write(pngBuf.Bytes())
-	_ = mw.Close()
-	req, _ := http.NewRequest("POST", s.URL+"/api/attachments", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusCreated {
-		t.Fatalf("upload: %d %s", res.StatusCode, data)
-	}
-	var up upload
-	if err := json.Unmarshal(data, &up); err != nil {
-		t.Fatal(err)
-	}
-	return up
+	return s.api().UploadPNG(t, token, w, h)
 }
 
 func TestMessagesCarryAttachments(t *testing.T) {

@@ -6,11 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
-	"mime/multipart"
 	"net"
 	"net/http"
 	"runtime"
@@ -21,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/apierr"
+	"github.com/chatrooms/chatrooms/internal/apitest"
 	"github.com/chatrooms/chatrooms/internal/chat"
 )
 
@@ -449,22 +446,7 @@ func TestJSONBodiesNeedJSONContentType(t *testing.T) {
 // and its Content-Type.
 func pngUpload(t *testing.T) ([]byte, string) {
 	t.Helper()
-	img := image.NewNRGBA(image.Rect(0, 0, 2, 2))
-	img.Set(0, 0, color.NRGBA{R: 200, A: 255})
-	var pngBuf, body bytes.Buffer
-	if err := png.Encode(&pngBuf, img); err != nil {
-		t.Fatal(err)
-	}
-	mw := multipart.NewWriter(&body)
-	fw, err := mw.CreateFormFile("file", "tiny.png")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = fw.Write(pngBuf.Bytes())
-	if err := mw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return body.Bytes(), mw.FormDataContentType()
+	return apitest.PNGForm(t, 2, 2, "tiny.png")
 }
 
 func TestBearerSchemeInAnyCase(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apitest"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/sioclient"
 )
@@ -20,61 +21,7 @@ func TestHTTPContract(t *testing.T) {
 	if u.Name != "Peter" || u.ID == "" || u.AvatarURL != "/api/avatars/users/"+u.ID+".svg" || u.CurrentRoom == nil || u.CurrentRoom.ID != "_default" {
 		t.Fatalf("registered user = %+v", u)
 	}
-	big := `{"username":"` + strings.Repeat("a", 20000) + `"}`
-	tests := []struct {
-		name, method, path, token string
-		body                      any
-		status                    int
-		code                      string
-	}{
-		{"health", "GET", "/api/health", "", nil, 200, ""},
-		{"healthz", "GET", "/healthz", "", nil, 200, ""},
-		{"readyz", "GET", "/readyz", "", nil, 200, ""},
-		{"invalid username short", "POST", "/api/users", "", map[string]string{"username": "ab"}, 400, "invalid_username"},
-		{"invalid username html", "POST", "/api/users", "", map[string]string{"username": "<b>x</b>"}, 400, "invalid_username"},
-		{"invalid username zero width", "POST", "/api/users", "", map[string]string{"username": "Pe\u200bter"}, 400, "invalid_username"},
-		{"taken same", "POST", "/api/users", "", map[string]string{"username": "Peter"}, 409, "username_taken"},
-		{"taken case", "POST", "/api/users", "", map[string]string{"username": "  pETER "}, 409, "username_taken"},
-		{"taken confusable", "POST", "/api/users", "", map[string]string{"username": "Pеter"}, 409, "username_taken"},
-		{"malformed json", "POST", "/api/users", "", `{"username":`, 400, "invalid_request"},
-		{"unknown field", "POST", "/api/users", "", `{"username":"Zed","admin":true}`, 400, "invalid_request"},
-		{"trailing data", "POST", "/api/users", "", `{"username":"Zed"} {}`, 400, "invalid_request"},
-		{"too large", "POST", "/api/users", "", big, 413, "too_large"},
-		{"me", "GET", "/api/users/me", tok, nil, 200, ""},
-		{"me no token", "GET", "/api/users/me", "", nil, 401, "unauthorized"},
-		{"me bad token", "GET", "/api/users/me", "nope", nil, 401, "unauthorized"},
-		{"me user id is not a token", "GET", "/api/users/me", u.ID, nil, 401, "unauthorized"},
-		{"users", "GET", "/api/users", "", nil, 200, ""},
-		{"rooms", "GET", "/api/rooms", "", nil, 200, ""},
-		{"room", "GET", "/api/rooms/_default", "", nil, 200, ""},
-		{"room missing", "GET", "/api/rooms/nope", "", nil, 404, "room_not_found"},
-		{"room bad id", "GET", "/api/rooms/..%2f", "", nil, 404, ""},
-		{"create room no token", "POST", "/api/rooms", "", map[string]string{"name": "x"}, 401, "unauthorized"},
-		{"create room empty", "POST", "/api/rooms", tok, map[string]string{"name": "  "}, 400, "invalid_room"},
-		{"create room long", "POST", "/api/rooms", tok, map[string]string{"name": strings.Repeat("n", 41)}, 400, "invalid_room"},
-		{"create room bidi", "POST", "/api/rooms", tok, map[string]string{"name": "a\u202eb"}, 400, "invalid_room"},
-		{"create room long description", "POST", "/api/rooms", tok, map[string]string{"name": "ok", "description": strings.Repeat("d", 201)}, 400, "invalid_room"},
-		{"create room taken", "POST", "/api/rooms", tok, map[string]string{"name": "default room"}, 409, "room_name_taken"},
-		{"unknown endpoint", "GET", "/api/nope", "", nil, 404, "not_found"},
-		{"user avatar", "GET", "/api/avatars/users/" + u.ID + ".svg", "", nil, 200, ""},
-		{"room avatar", "GET", "/api/avatars/rooms/_default.svg", "", nil, 200, ""},
-		{"room avatar missing", "GET", "/api/avatars/rooms/nope.svg", "", nil, 404, "room_not_found"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var e apiError
-			var out any = &e
-			if tt.code == "" {
-				out = nil
-			}
-			if got := s.do(t, tt.method, tt.path, tt.token, tt.body, out); got != tt.status {
-				t.Fatalf("status = %d, want %d", got, tt.status)
-			}
-			if tt.code != "" && (e.Error != tt.code || e.Message == "") {
-				t.Fatalf("error = %+v, want code %q with a message", e, tt.code)
-			}
-		})
-	}
+	apitest.CheckContract(t, apitest.Contract(u.Name, u.ID, tok), func(int) apitest.Server { return s.api() })
 
 	var rooms []chat.Room
 	s.do(t, "GET", "/api/rooms", "", nil, &rooms)

@@ -3,16 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apitest"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/sioclient"
 )
@@ -111,61 +108,18 @@ func tail(s string, n int) string {
 // do sends a JSON request and decodes the JSON answer into out (if not nil).
 func (s *server) do(t *testing.T, method, path, token string, body any, out any) int {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, s.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatalf("%s %s: %d %q: %v", method, path, res.StatusCode, data, err)
-		}
-	}
-	return res.StatusCode
+	return s.api().Do(t, method, path, token, body, out)
 }
 
-type apiError struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-}
+// api is the server for the shared API client.
+func (s *server) api() apitest.Server { return apitest.Server{URL: s.URL} }
+
+type apiError = apitest.Error
 
 // register creates a user and returns it with its token.
 func (s *server) register(t *testing.T, name string) (chat.User, string) {
 	t.Helper()
-	var res struct {
-		User  chat.User `json:"user"`
-		Token string    `json:"token"`
-	}
-	if code := s.do(t, "POST", "/api/users", "", map[string]string{"username": name}, &res); code != http.StatusCreated {
-		t.Fatalf("register %q: status %d", name, code)
-	}
-	return res.User, res.Token
+	return s.api().Register(t, name)
 }
 
 // member is a connected user.
@@ -179,19 +133,8 @@ type member struct {
 // room list, user list, current room.
 func (s *server) connect(t *testing.T, u chat.User, token string) *member {
 	t.Helper()
-	c, err := sioclient.Dial(ctxT(t), s.URL, sioclient.Options{Namespace: "/chat", Auth: map[string]string{"token": token}})
-	if err != nil {
-		t.Fatalf("connect %s: %v", u.Name, err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	m := &member{User: u, Token: token, C: c}
-	evs := []string{"room_list_changed", "user_list_changed", "current_room_changed"}
-	for _, want := range evs {
-		if _, err := c.Next(ctxT(t), want); err != nil {
-			t.Fatalf("%s: waiting for %s: %v", u.Name, want, err)
-		}
-	}
-	return m
+	c, _ := s.api().Connect(t, u.Name, token, 0)
+	return &member{User: u, Token: token, C: c}
 }
 
 // join registers and connects a user.
@@ -201,56 +144,24 @@ func (s *server) join(t *testing.T, name string) *member {
 	return s.connect(t, u, tok)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return apitest.Context(t) }
 
 // call emits with an ack and decodes {"ok":true,...} or the error.
 func (m *member) call(t *testing.T, event string, payload any, out any) *apiError {
 	t.Helper()
-	ack, err := m.C.EmitWithAck(ctxT(t), event, payload)
-	if err != nil {
-		t.Fatalf("%s %s: %v", m.User.Name, event, err)
-	}
-	var e apiError
-	if err := ack.Arg(0, &e); err == nil && e.Error != "" {
-		return &e
-	}
-	if out != nil {
-		if err := ack.Arg(0, out); err != nil {
-			t.Fatalf("%s ack: %v", event, err)
-		}
-	}
-	return nil
+	return apitest.Call(t, m.C, m.User.Name, event, payload, out)
 }
 
 // nextMessage waits for the next chat_message.
 func (m *member) nextMessage(t *testing.T) chat.Message {
 	t.Helper()
-	ev, err := m.C.Next(ctxT(t), "chat_message")
-	if err != nil {
-		t.Fatalf("%s: waiting for chat_message: %v", m.User.Name, err)
-	}
-	var msg chat.Message
-	if err := ev.Arg(0, &msg); err != nil {
-		t.Fatal(err)
-	}
-	return msg
+	return apitest.NextMessage(t, m.C, m.User.Name, "")
 }
 
 // send sends a text message and returns the acked message.
 func (m *member) send(t *testing.T, text string) chat.Message {
 	t.Helper()
-	var res struct {
-		OK      bool         `json:"ok"`
-		Message chat.Message `json:"message"`
-	}
-	if e := m.call(t, "send_message", map[string]string{"content": text}, &res); e != nil {
-		t.Fatalf("send %q: %v", text, e)
-	}
-	return res.Message
+	return apitest.Send(t, m.C, m.User.Name, text)
 }
 
 // noEvent checks that no event called name arrives within d.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apitest"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/sioclient"
 )
@@ -71,61 +72,11 @@ func scenarioHTTPContract(t *testing.T, w *world) {
 	if u.ID == "" || u.AvatarURL != "/api/avatars/users/"+u.ID+".svg" || u.CurrentRoom == nil || u.CurrentRoom.ID != "_default" {
 		t.Fatalf("registered user = %+v", u)
 	}
-	name := peter.Name
-	big := `{"username":"` + strings.Repeat("a", 20000) + `"}`
-	tests := []struct {
-		name, method, path, token string
-		body                      any
-		status                    int
-		code                      string
-	}{
-		{"health", "GET", "/api/health", "", nil, 200, ""},
-		{"healthz", "GET", "/healthz", "", nil, 200, ""},
-		{"readyz", "GET", "/readyz", "", nil, 200, ""},
-		{"invalid username short", "POST", "/api/users", "", map[string]string{"username": "ab"}, 400, "invalid_username"},
-		{"invalid username html", "POST", "/api/users", "", map[string]string{"username": "<b>x</b>"}, 400, "invalid_username"},
-		{"taken same", "POST", "/api/users", "", map[string]string{"username": name}, 409, "username_taken"},
-		{"taken case", "POST", "/api/users", "", map[string]string{"username": "  " + strings.ToUpper(name) + " "}, 409, "username_taken"},
-		{"taken confusable", "POST", "/api/users", "", map[string]string{"username": strings.Replace(name, "e", "е", 1)}, 409, "username_taken"},
-		{"malformed json", "POST", "/api/users", "", `{"username":`, 400, "invalid_request"},
-		{"unknown field", "POST", "/api/users", "", `{"username":"Zed","admin":true}`, 400, "invalid_request"},
-		{"too large", "POST", "/api/users", "", big, 413, "too_large"},
-		{"me", "GET", "/api/users/me", tok, nil, 200, ""},
-		{"me no token", "GET", "/api/users/me", "", nil, 401, "unauthorized"},
-		{"me bad token", "GET", "/api/users/me", "nope", nil, 401, "unauthorized"},
-		{"me user id is not a token", "GET", "/api/users/me", u.ID, nil, 401, "unauthorized"},
-		{"users", "GET", "/api/users", "", nil, 200, ""},
-		{"rooms", "GET", "/api/rooms", "", nil, 200, ""},
-		{"room", "GET", "/api/rooms/_default", "", nil, 200, ""},
-		{"room missing", "GET", "/api/rooms/nope", "", nil, 404, "room_not_found"},
-		{"create room no token", "POST", "/api/rooms", "", map[string]string{"name": "x"}, 401, "unauthorized"},
-		{"create room empty", "POST", "/api/rooms", tok, map[string]string{"name": "  "}, 400, "invalid_room"},
-		{"create room taken", "POST", "/api/rooms", tok, map[string]string{"name": "default room"}, 409, "room_name_taken"},
-		{"unknown endpoint", "GET", "/api/nope", "", nil, 404, "not_found"},
-		{"user avatar", "GET", "/api/avatars/users/" + u.ID + ".svg", "", nil, 200, ""},
-		{"room avatar", "GET", "/api/avatars/rooms/_default.svg", "", nil, 200, ""},
-		{"room avatar missing", "GET", "/api/avatars/rooms/nope.svg", "", nil, 404, "room_not_found"},
-	}
 	// Each request goes to another endpoint of the layout than the one
 	// before: the token and the nickname claim made through one node are
 	// seen by every other.
 	eps := w.apiEndpoints()
-	for i, tt := range tests {
-		ep := eps[i%len(eps)]
-		t.Run(tt.name, func(t *testing.T) {
-			var e apiError
-			var out any = &e
-			if tt.code == "" {
-				out = nil
-			}
-			if got := do(t, ep, tt.method, tt.path, tt.token, tt.body, out); got != tt.status {
-				t.Fatalf("through %s: status = %d, want %d", ep.name, got, tt.status)
-			}
-			if tt.code != "" && (e.Error != tt.code || e.Message == "") {
-				t.Fatalf("through %s: error = %+v, want code %q with a message", ep.name, e, tt.code)
-			}
-		})
-	}
+	apitest.CheckContract(t, apitest.Contract(peter.Name, u.ID, tok), func(i int) apitest.Server { return eps[i%len(eps)].api() })
 
 	var rooms []chat.Room
 	do(t, eps[0], "GET", "/api/rooms", "", nil, &rooms)

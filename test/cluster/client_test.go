@@ -3,32 +3,25 @@
 package cluster_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"image"
-	"image/color"
-	"image/png"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chatrooms/chatrooms/internal/apitest"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/sioclient"
 )
 
 // maxEvents bounds every loop that reads a client's events.
-const maxEvents = 10000
+const maxEvents = apitest.MaxEvents
 
 // stepTimeout bounds every single wait of a client: a request, an ack,
 // an expected event.
-const stepTimeout = 15 * time.Second
+const stepTimeout = apitest.StepTimeout
 
 // endpoint is where a client reaches the service: a node directly or
 // the load balancer.
@@ -36,6 +29,9 @@ type endpoint struct {
 	name string // "a", "b", "c" or "nginx"
 	url  string
 }
+
+// api is ep for the shared API client.
+func (ep endpoint) api() apitest.Server { return apitest.Server{Name: ep.name, URL: ep.url} }
 
 // endpoint returns the endpoint called name.
 func (tp *topology) endpoint(name string) endpoint {
@@ -116,61 +112,19 @@ func (w *world) ours(id string) bool {
 	return w.ids[id]
 }
 
-type apiError struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-}
+type apiError = apitest.Error
 
 // do sends a JSON request to ep and decodes the JSON answer into out (if
 // not nil); it returns the status.
 func do(t *testing.T, ep endpoint, method, path, token string, body any, out any) int {
 	t.Helper()
-	code, data, err := request(ep, method, path, token, body)
-	if err != nil {
-		t.Fatalf("%s %s%s: %v", method, ep.name, path, err)
-	}
-	if out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatalf("%s %s%s: %d %q: %v", method, ep.name, path, code, data, err)
-		}
-	}
-	return code
+	return ep.api().Do(t, method, path, token, body, out)
 }
 
 // request is do without t, for goroutines: it returns the status and
 // the body.
 func request(ep endpoint, method, path, token string, body any) (int, []byte, error) {
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			return 0, nil, err
-		}
-		rd = bytes.NewReader(j)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, ep.url+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
-	return res.StatusCode, data, err
+	return ep.api().Request(method, path, token, body)
 }
 
 // user is a registered user and where it makes its HTTP requests.
@@ -192,18 +146,11 @@ func (u *user) do(t *testing.T, method, path string, body, out any) int {
 func (w *world) register(t *testing.T, base string) *user {
 	t.Helper()
 	sock, api := w.slot()
-	var res struct {
-		User  chat.User `json:"user"`
-		Token string    `json:"token"`
-	}
-	name := w.name(base)
-	if code := do(t, api, "POST", "/api/users", "", map[string]string{"username": name}, &res); code != http.StatusCreated {
-		t.Fatalf("register %q through %s: status %d", name, api.name, code)
-	}
+	u, token := api.api().Register(t, w.name(base))
 	w.mu.Lock()
-	w.ids[res.User.ID] = true
+	w.ids[u.ID] = true
 	w.mu.Unlock()
-	return &user{User: res.User, Token: res.Token, api: api, sock: sock}
+	return &user{User: u, Token: token, api: api, sock: sock}
 }
 
 // member is a user's connected socket.
@@ -214,39 +161,21 @@ type member struct {
 	room string   // the room whose messages nextMessage returns
 }
 
+// eventBuffer is the inbox of every socket: long-lived members collect
+// coalesced lists.
+const eventBuffer = 16384
+
 // dial opens a /chat socket with token at ep.
 func dial(ctx context.Context, ep endpoint, token string) (*sioclient.Client, error) {
-	return sioclient.Dial(ctx, ep.url, sioclient.Options{
-		Namespace:   "/chat",
-		Auth:        map[string]string{"token": token},
-		EventBuffer: 16384, // long-lived members collect coalesced lists
-	})
+	return ep.api().Dial(ctx, token, eventBuffer)
 }
 
 // connect opens a socket for u at ep and checks the greeting: room list,
 // user list, current room.
 func connect(t *testing.T, u *user, ep endpoint) *member {
 	t.Helper()
-	c, err := dial(ctxT(t), ep, u.Token)
-	if err != nil {
-		t.Fatalf("connect %s through %s: %v", u.Name, ep.name, err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	m := &member{user: u, C: c, ep: ep}
-	for _, want := range []string{"room_list_changed", "user_list_changed", "current_room_changed"} {
-		ev, err := c.Next(ctxT(t), want)
-		if err != nil {
-			t.Fatalf("%s: waiting for %s: %v", u.Name, want, err)
-		}
-		if want == "current_room_changed" {
-			var r chat.Room
-			if err := ev.Arg(0, &r); err != nil {
-				t.Fatal(err)
-			}
-			m.room = r.ID
-		}
-	}
-	return m
+	c, room := ep.api().Connect(t, u.Name, u.Token, eventBuffer)
+	return &member{user: u, C: c, ep: ep, room: room.ID}
 }
 
 // join registers a user and connects its socket through the next slot.
@@ -256,30 +185,13 @@ func (w *world) join(t *testing.T, base string) *member {
 	return connect(t, u, u.sock)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return apitest.Context(t) }
 
 // call emits with an ack and decodes {"ok":true,...} into out, or
 // returns the error.
 func (m *member) call(t *testing.T, event string, payload any, out any) *apiError {
 	t.Helper()
-	ack, err := m.C.EmitWithAck(ctxT(t), event, payload)
-	if err != nil {
-		t.Fatalf("%s %s: %v", m.Name, event, err)
-	}
-	var e apiError
-	if err := ack.Arg(0, &e); err == nil && e.Error != "" {
-		return &e
-	}
-	if out != nil {
-		if err := ack.Arg(0, out); err != nil {
-			t.Fatalf("%s ack: %v", event, err)
-		}
-	}
-	return nil
+	return apitest.Call(t, m.C, m.Name, event, payload, out)
 }
 
 // nextMessage returns the next chat_message of the member's room,
@@ -287,22 +199,7 @@ func (m *member) call(t *testing.T, event string, payload any, out any) *apiErro
 // rooms, and events of a room left earlier may still be queued).
 func (m *member) nextMessage(t *testing.T) chat.Message {
 	t.Helper()
-	ctx := ctxT(t)
-	for range maxEvents {
-		ev, err := m.C.Next(ctx, "chat_message")
-		if err != nil {
-			t.Fatalf("%s: waiting for a chat_message in %s: %v", m.Name, m.room, err)
-		}
-		var msg chat.Message
-		if err := ev.Arg(0, &msg); err != nil {
-			t.Fatal(err)
-		}
-		if msg.RoomID == m.room {
-			return msg
-		}
-	}
-	t.Fatalf("%s: no chat_message in %s among %d", m.Name, m.room, maxEvents)
-	return chat.Message{}
+	return apitest.NextMessage(t, m.C, m.Name, m.room)
 }
 
 // noMessage checks that no chat_message of room arrives within d.
@@ -326,14 +223,7 @@ func (m *member) noMessage(t *testing.T, room string, d time.Duration) {
 // send sends a text message and returns the acked message.
 func (m *member) send(t *testing.T, text string) chat.Message {
 	t.Helper()
-	var res struct {
-		OK      bool         `json:"ok"`
-		Message chat.Message `json:"message"`
-	}
-	if e := m.call(t, "send_message", map[string]string{"content": text}, &res); e != nil {
-		t.Fatalf("%s send %q: %+v", m.Name, text, e)
-	}
-	return res.Message
+	return apitest.Send(t, m.C, m.Name, text)
 }
 
 // createRoom creates a room (name made unique by w) as m; the server
@@ -451,46 +341,8 @@ func waitClosed(t *testing.T, c *sioclient.Client, d time.Duration) error {
 	}
 }
 
-// upload is the answer of POST /api/attachments.
-type upload struct {
-	ID           string `json:"id"`
-	URL          string `json:"url"`
-	ThumbnailURL string `json:"thumbnail_url"`
-	ContentType  string `json:"content_type"`
-	Width        int    `json:"width"`
-	Height       int    `json:"height"`
-}
-
-// uploadPNG posts a w×h PNG as u through ep.
-func uploadPNG(t *testing.T, ep endpoint, token string, w, h int) upload {
+// uploadPNG posts a w×h PNG as token's user through ep.
+func uploadPNG(t *testing.T, ep endpoint, token string, w, h int) apitest.Upload {
 	t.Helper()
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for x := range w {
-		img.Set(x, x%h, color.NRGBA{R: 200, A: 255})
-	}
-	var pngBuf, body bytes.Buffer
-	if err := png.Encode(&pngBuf, img); err != nil {
-		t.Fatal(err)
-	}
-	mw := multipart.NewWriter(&body)
-	fw, _ := mw.CreateFormFile("file", "line.png")
-	_, _ = fw.Write(pngBuf.Bytes())
-	_ = mw.Close()
-	req, _ := http.NewRequestWithContext(ctxT(t), "POST", ep.url+"/api/attachments", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusCreated {
-		t.Fatalf("upload through %s: %d %s", ep.name, res.StatusCode, data)
-	}
-	var up upload
-	if err := json.Unmarshal(data, &up); err != nil {
-		t.Fatal(err)
-	}
-	return up
+	return ep.api().UploadPNG(t, token, w, h)
 }
