@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -16,20 +15,14 @@ import (
 	"github.com/gobwas/ws/wsutil"
 
 	"github.com/chatrooms/chatrooms/internal/engineio"
+	"github.com/chatrooms/chatrooms/internal/testserver/protocoltest"
 )
 
 // Idle WebSocket sessions wait in the shared poller: they cost no
 // goroutine, yet each still answers as soon as data arrives, in order.
 func TestIdleWebSocketsHaveNoGoroutine(t *testing.T) {
-	srv := engineio.NewServer(engineio.Config{PingInterval: time.Minute, PingTimeout: time.Minute}, echoHandler{})
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		hs.Close()
-	})
-	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/?EIO=4&transport=websocket"
+	e := startEngine(t, engineio.Config{PingInterval: time.Minute, PingTimeout: time.Minute})
+	url := e.WSURL(protocoltest.EIOPath, "")
 	const n = 200
 	runtime.GC()
 	before := runtime.NumGoroutine()

@@ -24,7 +24,6 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/chatrooms/chatrooms/internal/eiocodec"
 	"github.com/chatrooms/chatrooms/internal/engineio"
 	"github.com/chatrooms/chatrooms/internal/testserver"
 	"github.com/chatrooms/chatrooms/internal/testserver/protocoltest"
@@ -432,27 +431,11 @@ func TestEIO20SecondWebSocket(t *testing.T) {
 
 // --- Beyond the suites: what the protocol and RFC 6455 require besides. ---
 
-// echoHandler is an engineio.Handler that echoes messages, for servers the
-// tests build directly.
-type echoHandler struct{}
-
-func (echoHandler) OnOpen(*engineio.Session) {}
-
-func (echoHandler) OnMessage(s *engineio.Session, data []byte, binary bool) {
-	if binary {
-		_ = s.Send(eiocodec.NewBinaryFrame(data))
-		return
-	}
-	_ = s.Send(eiocodec.NewMessageFrame(data))
-}
-
-func (echoHandler) OnClose(*engineio.Session, error) {}
-
 // startEngine serves an engineio.Server built from cfg at /engine.io/.
 func startEngine(t *testing.T, cfg engineio.Config) *protocoltest.Env {
 	t.Helper()
 	cfg.Logger = protocoltest.DiscardLogger()
-	srv := engineio.NewServer(cfg, echoHandler{})
+	srv := engineio.NewServer(cfg, testserver.Echo{})
 	mux := http.NewServeMux()
 	mux.Handle(protocoltest.EIOPath, srv)
 	e := protocoltest.Start(t, mux, srv.Shutdown)

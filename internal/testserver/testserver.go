@@ -43,7 +43,7 @@ func New(cfg Config) *Server {
 		Logger:         cfg.Logger,
 	})
 	setupNamespaces(sio)
-	return &Server{eio: engineio.NewServer(ecfg, echo{}), sio: sio}
+	return &Server{eio: engineio.NewServer(ecfg, Echo{}), sio: sio}
 }
 
 // Register mounts the endpoints on mux.
@@ -57,12 +57,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(s.eio.Shutdown(ctx), s.sio.Shutdown(ctx))
 }
 
-// echo sends every Engine.IO message back as it came.
-type echo struct{}
+// Echo is the engineio.Handler of the /engine.io/ endpoint: it sends every
+// Engine.IO message back as it came. Tests that build an engineio.Server
+// of their own use it too.
+type Echo struct{}
 
-func (echo) OnOpen(*engineio.Session) {}
+// OnOpen does nothing.
+func (Echo) OnOpen(*engineio.Session) {}
 
-func (echo) OnMessage(s *engineio.Session, data []byte, binary bool) {
+// OnMessage sends the message back, text as text and binary as binary.
+func (Echo) OnMessage(s *engineio.Session, data []byte, binary bool) {
 	if binary {
 		_ = s.Send(eiocodec.NewBinaryFrame(data))
 		return
@@ -70,4 +74,5 @@ func (echo) OnMessage(s *engineio.Session, data []byte, binary bool) {
 	_ = s.Send(eiocodec.NewMessageFrame(data))
 }
 
-func (echo) OnClose(*engineio.Session, error) {}
+// OnClose does nothing.
+func (Echo) OnClose(*engineio.Session, error) {}
