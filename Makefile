@@ -43,7 +43,7 @@ web/node_modules: web/package.json web/package-lock.json
 # Starts the chat service on an embedded NATS server storing under ./data,
 # building the client and the binary first where they are missing or old.
 run: build
-	./$(BIN) --addr $(ADDR) --data-dir ./data
+	./$(BIN) --addr $(ADDR) --data-dir ./data --metrics-addr 127.0.0.1:9464
 
 # The protocol test-mode server, for the official protocol suites.
 run-protocol-test: build
