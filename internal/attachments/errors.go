@@ -6,7 +6,7 @@ import (
 	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
-// ErrNotFound: no such attachment, or it has expired. It wraps
+// ErrNotFound reports no such attachment, or one that has expired. It wraps
 // apierr.ErrNotFound, so errors.Is holds for either.
 //
 // The client errors of this package are apierr's: too_large (413, the

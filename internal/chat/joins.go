@@ -54,7 +54,9 @@ func (s *Service) addMember(ctx context.Context, roomID, userID string) (*roomRe
 	b.writing = true
 	b.mu.Unlock()
 	if start {
-		go s.writeJoins(roomID, b)
+		// The batch outlives this caller (others wait on it): it keeps
+		// ctx's values, not its end.
+		go s.writeJoins(context.WithoutCancel(ctx), roomID, b)
 	}
 	select {
 	case res := <-req.done:
@@ -68,7 +70,7 @@ func (s *Service) addMember(ctx context.Context, roomID, userID string) (*roomRe
 			if res.err != nil || !res.added {
 				return
 			}
-			uctx, cancel := context.WithTimeout(context.Background(), joinBatchTimeout)
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), joinBatchTimeout)
 			defer cancel()
 			if _, key, deleted, err := s.removeMember(uctx, roomID, userID); err == nil && deleted {
 				s.roomDeleted(uctx, roomID, key)
@@ -79,7 +81,7 @@ func (s *Service) addMember(ctx context.Context, roomID, userID string) (*roomRe
 }
 
 // writeJoins writes the batches of room roomID until none is waiting.
-func (s *Service) writeJoins(roomID string, b *joinBatch) {
+func (s *Service) writeJoins(base context.Context, roomID string, b *joinBatch) {
 	for {
 		s.joinsMu.Lock()
 		b.mu.Lock()
@@ -97,7 +99,7 @@ func (s *Service) writeJoins(roomID string, b *joinBatch) {
 		b.mu.Unlock()
 		s.joinsMu.Unlock()
 
-		ctx, cancel := context.WithTimeout(context.Background(), joinBatchTimeout)
+		ctx, cancel := context.WithTimeout(base, joinBatchTimeout)
 		cached, rev := s.cachedRoom(roomID)
 		var added map[string]bool
 		r, _, err := s.rooms.modifyFrom(ctx, roomID, cached, rev, func(r *roomRecord) (op, error) {

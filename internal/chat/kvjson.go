@@ -112,7 +112,7 @@ func (s jsonKV[T]) modifyFrom(ctx context.Context, key string, cached *T, rev ui
 // 1): up to 1 ms, doubling with n up to 32 ms; it fails when ctx ends.
 func casPause(ctx context.Context, n int) error {
 	limit := time.Millisecond << min(n-1, 5)
-	t := time.NewTimer(rand.N(limit) + 1)
+	t := time.NewTimer(rand.N(limit) + 1) //nolint:gosec // G404: jitter, not a secret
 	defer t.Stop()
 	select {
 	case <-t.C:

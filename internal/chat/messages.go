@@ -189,7 +189,10 @@ func (s *Service) Typing(ctx context.Context, userID string, typing bool) error 
 		if st == nil {
 			st = &typingState{room: room}
 			s.typing[userID] = st
-			st.timer = s.cfg.Clock.AfterFunc(s.cfg.TypingTTL, func() { s.expireTyping(userID, st) })
+			// The expiry outlives this call: it keeps ctx's values, not
+			// its end.
+			base := context.WithoutCancel(ctx)
+			st.timer = s.cfg.Clock.AfterFunc(s.cfg.TypingTTL, func() { s.expireTyping(base, userID, st) })
 		} else {
 			st.timer.Reset(s.cfg.TypingTTL)
 		}
@@ -211,7 +214,7 @@ func (s *Service) Typing(ctx context.Context, userID string, typing bool) error 
 	return s.publishTyping(ctx, room, view, true)
 }
 
-func (s *Service) expireTyping(userID string, st *typingState) {
+func (s *Service) expireTyping(base context.Context, userID string, st *typingState) {
 	s.typingMu.Lock()
 	if s.typing[userID] != st {
 		s.typingMu.Unlock()
@@ -220,7 +223,7 @@ func (s *Service) expireTyping(userID string, st *typingState) {
 	delete(s.typing, userID)
 	s.typingMu.Unlock()
 	if view, _, ok := s.cachedUser(userID); ok {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(base, 5*time.Second)
 		defer cancel()
 		_ = s.publishTyping(ctx, st.room, view, false)
 	}
