@@ -345,6 +345,7 @@ func (n *chatNode) args(tp *topology) []string {
 		"--nats-url", natsURL,
 		"--nats-replicas", "3",
 		"--trusted-proxies", "127.0.0.1", // nginx
+		"--metrics-addr", "127.0.0.1:0", // Prometheus's scrape target
 		"--data-dir", n.dataDir,
 		"--presence-grace", tp.opts.Grace.String(),
 		"--shutdown-grace", "5s",
