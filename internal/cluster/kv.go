@@ -15,7 +15,7 @@ import (
 var _ chat.KV = (*KV)(nil)
 
 // maxKeyLen bounds keys; longer ones are refused rather than stored.
-const maxKeyLen = 1024
+const maxKeyLen = chat.MaxKeyLen
 
 // KV is one JetStream key-value bucket seen as a chat.KV. Every call goes
 // to the server (no local cache). Safe for concurrent use; get one from
@@ -32,34 +32,8 @@ type KV struct {
 // Bucket returns the bucket's name.
 func (k *KV) Bucket() string { return k.bucket }
 
-// validKey reports whether key is non-empty, at most maxKeyLen bytes of
-// [A-Za-z0-9_=.-], and neither starts nor ends with '.' nor holds "..":
-// the keys chat.KV promises, which are also valid NATS subject tokens.
-func validKey(key string) bool {
-	if key == "" || len(key) > maxKeyLen || key[0] == '.' || key[len(key)-1] == '.' {
-		return false
-	}
-	prevDot := false
-	for i := 0; i < len(key); i++ {
-		b := key[i]
-		switch {
-		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9',
-			b == '_', b == '=', b == '-':
-			prevDot = false
-		case b == '.':
-			if prevDot {
-				return false
-			}
-			prevDot = true
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 func (k *KV) checkKey(op, key string) error {
-	if !validKey(key) {
+	if !chat.ValidKey(key) {
 		return fmt.Errorf("%s: %s %q: %w: want 1..%d bytes of [A-Za-z0-9_=.-] without empty dot-separated parts",
 			k.bucket, op, key, ErrInvalidKey, maxKeyLen)
 	}

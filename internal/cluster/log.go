@@ -53,7 +53,7 @@ type Log struct {
 // checkRoom refuses room names that would not make one exact subject
 // suffix: the KV key rules apply (no wildcards, no empty tokens).
 func checkRoom(op, room string) error {
-	if !validKey(room) {
+	if !chat.ValidKey(room) {
 		return fmt.Errorf("room log: %s: room %q: %w: want 1..%d bytes of [A-Za-z0-9_=.-] without empty dot-separated parts",
 			op, room, ErrInvalidSubject, maxKeyLen)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/attachments"
+	"github.com/chatrooms/chatrooms/internal/chat"
 )
 
 var _ attachments.Blobs = (*Objects)(nil)
@@ -62,7 +63,7 @@ func objectStreamConfig(bucket, descr string, ttl time.Duration, maxBytes int64,
 func (o *Objects) Bucket() string { return o.bucket }
 
 func (o *Objects) checkName(op, name string) error {
-	if !validKey(name) {
+	if !chat.ValidKey(name) {
 		return fmt.Errorf("%s: %s %q: %w: want 1..%d bytes of [A-Za-z0-9_=.-] without empty dot-separated parts",
 			o.bucket, op, name, ErrInvalidKey, maxKeyLen)
 	}

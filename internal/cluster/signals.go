@@ -20,35 +20,11 @@ type Signals struct {
 	c *Cluster
 }
 
-// validSubject reports whether s is tokens of [A-Za-z0-9_-] joined by
-// '.'; with wildcards, a token may also be '*', and the last one '>'.
-func validSubject(s string, wildcards bool) bool {
-	if s == "" || len(s) > maxKeyLen {
-		return false
-	}
-	tokens := strings.Split(s, ".")
-	for i, t := range tokens {
-		if wildcards && (t == "*" || (t == ">" && i == len(tokens)-1)) {
-			continue
-		}
-		if t == "" {
-			return false
-		}
-		for j := 0; j < len(t); j++ {
-			b := t[j]
-			if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_' || b == '-') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // Publish sends data on subject (tokens of [A-Za-z0-9_-] joined by '.').
 // It does not wait for the server: while reconnecting, messages are
 // buffered by the client; nil means sent or buffered, not delivered.
 func (s *Signals) Publish(ctx context.Context, subject string, data []byte) error {
-	if !validSubject(subject, false) {
+	if !chat.ValidSubject(subject, false) {
 		return fmt.Errorf("signals: publish %q: %w", subject, ErrInvalidSubject)
 	}
 	if err := ctx.Err(); err != nil {
@@ -66,7 +42,7 @@ func (s *Signals) Publish(ctx context.Context, subject string, data []byte) erro
 // per subscription. Subscribe returns once the server has the
 // subscription, so a Publish after it is seen.
 func (s *Signals) Subscribe(ctx context.Context, pattern string, fn func(subject string, data []byte)) error {
-	if !validSubject(pattern, true) {
+	if !chat.ValidSubject(pattern, true) {
 		return fmt.Errorf("signals: subscribe %q: %w", pattern, ErrInvalidSubject)
 	}
 	sub, err := s.c.nc.Subscribe(SignalSubjectPrefix+pattern, func(m *nats.Msg) {

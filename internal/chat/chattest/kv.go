@@ -18,9 +18,6 @@ var _ chat.KV = (*KV)(nil)
 // ErrInvalidKey is returned for keys chat.KV does not allow.
 var ErrInvalidKey = errors.New("chattest: invalid key")
 
-// maxKeyLen bounds keys, as package cluster does.
-const maxKeyLen = 1024
-
 // KV is an in-memory chat.KV with the semantics of a JetStream key-value
 // bucket keeping one revision a key:
 //   - revisions are one increasing sequence for the whole bucket; every
@@ -89,7 +86,7 @@ func (k *KV) Calls(op string) int {
 // begin checks the key, counts the call and asks FailWith's function;
 // it returns with k.mu held when err is nil.
 func (k *KV) begin(ctx context.Context, op, key string, checkKey bool) error {
-	if checkKey && !validKey(key) {
+	if checkKey && !chat.ValidKey(key) {
 		return fmt.Errorf("%s: %s %q: %w", k.name, op, key, ErrInvalidKey)
 	}
 	if err := ctx.Err(); err != nil {
@@ -330,30 +327,6 @@ func (w *kvWatcher) run(ctx context.Context, fn func(chat.Entry), onReady func()
 		case <-w.wake:
 		}
 	}
-}
-
-// validKey is package cluster's key rule: 1..maxKeyLen bytes of
-// [A-Za-z0-9_=.-], not starting or ending with '.', no "..".
-func validKey(key string) bool {
-	if key == "" || len(key) > maxKeyLen || key[0] == '.' || key[len(key)-1] == '.' {
-		return false
-	}
-	prevDot := false
-	for i := 0; i < len(key); i++ {
-		b := key[i]
-		switch {
-		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9', b == '_', b == '=', b == '-':
-			prevDot = false
-		case b == '.':
-			if prevDot {
-				return false
-			}
-			prevDot = true
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // realClock is real time, for fakes given no Clock.

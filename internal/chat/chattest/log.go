@@ -67,7 +67,7 @@ func (l *Log) FailWith(fn func(op, room string) error) {
 }
 
 func (l *Log) begin(ctx context.Context, op, room string, checkRoom bool) error {
-	if checkRoom && !validKey(room) {
+	if checkRoom && !chat.ValidKey(room) {
 		return fmt.Errorf("room log: %s: room %q: %w", op, room, ErrInvalidKey)
 	}
 	if err := ctx.Err(); err != nil {

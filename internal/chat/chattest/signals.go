@@ -48,7 +48,7 @@ func (s *Signals) FailWith(fn func(op, subject string) error) {
 }
 
 func (s *Signals) begin(ctx context.Context, op, subject string, wildcards bool) error {
-	if !validSubject(subject, wildcards) {
+	if !chat.ValidSubject(subject, wildcards) {
 		return fmt.Errorf("signals: %s %q: %w", op, subject, ErrInvalidSubject)
 	}
 	if err := ctx.Err(); err != nil {
@@ -153,28 +153,4 @@ func match(pattern, subject string) bool {
 		}
 	}
 	return len(p) == len(s)
-}
-
-// validSubject is package cluster's rule: tokens of [A-Za-z0-9_-] joined
-// by '.'; with wildcards a token may be '*', and the last one '>'.
-func validSubject(s string, wildcards bool) bool {
-	if s == "" || len(s) > maxKeyLen {
-		return false
-	}
-	tokens := strings.Split(s, ".")
-	for i, t := range tokens {
-		if wildcards && (t == "*" || (t == ">" && i == len(tokens)-1)) {
-			continue
-		}
-		if t == "" {
-			return false
-		}
-		for j := 0; j < len(t); j++ {
-			b := t[j]
-			if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_' || b == '-') {
-				return false
-			}
-		}
-	}
-	return true
 }
