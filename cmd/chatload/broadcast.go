@@ -307,7 +307,9 @@ func runBroadcast(ctx context.Context, cfg *config, stdout io.Writer, log *slog.
 	for _, s := range b.senders {
 		readers.Go(func() { drainSender(s) })
 	}
-	defer func() {
+	// stopReaders closes every connection and waits for the readers;
+	// it runs once, before the results are read or on an early return.
+	stopReaders := sync.OnceFunc(func() {
 		b.stopping.Store(true)
 		for _, r := range b.receivers {
 			_ = r.c.conn.Close()
@@ -316,7 +318,8 @@ func runBroadcast(ctx context.Context, cfg *config, stdout io.Writer, log *slog.
 			_ = s.c.conn.Close()
 		}
 		readers.Wait()
-	}()
+	})
+	defer stopReaders()
 
 	load0 := loadAvg()
 	cpu0, cpuErr := procCPU(cfg.serverPID)
@@ -383,14 +386,7 @@ func runBroadcast(ctx context.Context, cfg *config, stdout io.Writer, log *slog.
 	elapsed := last.Sub(start)
 
 	// Stop the readers before reading what only they wrote.
-	b.stopping.Store(true)
-	for _, r := range b.receivers {
-		_ = r.c.conn.Close()
-	}
-	for _, s := range b.senders {
-		_ = s.c.conn.Close()
-	}
-	readers.Wait()
+	stopReaders()
 
 	var (
 		lost, undeliveredDropped                 int64

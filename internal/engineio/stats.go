@@ -60,31 +60,20 @@ type Stats struct {
 // scrape, not a hot path.
 func (srv *Server) Stats() Stats {
 	var st Stats
-	var open []*Session
-	for i := range srv.shards {
-		// A shard's sessions are collected under its lock and looked at
-		// after it (no session lock is taken under a shard's).
-		sh := &srv.shards[i]
-		sh.mu.RLock()
-		for _, s := range sh.m {
-			open = append(open, s)
+	// each collects the sessions under the shard locks and visits them
+	// after (no session lock is taken under a shard's).
+	srv.each(func(s *Session) {
+		s.mu.Lock()
+		t, closed := s.transport, s.closed
+		s.mu.Unlock()
+		switch {
+		case closed:
+		case t == WebSocket:
+			st.WebSocket++
+		default:
+			st.Polling++
 		}
-		sh.mu.RUnlock()
-		for _, s := range open {
-			s.mu.Lock()
-			t, closed := s.transport, s.closed
-			s.mu.Unlock()
-			switch {
-			case closed:
-			case t == WebSocket:
-				st.WebSocket++
-			default:
-				st.Polling++
-			}
-		}
-		clear(open)
-		open = open[:0]
-	}
+	})
 	st.Opened = srv.counters.opened.Load()
 	for i := range st.Closed {
 		st.Closed[i] = srv.counters.closed[i].Load()

@@ -527,6 +527,13 @@ func (g *Gateway) reply(e *socketio.Incoming, key string, v any, err error) {
 	_ = e.Ack(map[string]any{"ok": true, key: v})
 }
 
+// refuse answers e rate_limited (retry after wait) and counts the
+// refusal by the limit of kind.
+func (g *Gateway) refuse(e *socketio.Incoming, kind, message string, wait time.Duration) {
+	g.cfg.Metrics.RateLimited(kind)
+	g.reply(e, "", nil, apierr.RateLimited(message, wait))
+}
+
 // payload decodes the event's single object argument strictly.
 func payload(e *socketio.Incoming, v any) error {
 	if len(e.Args) != 1 {
@@ -584,8 +591,7 @@ func (g *Gateway) onSwitchRoom(s *socketio.Socket, e *socketio.Incoming) {
 		return
 	}
 	if ok, wait := g.switchLimits.Allow(userOf(s)); !ok {
-		g.cfg.Metrics.RateLimited("switch_room")
-		g.reply(e, "", nil, apierr.RateLimited("you are switching rooms too fast", wait))
+		g.refuse(e, "switch_room", "you are switching rooms too fast", wait)
 		return
 	}
 	ctx, cancel := g.call(s)
@@ -605,8 +611,7 @@ func (g *Gateway) onTyping(s *socketio.Socket, e *socketio.Incoming) {
 	// Only starts count: a stop ends what an accepted start began.
 	if req.Typing {
 		if ok, wait := g.typingLimits.Allow(userOf(s)); !ok {
-			g.cfg.Metrics.RateLimited("typing")
-			g.reply(e, "", nil, apierr.RateLimited("you are sending typing events too fast", wait))
+			g.refuse(e, "typing", "you are sending typing events too fast", wait)
 			return
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/engineio"
 	"github.com/chatrooms/chatrooms/internal/socketio"
@@ -248,8 +247,7 @@ func (g *Gateway) sendInitialLists(ctx context.Context, s *socketio.Socket, delt
 // onGetLists answers get_lists with both whole lists and their versions.
 func (g *Gateway) onGetLists(s *socketio.Socket, e *socketio.Incoming) {
 	if ok, wait := g.listsLimits.Allow(userOf(s)); !ok {
-		g.cfg.Metrics.RateLimited("get_lists")
-		g.reply(e, "", nil, apierr.RateLimited("you are asking for the lists too often", wait))
+		g.refuse(e, "get_lists", "you are asking for the lists too often", wait)
 		return
 	}
 	ctx, cancel := g.call(s)
