@@ -472,7 +472,7 @@ func (l *Log) Since(ctx context.Context, room string, after uint64, max int) ([]
 	// that many (at most max) and stop, rather than wait for more.
 	out := []chat.LogEntry{}
 	if info := cons.CachedInfo(); info != nil && info.NumPending > 0 {
-		n := int(min(uint64(max), info.NumPending))
+		n := int(min(uint64(max), info.NumPending)) //nolint:gosec // G115: at most max, an int checked > 0 above
 		it, err := cons.Messages(jetstream.PullMaxMessages(min(n, sinceBatch)), jetstream.StopAfter(n))
 		if err != nil {
 			return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, storeErr(err))

@@ -23,7 +23,7 @@ func backoff(n int, base, ceiling time.Duration) time.Duration {
 	} else if shift := n - 1; shift < 32 && base<<shift > 0 {
 		d = min(base<<shift, ceiling)
 	}
-	return d/2 + rand.N(d/2+1)
+	return d/2 + rand.N(d/2+1) //nolint:gosec // G404: jitter, not a secret
 }
 
 // reconnectDelay is how long nats.go waits before reconnecting after
