@@ -45,7 +45,12 @@ const natsLossGrace = 3 * time.Second
 func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *http.ServeMux, m *metrics.Metrics) (*chatFront, func(context.Context) error, error) {
 	rooms, err := persistentRooms(cfg.RoomsFile)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, roomsFileError(cfg.RoomsFile, err)
+	}
+	if cfg.NATSURL == "" {
+		if err := checkDataDir(cfg.DataDir); err != nil {
+			return nil, nil, err
+		}
 	}
 	name := cmp.Or(cfg.NodeName, newNodeName())
 	// The presence identity is new on every start, so a restarted node
@@ -68,6 +73,9 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	cl, err := cluster.Start(ctx, clusterOptions(cfg, nodeID, guard.Connected, log))
 	if err != nil {
 		guard.Stop()
+		if errors.Is(err, cluster.ErrUnreachable) {
+			return nil, nil, natsUnreachableError(cfg, err)
+		}
 		return nil, nil, fmt.Errorf("start nats: %w", err)
 	}
 	acfg := attachmentsConfig(cfg, lim, log)
@@ -150,11 +158,11 @@ func persistentRooms(file string) ([]chat.RoomSpec, error) {
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("rooms file: %w", err)
+		return nil, err
 	}
 	rooms, err := chat.ParseRoomSpecs(data)
 	if err != nil {
-		return nil, fmt.Errorf("rooms file %s: %w", file, err)
+		return nil, err
 	}
 	return rooms, nil
 }
@@ -208,6 +216,7 @@ func clusterOptions(cfg *config.Config, nodeID string, onConnection func(bool), 
 		OnConnection:    onConnection,
 		Logger:          log.With("component", "nats"),
 		NodeTTL:         nodeTTL,
+		StartTimeout:    cfg.NATSStartTimeout,
 
 		AttachmentRetention: cfg.AttachmentRetention,
 	}

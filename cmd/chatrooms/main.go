@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,13 +26,13 @@ import (
 func main() {
 	atLeastTwoProcs(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintln(os.Stderr, "chatrooms:", err) //nolint:forbidigo // last-resort error before logging exists
-		os.Exit(1)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	if code := exitCode(err); code != 0 {
+		// One line on stderr, after the log lines on stdout: what went
+		// wrong and what to do (startup.go).
+		_, _ = fmt.Fprintln(os.Stderr, "chatrooms: "+oneLine(err.Error()))
+		os.Exit(code)
 	}
 }
 
@@ -55,14 +56,21 @@ type shutdowner interface {
 // run starts the server and blocks until ctx ends, then shuts down
 // gracefully within the configured grace period. `chatrooms healthcheck`
 // instead asks a running server whether it is ready (healthcheck.go).
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+//
+// Once serving, it logs "ChatRooms is ready: URL" as its last start-up
+// line. A start-up failure is one *startupError, whose exit code tells
+// a configuration error (2) from a runtime one (1); see startup.go.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(ctx, args[1:], stdout)
 	}
 	fs := flag.NewFlagSet("chatrooms", flag.ContinueOnError)
 	cfg, err := config.Load(fs, args, getenv, stdout)
-	if err != nil {
+	if errors.Is(err, flag.ErrHelp) {
 		return err
+	}
+	if err != nil {
+		return configError(err)
 	}
 	log := newLogger(cfg, stdout)
 	// Metrics are kept only where they can be read: on the private
@@ -72,11 +80,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		m = metrics.New()
 	}
 
+	// Listen first: a port in use is reported at once, before NATS
+	// starts; connections wait in the backlog until Serve.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return listenError("addr", cfg.Addr, err)
+	}
 	mux := http.NewServeMux()
 	var (
 		components []shutdowner
 		afterHTTP  []func(context.Context) error // run once HTTP is down
 	)
+	defer func() {
+		if err == nil {
+			return
+		}
+		// A start-up failure: stop what started (for run's callers in
+		// tests; a process exits anyway).
+		_ = ln.Close()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
+		defer cancel()
+		for _, c := range components {
+			_ = c.Shutdown(sctx)
+		}
+		for _, f := range afterHTTP {
+			_ = f(sctx)
+		}
+	}()
 	if cfg.ProtocolTest {
 		ts := testserver.New(testserver.Config{
 			PingInterval: cfg.PingInterval,
@@ -102,13 +132,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if cfg.MetricsAddr != "" {
 		d, err := startDiag(cfg.MetricsAddr, log, m)
 		if err != nil {
-			return err
+			return listenError("metrics-addr", cfg.MetricsAddr, err)
 		}
 		components = append(components, d)
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
 	}
 	// No ReadTimeout or WriteTimeout: they would cut long-polls and
 	// WebSockets. Request bodies are bounded where they are read
@@ -122,7 +148,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr()), "protocol_test", cfg.ProtocolTest)
+	log.Info("listening", "addr", ln.Addr().String())
+	local, lan := readyURLs(cfg.Addr, ln.Addr())
+	ready := "ChatRooms is ready: " + local
+	if cfg.ProtocolTest {
+		ready = "ChatRooms protocol test server is ready: " + local
+	}
+	if len(lan) > 0 {
+		log.Info(ready, "lan", strings.Join(lan, " "))
+	} else {
+		log.Info(ready)
+	}
 
 	select {
 	case err := <-serveErr:
@@ -148,18 +184,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// displayAddr turns a wildcard listen address into one a browser can open.
-func displayAddr(a net.Addr) string {
-	host, port, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
-	}
-	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-		host = "localhost"
-	}
-	return net.JoinHostPort(host, port)
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {

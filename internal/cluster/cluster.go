@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -70,7 +71,8 @@ type Options struct {
 	NATSURL string
 	// ListenAddr, when set, makes the embedded server accept client
 	// connections on host:port ("127.0.0.1:-1" picks a free port); by
-	// default it listens on nothing and this process connects in-process.
+	// default it accepts this node alone: a loopback port of the system's
+	// choosing, with a secret token (see startServer).
 	ListenAddr string
 	// Replicas is the replication factor of every bucket and stream
 	// (default 1). Values above 1 need a NATS cluster.
@@ -237,6 +239,9 @@ type Cluster struct {
 	closeConn  sync.Once
 	closeOnce  sync.Once
 	closeErr   error
+	// lastConnErr is the last failed connection attempt's error, for
+	// Start's error when it gives up.
+	lastConnErr atomic.Pointer[error]
 
 	users, nicks, tokens, rooms, roomNames, nodes *KV
 	attachMeta                                    *KV
@@ -282,10 +287,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.provision(ctx); err != nil {
 		return nil, err
 	}
+	c.logWhere()
 	return c, nil
 }
 
-// connect dials the embedded server in-process, or opts.NATSURL, and
+// connect dials the embedded server (loopback TCP), or opts.NATSURL, and
 // waits until the connection is up. The connection reconnects forever.
 func (c *Cluster) connect(ctx context.Context) error {
 	o := c.opts
@@ -304,6 +310,7 @@ func (c *Cluster) connect(ctx context.Context) error {
 			}
 		}),
 		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			c.lastConnErr.Store(&err)
 			c.log.Debug("nats connect attempt failed", "error", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
@@ -351,17 +358,23 @@ func (c *Cluster) connect(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			where := redactURLs(url)
-			if where == "" {
-				where = "(in-process)"
+			if c.srv != nil {
+				where = "embedded server at " + where
 			}
-			if last := nc.LastError(); last != nil {
-				return fmt.Errorf("cluster: connect to NATS %s: %w (last error: %v)", where, context.Cause(ctx), last)
+			last := ""
+			if p := c.lastConnErr.Load(); p != nil {
+				last = fmt.Sprintf(" (last error: %v)", *p)
+			} else if err := nc.LastError(); err != nil {
+				last = fmt.Sprintf(" (last error: %v)", err)
 			}
-			return fmt.Errorf("cluster: connect to NATS %s: %w", where, context.Cause(ctx))
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("%w: %s did not answer within %s%s", ErrUnreachable, where, o.StartTimeout, last)
+			}
+			return fmt.Errorf("cluster: connect to NATS %s: %w%s", where, context.Cause(ctx), last)
 		case <-tick.C:
 		}
 	}
-	c.log.Info("nats connected", "url", nc.ConnectedUrlRedacted(), "embedded", c.srv != nil)
+	c.log.Debug("nats connected", "url", nc.ConnectedUrlRedacted(), "embedded", c.srv != nil)
 	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(o.RequestTimeout))
 	if err != nil {
 		return fmt.Errorf("cluster: jetstream: %w", err)
@@ -657,7 +670,7 @@ func (c *Cluster) close(ctx context.Context) error {
 		}()
 		select {
 		case <-stopped:
-			c.log.Info("nats server stopped")
+			c.log.Debug("nats server stopped")
 		case <-ctx.Done():
 			errs = append(errs, fmt.Errorf("cluster: shut the NATS server down: %w", context.Cause(ctx)))
 		}

@@ -2,8 +2,8 @@
 // that several stateless chat nodes can serve the same users and rooms.
 //
 // Start either embeds a nats-server (the default: JetStream files under
-// Options.DataDir/nats, no client port unless Options.ListenAddr, and an
-// in-process connection) or connects to an existing NATS server or
+// Options.DataDir/nats; unless Options.ListenAddr, a loopback port of the
+// system's choosing that only this node can use, with a secret token) or connects to an existing NATS server or
 // cluster (Options.NATSURL), reconnecting forever. It then creates or
 // updates, idempotently:
 //

@@ -23,6 +23,10 @@ var (
 	ErrInvalidSubject = errors.New("cluster: invalid subject")
 	// ErrClosed: the Cluster was closed.
 	ErrClosed = errors.New("cluster: closed")
+	// ErrUnreachable: Start gave up connecting to NATS (Options.NATSURL,
+	// or the embedded server) within its timeout; the error wrapping it
+	// says where and the last connection error.
+	ErrUnreachable = errors.New("cluster: NATS unreachable")
 )
 
 // unavailable reports whether err means the store could not be reached

@@ -58,7 +58,7 @@ func (c *Cluster) startServer(ctx context.Context) error {
 		return fmt.Errorf("cluster: embedded NATS server: %w", err)
 	}
 	debug := c.log.Enabled(ctx, slog.LevelDebug)
-	srv.SetLoggerV2(serverLogger{c.log.With("component", "nats-server")}, debug, false, false)
+	srv.SetLoggerV2(serverLogger{c.log}, debug, false, false)
 	c.srv = srv
 	go srv.Start()
 
@@ -72,9 +72,35 @@ func (c *Cluster) startServer(ctx context.Context) error {
 	if !srv.JetStreamEnabled() {
 		return fmt.Errorf("cluster: embedded NATS server started without JetStream (store dir %s)", sopts.StoreDir)
 	}
-	c.log.Info("nats server started", "store_dir", sopts.StoreDir, "client_url", c.ClientURL(),
+	c.log.Debug("nats server started", "store_dir", sopts.StoreDir, "client_url", c.ClientURL(),
 		"sync_always", sopts.SyncAlways, "sync_interval", sopts.SyncInterval)
 	return nil
+}
+
+// logWhere logs, once started, where NATS is: the embedded server (its
+// store, how this node reaches it, whether other clients can) or the
+// external servers (their URLs without credentials). This is the one
+// info line about NATS at start-up.
+func (c *Cluster) logWhere() {
+	o := c.opts
+	if c.srv == nil {
+		c.log.Info("nats: external servers", "urls", redactURLs(o.NATSURL),
+			"connected", c.nc.ConnectedUrlRedacted(), "replicas", o.Replicas)
+		return
+	}
+	sync := "always"
+	if !o.SyncAlways {
+		sync = o.SyncInterval.String()
+	}
+	if c.srvToken != "" {
+		// Nothing else can connect: the port is on loopback, chosen by
+		// the system, and the token is this process's secret.
+		c.log.Info("nats: embedded server, in this process", "store_dir", filepath.Join(o.DataDir, "nats"), "sync", sync,
+			"node_connects_to", c.nc.ConnectedAddr(), "auth", "secret token, loopback only")
+		return
+	}
+	c.log.Info("nats: embedded server, in this process", "store_dir", filepath.Join(o.DataDir, "nats"), "sync", sync,
+		"clients_url", c.srv.ClientURL(), "auth", "none: any client that reaches clients_url can connect")
 }
 
 // serverLogger adapts slog to nats-server's printf-style Logger. The
@@ -89,7 +115,10 @@ func (l serverLogger) logf(level slog.Level, format string, v []any) {
 	l.log.LogAttrs(ctx, level, "nats-server", slog.String("text", fmt.Sprintf(format, v...)))
 }
 
-func (l serverLogger) Noticef(format string, v ...any) { l.logf(slog.LevelInfo, format, v) }
+// Noticef lines (the banner, "Server is ready", shutdown steps) are
+// debug: at info a start-up would print some 25 lines of them. Warnings
+// and errors keep their level.
+func (l serverLogger) Noticef(format string, v ...any) { l.logf(slog.LevelDebug, format, v) }
 func (l serverLogger) Warnf(format string, v ...any)   { l.logf(slog.LevelWarn, format, v) }
 func (l serverLogger) Errorf(format string, v ...any)  { l.logf(slog.LevelError, format, v) }
 func (l serverLogger) Fatalf(format string, v ...any)  { l.logf(slog.LevelError, format, v) }

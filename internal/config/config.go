@@ -69,6 +69,10 @@ type Config struct {
 	// NATSListen makes the embedded NATS server accept clients on this
 	// address (e.g. 127.0.0.1:4222); empty accepts none.
 	NATSListen string
+	// NATSStartTimeout bounds how long start-up waits for NATS (the
+	// embedded server, or reaching NATSURL) and its streams and buckets
+	// before giving up (default 30s).
+	NATSStartTimeout time.Duration
 	// NATSSync is the embedded NATS server's JetStream sync policy: how
 	// often written data is fsynced (default every 1s), or after every
 	// write. It applies to the embedded server only: giving it (flag or
@@ -112,12 +116,13 @@ type Config struct {
 
 // Load fills a Config from args (without the program name), falling back to
 // the environment through getenv for every flag not given, then to the
-// defaults. Usage errors are written to output. It returns flag.ErrHelp
-// for -h.
+// defaults. It returns flag.ErrHelp for -h, after writing the usage to
+// output; any other problem is only returned (one error, for the caller
+// to print as it likes: a bad flag does not print the usage).
 func Load(fs *flag.FlagSet, args []string, getenv func(string) string, output io.Writer) (*Config, error) {
 	c := &Config{}
 	var origins, level, proxies, addrHeader string
-	fs.SetOutput(output)
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.Addr, "addr", ":8080", "HTTP listen address (env CHATROOMS_ADDR)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "diagnostics listen address (/debug/pprof/), private; empty for none (env CHATROOMS_METRICS_ADDR)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the embedded NATS server's data (env CHATROOMS_DATA_DIR)")
@@ -138,6 +143,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string, output io
 	fs.StringVar(&c.NodeName, "node-name", "", "stable node name, [a-z0-9-] up to 16; session ids start with it (default: random) (env CHATROOMS_NODE_NAME)")
 	c.NATSSync = NATSSync{Interval: DefaultNATSSyncInterval}
 	fs.Var(&c.NATSSync, "nats-sync", "embedded NATS server's JetStream fsync interval (a duration), or always: fsync every write (env CHATROOMS_NATS_SYNC)")
+	fs.DurationVar(&c.NATSStartTimeout, "nats-start-timeout", 30*time.Second, "how long start-up waits for NATS and its streams before giving up (env CHATROOMS_NATS_START_TIMEOUT)")
 	fs.StringVar(&c.NATSListen, "nats-listen", "", "let NATS clients connect to the embedded server at this address (env CHATROOMS_NATS_LISTEN)")
 	fs.DurationVar(&c.AttachmentRetention, "attachment-retention", 12*time.Hour, "how long uploaded images are kept (env CHATROOMS_ATTACHMENT_RETENTION)")
 	fs.Int64Var(&c.AttachmentMaxSize, "attachment-max-size", 10<<20, "largest image upload in bytes (env CHATROOMS_ATTACHMENT_MAX_SIZE)")
@@ -160,6 +166,16 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string, output io
 	fs.BoolVar(&c.ProtocolTest, "protocol-test", false, "serve the protocol test-mode echo server instead of the chat service (env CHATROOMS_PROTOCOL_TEST)")
 
 	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(output)
+		if fs.Usage != nil {
+			fs.Usage()
+		} else {
+			_, _ = fmt.Fprintf(output, "Usage of %s:\n", fs.Name())
+			fs.PrintDefaults()
+		}
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -310,6 +326,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Grace < time.Second {
 		errs = append(errs, fmt.Errorf("presence-grace %v: want at least 1s", c.Grace))
+	}
+	if c.NATSStartTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("nats-start-timeout %v: want above 0", c.NATSStartTimeout))
 	}
 	if c.NATSReplicas < 1 || c.NATSReplicas > 5 {
 		errs = append(errs, fmt.Errorf("nats-replicas %d: want 1 to 5", c.NATSReplicas))
