@@ -49,7 +49,7 @@ func startDiag(addr string, log *slog.Logger, m *metrics.Metrics) (*diagServer, 
 			log.Error("diagnostics listener", "err", err)
 		}
 	}()
-	log.Info("diagnostics", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	log.Info("diagnostics", "url", "http://"+ln.Addr().String()+"/debug/pprof/", "metrics", "http://"+ln.Addr().String()+"/metrics")
 	return d, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"slices"
 )
 
 func (s *Service) onNodeEntry(e Entry) {
@@ -22,6 +23,12 @@ func (s *Service) onNodeEntry(e Entry) {
 
 func (s *Service) onRoomEntry(e Entry) {
 	s.mu.Lock()
+	s.roomWatchRev = max(s.roomWatchRev, e.Revision)
+	if e.Revision < s.roomRevs[e.Key] {
+		// This node's own later write is cached already (wroteRoom).
+		s.mu.Unlock()
+		return
+	}
 	if e.Deleted {
 		delete(s.roomCache, e.Key)
 		delete(s.roomRevs, e.Key)
@@ -126,6 +133,28 @@ func (s *Service) freshUser(ctx context.Context, userID string) (*userRecord, er
 	}
 	u, _, err := s.users.get(ctx, userID)
 	return u, err
+}
+
+// wroteRoom notes that this node wrote room id's record r at rev, so
+// that what it reads next (a room list, a view) has it at once: the
+// cache takes r unless the watch has delivered rev already (then the
+// cache holds rev or what came after it, a delete included) or the cache
+// holds a later revision. The watch, delivering rev later, changes
+// nothing. r is copied.
+func (s *Service) wroteRoom(id string, r *roomRecord, rev uint64) {
+	s.mu.Lock()
+	take := rev > s.roomWatchRev && rev > s.roomRevs[id]
+	if take {
+		c := *r
+		c.Members = slices.Clone(r.Members)
+		s.roomCache[id] = &c
+		s.roomRevs[id] = rev
+	}
+	s.mu.Unlock()
+	if take {
+		s.listener.RoomsChanged()
+		s.listener.UsersChanged() // users show their room's name
+	}
 }
 
 // wroteUser notes that this node wrote the user's record u at rev (u

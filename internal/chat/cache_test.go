@@ -311,3 +311,40 @@ func TestGivenUpJoinTakenBack(t *testing.T) {
 		return apierr.AsError(err).Code == apierr.CodeRoomNotFound
 	})
 }
+
+// A room this node creates is in its room list at once, even while the
+// watch that keeps the cache is behind; the watch catching up later
+// (its create, join and delete) leaves the cache as the store is.
+func TestRoomListReadsItsOwnWrites(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl := natstest.Start(t)
+	rooms := &gatedKV{KV: cl.Rooms()}
+	svc := startWith(t, ctx, cl, "a-n00000001", nil, func(st *chat.Stores, _ *chat.Log) { st.Rooms = rooms })
+	u, _, err := svc.Register(ctx, "anna")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := func(id string) (chat.Room, bool) {
+		for _, r := range svc.Rooms() {
+			if r.ID == id {
+				return r, true
+			}
+		}
+		return chat.Room{}, false
+	}
+	rooms.pause()
+	r, err := svc.CreateRoom(ctx, u.ID, "Elsewhere", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := listed(r.ID)
+	if !ok || got.Name != "Elsewhere" || got.MemberCount != 1 {
+		t.Fatalf("right after its creation the room is listed %v as %+v, want Elsewhere with its one member", ok, got)
+	}
+	if _, err := svc.SwitchRoom(ctx, u.ID, svc.DefaultRoomID()); err != nil {
+		t.Fatal(err)
+	}
+	rooms.resume()
+	waitFor(t, func() bool { _, ok := listed(r.ID); return !ok }) // gone with its last member
+}

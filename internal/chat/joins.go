@@ -102,7 +102,7 @@ func (s *Service) writeJoins(base context.Context, roomID string, b *joinBatch) 
 		ctx, cancel := context.WithTimeout(base, joinBatchTimeout)
 		cached, rev := s.cachedRoom(roomID)
 		var added map[string]bool
-		r, _, err := s.rooms.modifyFrom(ctx, roomID, cached, rev, func(r *roomRecord) (op, error) {
+		r, wrev, err := s.rooms.modifyFrom(ctx, roomID, cached, rev, func(r *roomRecord) (op, error) {
 			added = map[string]bool{} // fn may run again on a fresh read
 			if r.Persistent {
 				return opKeep, nil
@@ -119,6 +119,9 @@ func (s *Service) writeJoins(base context.Context, roomID string, b *joinBatch) 
 			return opWrite, nil
 		})
 		cancel()
+		if err == nil && r != nil {
+			s.wroteRoom(roomID, r, wrev)
+		}
 		for _, j := range batch {
 			first := err == nil && added[j.userID]
 			delete(added, j.userID) // a second request of one user added nothing

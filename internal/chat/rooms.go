@@ -192,10 +192,12 @@ func (s *Service) CreateRoom(ctx context.Context, userID, rawName, rawDesc strin
 		return Room{}, fmt.Errorf("claim room name: %w", err)
 	}
 	rec := &roomRecord{ID: id, Name: name, NameKey: key, Description: desc, CreatedAt: s.now(), CreatedBy: userID, Members: []string{}}
-	if _, err := s.rooms.create(ctx, id, rec); err != nil {
+	rev, err := s.rooms.create(ctx, id, rec)
+	if err != nil {
 		s.deleteIfOwned(context.WithoutCancel(ctx), s.roomNames, key, id)
 		return Room{}, fmt.Errorf("create room: %w", err)
 	}
+	s.wroteRoom(id, rec, rev)
 	s.log.Info("room created", "room", id, "user", userID)
 	room, err := s.SwitchRoom(ctx, userID, id)
 	if err != nil {

@@ -151,7 +151,10 @@ type Service struct {
 	// revision of each cached room record.
 	roomCounts map[string]int
 	roomRevs   map[string]uint64
-	liveNodes  map[string]bool
+	// roomWatchRev is the latest revision the room watch delivered (the
+	// bucket's revisions are one sequence): see wroteRoom.
+	roomWatchRev uint64
+	liveNodes    map[string]bool
 
 	local localSessions // connections on this node, to reconcile the store with
 
