@@ -270,7 +270,8 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	defer cancel()
 	defer func() {
 		if err != nil {
-			cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+			// The start's context may be what ended: the close gets its own.
+			cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer ccancel()
 			_ = c.Close(cctx) // the start error says more
 		}
