@@ -2,10 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -13,25 +9,15 @@ import (
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/testserver"
+	"github.com/chatrooms/chatrooms/internal/testserver/protocoltest"
 )
 
 func startServer(t *testing.T) string {
 	t.Helper()
-	ts := testserver.New(testserver.Config{
+	return protocoltest.StartTestMode(t, testserver.Config{
 		PingInterval: 25 * time.Second,
 		PingTimeout:  20 * time.Second,
-		Logger:       slog.New(slog.DiscardHandler),
-	})
-	mux := http.NewServeMux()
-	ts.Register(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = ts.Shutdown(ctx)
-		srv.Close()
-	})
-	return srv.URL
+	}).Base
 }
 
 func runArgs(t *testing.T, args ...string) (string, error) {
