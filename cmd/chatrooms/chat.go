@@ -47,8 +47,9 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	if err != nil {
 		return nil, nil, roomsFileError(cfg.RoomsFile, err)
 	}
+	unlock := func() {}
 	if cfg.NATSURL == "" {
-		if err := checkDataDir(cfg.DataDir); err != nil {
+		if unlock, err = prepareDataDir(cfg.DataDir); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -73,6 +74,7 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	cl, err := cluster.Start(ctx, clusterOptions(cfg, nodeID, guard.Connected, log))
 	if err != nil {
 		guard.Stop()
+		unlock()
 		if errors.Is(err, cluster.ErrUnreachable) {
 			return nil, nil, natsUnreachableError(cfg, err)
 		}
@@ -113,6 +115,7 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 		stopSvc()
 		guard.Stop()
 		_ = cl.Close(context.Background())
+		unlock()
 		return nil, nil, err
 	}
 	go gw.Run(svcCtx)
@@ -142,7 +145,9 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	closeChat := func(ctx context.Context) error {
 		stopSvc()
 		guard.Stop()
-		if err := cl.Close(ctx); err != nil {
+		err := cl.Close(ctx)
+		unlock() // the embedded server is down (or Close gave up on it)
+		if err != nil {
 			return fmt.Errorf("close nats: %w", err)
 		}
 		return nil

@@ -87,28 +87,44 @@ func listenError(flag, addr string, err error) error {
 	return &startupError{code: exitRuntime, msg: msg, err: err}
 }
 
-// checkDataDir makes sure the embedded NATS server can write under dir
-// (creating it if missing), so that a mistake there is one clear line
-// rather than an error from deep inside JetStream.
-func checkDataDir(dir string) error {
+// prepareDataDir makes sure the embedded NATS server can write under
+// dir (creating it if missing), so that a mistake there is one clear
+// line rather than an error from deep inside JetStream, and locks it
+// against a second chatrooms on the same directory (two embedded
+// servers on one store corrupt it, and each would retire the other's
+// sessions as an earlier life of its own). unlock releases the lock;
+// call it once the embedded server is down.
+func prepareDataDir(dir string) (unlock func(), err error) {
 	fail := func(err error) error {
 		return &startupError{code: exitRuntime, err: err, msg: fmt.Sprintf(
 			"data dir %s is not a writable directory (%v): give user %d write access to it, or choose another with --data-dir (env CHATROOMS_DATA_DIR)",
 			dir, err, os.Getuid())}
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "nats"), 0o750); err != nil {
-		return fail(err)
+		return nil, fail(err)
 	}
 	f, err := os.CreateTemp(dir, ".write-test-*")
 	if err != nil {
-		return fail(err)
+		return nil, fail(err)
 	}
 	_ = f.Close()
 	if err := os.Remove(f.Name()); err != nil {
-		return fail(err)
+		return nil, fail(err)
 	}
-	return nil
+	unlock, holder, err := lockFile(filepath.Join(dir, "chatrooms.lock"))
+	if errors.Is(err, errLocked) {
+		return nil, &startupError{code: exitRuntime, err: err, msg: fmt.Sprintf(
+			"data dir %s is in use by another chatrooms (pid %s): stop that one, or give this one its own --data-dir (env CHATROOMS_DATA_DIR)",
+			dir, holder)}
+	}
+	if err != nil {
+		return nil, fail(err)
+	}
+	return unlock, nil
 }
+
+// errLocked: another process (or another run in this one) holds the lock.
+var errLocked = errors.New("locked")
 
 // natsUnreachableError explains that start-up gave up on NATS.
 func natsUnreachableError(cfg *config.Config, err error) error {

@@ -271,6 +271,33 @@ func TestStartupErrors(t *testing.T) {
 	}
 }
 
+// TestDataDirInUse: a second server on a running one's data dir stops
+// with one line; once the first has stopped, the dir is free again.
+func TestDataDirInUse(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	first := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", dir}, func(string) string { return "" }, first)
+	}()
+	for deadline := time.Now().Add(30 * time.Second); !readyRe.MatchString(first.String()); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("first server not ready:\n%s", first.String())
+		}
+	}
+	err := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--data-dir", dir}, func(string) string { return "" }, &syncBuffer{})
+	if err == nil || !strings.Contains(err.Error(), "is in use by another chatrooms (pid ") || exitCode(err) != exitRuntime {
+		t.Errorf("second server on the same data dir: %v (exit code %d)", err, exitCode(err))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("first server: %v", err)
+	}
+	runUntilReady(t, nil, "--addr", "127.0.0.1:0", "--data-dir", dir)
+}
+
 func TestExitCode(t *testing.T) {
 	tests := []struct {
 		name string
