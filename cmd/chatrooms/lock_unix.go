@@ -19,7 +19,7 @@ func lockFile(path string) (unlock func(), holder string, err error) {
 	if err != nil {
 		return nil, "", err
 	}
-	fd := int(f.Fd()) //nolint:gosec // a file descriptor fits an int
+	fd := int(f.Fd())
 	if err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		b, _ := os.ReadFile(path) //nolint:gosec // as above
 		_ = f.Close()

@@ -221,10 +221,10 @@ func TestStartupErrors(t *testing.T) {
 				t.Skip("root writes to read-only directories")
 			}
 			d := t.TempDir()
-			if err := os.Chmod(d, 0o500); err != nil {
+			if err := os.Chmod(d, 0o500); err != nil { //nolint:gosec // a directory, read-only on purpose
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { _ = os.Chmod(d, 0o700) })
+			t.Cleanup(func() { _ = os.Chmod(d, 0o700) }) //nolint:gosec // a directory: rwx for its owner
 			return []string{"--data-dir", filepath.Join(d, "data")}
 		}, code: exitRuntime, want: []string{"is not a writable directory", "permission denied"}},
 		{name: "external NATS unreachable", setup: func(t *testing.T) []string {
@@ -350,7 +350,7 @@ func TestBinaryExit(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, append([]string{"--data-dir", t.TempDir()}, tt.args...)...) //nolint:gosec // the binary under test
+			cmd := exec.CommandContext(ctx, bin, append([]string{"--data-dir", t.TempDir()}, tt.args...)...)
 			var stdout, stderr syncBuffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
