@@ -145,8 +145,8 @@ func TestReadyLineExternalNATS(t *testing.T) {
 		t.Errorf("ready URL %s, want %s", ready, want)
 	}
 	checkStartupLog(t, logs)
-	if strings.Contains(logs, "s3cret") {
-		t.Errorf("the log shows the NATS password:\n%s", logs)
+	if strings.Contains(logs, "s3cret") || strings.Contains(logs, "chat:") {
+		t.Errorf("the log shows the NATS user or password:\n%s", logs)
 	}
 	hostPort := strings.TrimPrefix(natsURL, "nats://")
 	if !strings.Contains(logs, `msg="nats: external servers" `) || !strings.Contains(logs, "@"+hostPort) ||

@@ -85,7 +85,7 @@ func (c *Cluster) logWhere() {
 	o := c.opts
 	if c.srv == nil {
 		c.log.Info("nats: external servers", "urls", redactURLs(o.NATSURL),
-			"connected", c.nc.ConnectedUrlRedacted(), "replicas", o.Replicas)
+			"connected", redactURLs(c.nc.ConnectedUrl()), "replicas", o.Replicas)
 		return
 	}
 	sync := "always"
