@@ -59,10 +59,11 @@ e2e/node_modules: e2e/package.json e2e/package-lock.json
 	npm ci --prefix e2e --no-audit --no-fund
 	@touch $@
 
-# All tests: formatting, vet, unit + integration + interop tests with the
+# All tests: formatting, vet and golangci-lint (.golangci.yml), unit +
+# integration + interop tests with the
 # race detector, a short run of every fuzz target, the web client's unit
 # tests, then the browser tests against the real binary.
-test: fmt-check vet deps web
+test: fmt-check lint deps web
 	./scripts/prereqs_test.sh && $(MAKE) --no-print-directory actionlint
 	$(GO) test -race -count=1 -timeout 15m $(GO_PKGS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)

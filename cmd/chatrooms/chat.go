@@ -114,7 +114,7 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	if err := svc.Start(svcCtx, listener); err != nil {
 		stopSvc()
 		guard.Stop()
-		_ = cl.Close(context.Background())
+		_ = cl.Close(context.WithoutCancel(ctx))
 		unlock()
 		return nil, nil, err
 	}
@@ -161,7 +161,7 @@ func persistentRooms(file string) ([]chat.RoomSpec, error) {
 	if file == "" {
 		return chat.DefaultRooms, nil
 	}
-	data, err := os.ReadFile(file)
+	data, err := os.ReadFile(file) //nolint:gosec // G304: the operator's --rooms-file
 	if err != nil {
 		return nil, err
 	}
