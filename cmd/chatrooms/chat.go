@@ -61,7 +61,11 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 
 	lim := newLimits(cfg)
 	lim.metrics = m
-	sio := socketio.NewServer(socketioConfig(cfg, name, lim, log))
+	scfg := socketioConfig(cfg, name, lim, log)
+	if m != nil {
+		scfg.EngineIO.FrameWritten = m.FrameWritten
+	}
+	sio := socketio.NewServer(scfg)
 	// A failover to another NATS server takes a moment and is harmless;
 	// a node still cut off after natsLossGrace closes every client
 	// connection, so clients reconnect through the load balancer to a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"time"
 
 	"github.com/gobwas/ws"
 )
@@ -34,7 +35,18 @@ type Frame struct {
 	ws     []byte
 	hdr    int // length of the WebSocket header within ws
 	binary bool
+	// origin is when the event the frame carries began (Unix
+	// nanoseconds; 0: not stamped), for latency measured at the write.
+	origin int64
 }
+
+// SetOrigin stamps f with when the event it carries began (e.g. when a
+// chat message was sent), so that the server can time it to the socket
+// write. Call it before f is queued anywhere: a queued Frame is shared.
+func (f *Frame) SetOrigin(t time.Time) { f.origin = t.UnixNano() }
+
+// Origin is what SetOrigin stamped, in Unix nanoseconds, or 0.
+func (f *Frame) Origin() int64 { return f.origin }
 
 // NewTextFrame returns a frame for a text packet of type t carrying data.
 // data is copied.

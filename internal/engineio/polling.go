@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"github.com/chatrooms/chatrooms/internal/eiocodec"
+	"slices"
 
 	"context"
 	"errors"
@@ -81,9 +82,16 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		frames = append(frames, frameNoop) // released by an upgrade
 	}
 	body := eiocodec.AppendPayload(nil, frames)
+	stamped := slices.ContainsFunc(frames, func(f *Frame) bool { return f.Origin() != 0 })
+	var sent []*Frame
+	if stamped {
+		sent = slices.Clone(frames) // recycled below
+	}
 	s.recycleLocked(frames)
 	s.mu.Unlock()
-	writePayload(w, body)
+	if writePayload(w, body) && stamped {
+		s.srv.written(sent)
+	}
 }
 
 // upgradePollHold is how long a poll is held while an upgrade is probed.

@@ -30,13 +30,18 @@ type Handler interface {
 
 // Config configures a Server. Zero fields take the defaults shown.
 type Config struct {
-	PingInterval   time.Duration // default 25s
-	PingTimeout    time.Duration // default 20s
-	MaxPayload     int64         // largest message or polling body; default 1,000,000
-	MaxSessions    int           // open sessions at once; default 100,000
-	MaxPackets     int           // packets in one polling body; default 4,096
-	WriteQueue     int64         // bytes queued per session before it is dropped as slow; default 4 MiB
-	WriteTimeout   time.Duration // one vectored write; default 10s
+	PingInterval time.Duration // default 25s
+	PingTimeout  time.Duration // default 20s
+	MaxPayload   int64         // largest message or polling body; default 1,000,000
+	MaxSessions  int           // open sessions at once; default 100,000
+	MaxPackets   int           // packets in one polling body; default 4,096
+	WriteQueue   int64         // bytes queued per session before it is dropped as slow; default 4 MiB
+	WriteTimeout time.Duration // one vectored write; default 10s
+	// FrameWritten, if set, is called for each frame stamped with an
+	// origin (Frame.SetOrigin) once it is written to a client's socket or
+	// long-poll answer, with the time since that origin. It must be cheap
+	// and safe for concurrent use (e.g. a histogram's Observe).
+	FrameWritten   func(sinceOrigin time.Duration)
 	UpgradeTimeout time.Duration // polling→websocket probe; default 10s
 	// AllowedOrigins lists the Origin values accepted besides same-origin
 	// requests and requests without Origin; "*" accepts every origin.
@@ -124,6 +129,20 @@ func NewServer(cfg Config, h Handler) *Server {
 		s.shards[i].released = make(map[*Session]func())
 	}
 	return s
+}
+
+// written reports the stamped frames among frames as written now.
+func (srv *Server) written(frames []*Frame) {
+	fw := srv.cfg.FrameWritten
+	if fw == nil {
+		return
+	}
+	now := time.Now().UnixNano()
+	for _, f := range frames {
+		if o := f.Origin(); o != 0 {
+			fw(time.Duration(now - o))
+		}
+	}
 }
 
 // Config returns the effective configuration, defaults applied.
@@ -373,11 +392,14 @@ func writeError(w http.ResponseWriter, status, code int) {
 	_, _ = w.Write(b)
 }
 
-func writePayload(w http.ResponseWriter, body []byte) {
+// writePayload answers a poll with body and reports whether it was
+// written.
+func writePayload(w http.ResponseWriter, body []byte) bool {
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Set("Cache-Control", "no-store")
-	_, _ = w.Write(body) //nolint:gosec // G705: an Engine.IO payload, served as text/plain (the protocol's type), never as HTML
+	_, err := w.Write(body) //nolint:gosec // G705: an Engine.IO payload, served as text/plain (the protocol's type), never as HTML
+	return err == nil
 }
 
 // SetAvailable says whether new sessions may be opened: while false,

@@ -255,6 +255,9 @@ func (s *Session) writeLoop() {
 		b := bufs
 		_, err := b.WriteTo(conn)
 		clear(bufs)
+		if err == nil {
+			s.srv.written(batch)
+		}
 
 		s.mu.Lock()
 		s.recycleLocked(batch)

@@ -54,7 +54,8 @@ func everyFamily(t *testing.T) map[string]*dto.MetricFamily {
 		WatchdogRoundTrip: func() time.Duration { return time.Millisecond },
 	})
 	m.RoomEventPublished()
-	m.Delivered(2, time.Now())
+	m.Delivered(2)
+	m.FrameWritten(time.Millisecond)
 	m.SendOutcome("ok")
 	m.RateLimited("typing")
 	m.HTTPRequest("GET /api/config", http.StatusOK, time.Millisecond)

@@ -60,7 +60,7 @@ func New() *Metrics {
 	m.deliveries = prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "deliveries_total",
 		Help: "Room events queued to this node's sockets (one per recipient socket)."})
 	m.fanout = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "fanout_latency_seconds", Buckets: latencyBuckets,
-		Help: "From a room event's timestamp (taken by the sending node before the append) to its frames being queued to every recipient socket on this node."})
+		Help: "From a chat message's timestamp (taken by the sending node before the append) to its write to one recipient's socket (or long-poll answer) on this node; one observation a delivery."})
 	m.sends = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "send_message_total",
 		Help: "send_message calls by outcome: ok, duplicate (an earlier client_id), or the error code."}, []string{"outcome"})
 	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "rate_limited_total",
@@ -174,15 +174,18 @@ func (m *Metrics) RoomEventPublished() {
 	}
 }
 
-// Delivered counts a room event queued to n sockets, and its fan-out
-// latency from sent (its timestamp) to now.
-func (m *Metrics) Delivered(n int, sent time.Time) {
-	if m == nil {
-		return
+// Delivered counts a room event queued to n sockets.
+func (m *Metrics) Delivered(n int) {
+	if m != nil {
+		m.deliveries.Add(float64(n))
 	}
-	m.deliveries.Add(float64(n))
-	if !sent.IsZero() {
-		m.fanout.Observe(time.Since(sent).Seconds())
+}
+
+// FrameWritten observes a room event's fan-out latency, from its origin
+// to one socket write (engineio Config.FrameWritten).
+func (m *Metrics) FrameWritten(sinceOrigin time.Duration) {
+	if m != nil {
+		m.fanout.Observe(sinceOrigin.Seconds())
 	}
 }
 

@@ -69,8 +69,8 @@ type Config struct {
 // Metrics receives what the gateway counts (package metrics implements
 // it). Its methods must be cheap and safe for concurrent use.
 type Metrics interface {
-	// Delivered: a room event queued to n sockets, timestamped sent.
-	Delivered(n int, sent time.Time)
+	// Delivered: a room event queued to n sockets.
+	Delivered(n int)
 	// SendOutcome: a send_message answered ok, duplicate or an error code.
 	SendOutcome(outcome string)
 	// RateLimited: a client event refused by the limit of kind.
@@ -80,9 +80,9 @@ type Metrics interface {
 // noMetrics is Metrics when none is configured.
 type noMetrics struct{}
 
-func (noMetrics) Delivered(int, time.Time) {}
-func (noMetrics) SendOutcome(string)       {}
-func (noMetrics) RateLimited(string)       {}
+func (noMetrics) Delivered(int)      {}
+func (noMetrics) SendOutcome(string) {}
+func (noMetrics) RateLimited(string) {}
 
 // Gateway serves the chat namespace. It implements chat.Listener. Safe
 // for concurrent use.
@@ -650,11 +650,18 @@ func (g *Gateway) RoomEvent(m *chat.Message) {
 	if len(skip) > 0 {
 		b = b.Except(skip...)
 	}
-	n, err := b.EmitCount("chat_message", m)
+	data, err := json.Marshal(m)
 	if err != nil {
 		g.log.Error("broadcast message", "room", m.RoomID, "err", err)
+	} else {
+		// Stamped with the message's time, so that the writers can time
+		// its fan-out to the socket write (engineio Config.FrameWritten).
+		frames := g.nsp.EventFrames("chat_message", data)
+		for _, f := range frames {
+			f.SetOrigin(time.UnixMilli(m.Timestamp))
+		}
+		g.cfg.Metrics.Delivered(b.SendFrames(frames))
 	}
-	g.cfg.Metrics.Delivered(n, time.UnixMilli(m.Timestamp))
 	if m.Type == chat.MessageLeft && m.User != nil {
 		for _, s := range g.sockets(m.User.ID) {
 			s.Leave(key)
