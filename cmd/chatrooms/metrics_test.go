@@ -112,7 +112,7 @@ func TestMetrics(t *testing.T) {
 	}{
 		{"chatrooms_send_message_total", map[string]string{"outcome": "ok"}, sent},
 		{"chatrooms_room_events_published_total", nil, sent},
-		{"chatrooms_deliveries_total", nil, 2 * sent}, // alice and bob
+		{"chatrooms_deliveries_total", nil, 2 * sent},       // alice and bob
 		{"chatrooms_fanout_latency_seconds", nil, 2 * sent}, // one a socket write
 		{"chatrooms_jetstream_publish_duration_seconds", nil, sent},
 		{"chatrooms_socketio_packets_received_total", nil, sent},
@@ -155,11 +155,19 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 
-	// A disconnect is counted by its reason.
+	// A disconnect is counted by its reason: bob closes his connection,
+	// alice is logged out (her socket is kicked).
 	_ = bob.C.Close()
 	scrapeUntil(t, base, func(f map[string]*dto.MetricFamily) bool {
 		return value(f, "chatrooms_sessions_closed_total", map[string]string{"reason": "client"}) == 1 &&
-			value(f, "chatrooms_sessions", map[string]string{"transport": "websocket"}) == 1
+			value(f, "chatrooms_sessions", map[string]string{"transport": "websocket"}) == 1 &&
+			value(f, "chatrooms_chat_disconnects_total", map[string]string{"reason": "client"}) == 1
+	})
+	if code := s.do(t, "DELETE", "/api/users/me", alice.Token, nil, nil); code != http.StatusNoContent {
+		t.Fatalf("logout: %d", code)
+	}
+	scrapeUntil(t, base, func(f map[string]*dto.MetricFamily) bool {
+		return value(f, "chatrooms_chat_disconnects_total", map[string]string{"reason": "kicked"}) == 1
 	})
 }
 

@@ -58,6 +58,7 @@ func everyFamily(t *testing.T) map[string]*dto.MetricFamily {
 	m.FrameWritten(time.Millisecond)
 	m.SendOutcome("ok")
 	m.RateLimited("typing")
+	m.Disconnected("kicked")
 	m.HTTPRequest("GET /api/config", http.StatusOK, time.Millisecond)
 	m.Uploaded(100)
 	m.UploadRefused("too_large")

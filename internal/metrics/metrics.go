@@ -36,6 +36,7 @@ type Metrics struct {
 	fanout         prometheus.Histogram
 	sends          *prometheus.CounterVec
 	rateLimited    *prometheus.CounterVec
+	chatDisconnect *prometheus.CounterVec
 	httpRequests   *prometheus.CounterVec
 	httpDuration   *prometheus.HistogramVec
 	uploads        prometheus.Counter
@@ -65,6 +66,8 @@ func New() *Metrics {
 		Help: "send_message calls by outcome: ok, duplicate (an earlier client_id), or the error code."}, []string{"outcome"})
 	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "rate_limited_total",
 		Help: "Requests refused by a rate or concurrency limit, by kind."}, []string{"kind"})
+	m.chatDisconnect = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "chat_disconnects_total",
+		Help: "Chat sockets (/chat) that ended, by reason: client, transport, ping_timeout, slow_consumer, server_shutdown, backend_unavailable, protocol_error, kicked, other."}, []string{"reason"})
 	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "http_requests_total",
 		Help: "HTTP requests by route pattern and status code."}, []string{"route", "code"})
 	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "http_request_duration_seconds", Buckets: latencyBuckets,
@@ -77,7 +80,7 @@ func New() *Metrics {
 		Help: "Uploads refused, by error code."}, []string{"code"})
 	m.publish = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "jetstream_publish_duration_seconds", Buckets: latencyBuckets,
 		Help: "Room log appends: from the publish to JetStream's ack."})
-	for _, c := range []prometheus.Collector{m.roomEvents, m.deliveries, m.fanout, m.sends, m.rateLimited, m.httpRequests,
+	for _, c := range []prometheus.Collector{m.roomEvents, m.deliveries, m.fanout, m.sends, m.rateLimited, m.chatDisconnect, m.httpRequests,
 		m.httpDuration, m.uploads, m.uploadBytes, m.uploadRefusals, m.publish} {
 		f(c)
 	}
@@ -201,6 +204,14 @@ func (m *Metrics) SendOutcome(outcome string) {
 func (m *Metrics) RateLimited(kind string) {
 	if m != nil {
 		m.rateLimited.WithLabelValues(kind).Inc()
+	}
+}
+
+// Disconnected counts a chat socket that ended for reason (a bounded
+// label set).
+func (m *Metrics) Disconnected(reason string) {
+	if m != nil {
+		m.chatDisconnect.WithLabelValues(reason).Inc()
 	}
 }
 

@@ -75,14 +75,45 @@ type Metrics interface {
 	SendOutcome(outcome string)
 	// RateLimited: a client event refused by the limit of kind.
 	RateLimited(kind string)
+	// Disconnected: a chat socket ended, for reason (disconnectReason's
+	// bounded set).
+	Disconnected(reason string)
+}
+
+// disconnectReason maps a Socket.IO disconnect reason to the bounded set
+// counted by Metrics.Disconnected: client, transport, ping_timeout,
+// slow_consumer, server_shutdown, backend_unavailable, protocol_error,
+// kicked (the server ended the socket: the user was logged out or
+// removed, or broke the protocol's state).
+func disconnectReason(reason string) string {
+	switch reason {
+	case socketio.ReasonClientNamespace, socketio.ReasonTransportClose: // the client closed it
+		return "client"
+	case socketio.ReasonTransportError: // the connection was lost
+		return "transport"
+	case socketio.ReasonPingTimeout:
+		return "ping_timeout"
+	case socketio.ReasonSlowConsumer:
+		return "slow_consumer"
+	case socketio.ReasonServerShutdown:
+		return "server_shutdown"
+	case socketio.ReasonBackendUnavailable:
+		return "backend_unavailable"
+	case socketio.ReasonParseError:
+		return "protocol_error"
+	case socketio.ReasonServerNamespace, socketio.ReasonForcedClose, socketio.ReasonForcedServerNsp:
+		return "kicked"
+	}
+	return "other"
 }
 
 // noMetrics is Metrics when none is configured.
 type noMetrics struct{}
 
-func (noMetrics) Delivered(int)      {}
-func (noMetrics) SendOutcome(string) {}
-func (noMetrics) RateLimited(string) {}
+func (noMetrics) Delivered(int)       {}
+func (noMetrics) SendOutcome(string)  {}
+func (noMetrics) RateLimited(string)  {}
+func (noMetrics) Disconnected(string) {}
 
 // Gateway serves the chat namespace. It implements chat.Listener. Safe
 // for concurrent use.
@@ -463,6 +494,7 @@ func (g *Gateway) onDisconnect(s *socketio.Socket, reason string) {
 	if id == "" {
 		return
 	}
+	g.cfg.Metrics.Disconnected(disconnectReason(reason))
 	// The audit line of the connection (no token, no content).
 	g.log.Info("chat socket disconnected", "user", id, "sid", s.Session().ID(), "reason", reason,
 		"client", s.Session().RemoteAddr(), "duration", time.Since(s.Created()).Round(time.Millisecond))
