@@ -335,9 +335,9 @@ func TestReplicatedCluster(t *testing.T) {
 	// An event appended through one node is read back through another
 	// at once: Since reads up to the leader's last event, not what its
 	// consumer's replica happens to hold (a replica may lag the ack).
-	ctx = testCtx(t) // the steps above may have used most of the first one
 	var prev uint64
 	for i := range 30 {
+		ctx := testCtx(t) // each round its own bound: 30 rounds on a busy machine take a while
 		seq, err := cs[i%3].Log().Append(ctx, "lobby", fmt.Appendf(nil, "hi %d", i))
 		if err != nil {
 			t.Fatal(err)
