@@ -29,26 +29,20 @@ func watchMetrics(m *metrics.Metrics, sio *socketio.Server, cl *cluster.Cluster,
 			st := eio.Stats()
 			return st.Polling, st.WebSocket
 		},
-		SessionsOpened: func() uint64 { return eio.Stats().Opened },
+		SessionsOpened: func() uint64 { opened, _ := eio.Totals(); return opened },
 		SessionsClosed: func() []uint64 {
-			st := eio.Stats()
-			return st.Closed[:]
+			_, closed := eio.Totals()
+			return closed[:]
 		},
 		CloseReasons: engineio.CloseReasons[:],
 		Packets: func() (uint64, uint64) {
 			st := sio.Stats()
 			return st.PacketsIn, st.PacketsOut
 		},
-		NATSConnected:  func() bool { return cl.Conn().IsConnected() },
-		NATSReconnects: func() uint64 { return cl.Conn().Stats().Reconnects },
-		Users: func() (int, int) {
-			on, off, _ := svc.Counts()
-			return on, off
-		},
-		Rooms: func() int {
-			_, _, n := svc.Counts()
-			return n
-		},
+		NATSConnected:     func() bool { return cl.Conn().IsConnected() },
+		NATSReconnects:    func() uint64 { return cl.Conn().Stats().Reconnects },
+		Users:             svc.UserCounts,
+		Rooms:             svc.RoomCount,
 		WatchdogRoundTrip: wd.RoundTrip,
 	})
 }

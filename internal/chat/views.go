@@ -111,10 +111,10 @@ func (s *Service) userView(u *userRecord) User {
 	return s.userViewLocked(u)
 }
 
-// Counts returns how many users are online and offline (not yet removed)
-// and how many rooms exist, from the watched caches: no store request.
-// Safe for concurrent use; it visits every cached user (for metrics).
-func (s *Service) Counts() (online, offline, rooms int) {
+// UserCounts returns how many users are online and offline (not yet
+// removed), from the watched cache: no store request. Safe for concurrent
+// use; it visits every cached user (for metrics).
+func (s *Service) UserCounts() (online, offline int) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, u := range s.userCache {
@@ -124,5 +124,13 @@ func (s *Service) Counts() (online, offline, rooms int) {
 			offline++
 		}
 	}
-	return online, offline, len(s.roomCache)
+	return online, offline
+}
+
+// RoomCount is how many rooms the watched cache holds: no store request.
+// Safe for concurrent use.
+func (s *Service) RoomCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.roomCache)
 }

@@ -55,6 +55,16 @@ type Stats struct {
 	Closed [len(CloseReasons)]uint64
 }
 
+// Totals returns the sessions opened since the start and those closed,
+// by reason in the order of CloseReasons: two reads of counters, no visit
+// of the sessions. Safe for concurrent use.
+func (srv *Server) Totals() (opened uint64, closed [len(CloseReasons)]uint64) {
+	for i := range closed {
+		closed[i] = srv.counters.closed[i].Load()
+	}
+	return srv.counters.opened.Load(), closed
+}
+
 // Stats counts the open sessions by transport (visiting each) and
 // returns the totals. Safe for concurrent use; meant for a metrics
 // scrape, not a hot path.
@@ -74,9 +84,6 @@ func (srv *Server) Stats() Stats {
 			st.Polling++
 		}
 	})
-	st.Opened = srv.counters.opened.Load()
-	for i := range st.Closed {
-		st.Closed[i] = srv.counters.closed[i].Load()
-	}
+	st.Opened, st.Closed = srv.Totals()
 	return st
 }

@@ -123,9 +123,11 @@ func (m *Metrics) Watch(src Sources) {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help, ConstLabels: labels}, f))
 	}
 	if src.Sessions != nil {
-		const help = "Open Engine.IO sessions by transport."
-		gauge("sessions", help, prometheus.Labels{"transport": "polling"}, func() float64 { p, _ := src.Sessions(); return float64(p) })
-		gauge("sessions", help, prometheus.Labels{"transport": "websocket"}, func() float64 { _, w := src.Sessions(); return float64(w) })
+		m.reg.MustRegister(pairGauge{
+			desc:   prometheus.NewDesc(namespace+"_sessions", "Open Engine.IO sessions by transport.", []string{"transport"}, nil),
+			labels: [2]string{"polling", "websocket"},
+			f:      src.Sessions,
+		})
 	}
 	if src.SessionsOpened != nil {
 		counter("sessions_opened_total", "Engine.IO sessions opened (connects).", nil, func() float64 { return float64(src.SessionsOpened()) })
@@ -152,9 +154,11 @@ func (m *Metrics) Watch(src Sources) {
 		counter("nats_reconnects_total", "Reconnections of the node's NATS connection.", nil, func() float64 { return float64(src.NATSReconnects()) })
 	}
 	if src.Users != nil {
-		const help = "Users by presence: online (a session on some node) or offline (not yet removed)."
-		gauge("users", help, prometheus.Labels{"state": "online"}, func() float64 { on, _ := src.Users(); return float64(on) })
-		gauge("users", help, prometheus.Labels{"state": "offline"}, func() float64 { _, off := src.Users(); return float64(off) })
+		m.reg.MustRegister(pairGauge{
+			desc:   prometheus.NewDesc(namespace+"_users", "Users by presence: online (a session on some node) or offline (not yet removed).", []string{"state"}, nil),
+			labels: [2]string{"online", "offline"},
+			f:      src.Users,
+		})
 	}
 	if src.Rooms != nil {
 		gauge("rooms", "Rooms that exist.", nil, func() float64 { return float64(src.Rooms()) })
@@ -163,6 +167,22 @@ func (m *Metrics) Watch(src Sources) {
 		gauge("watchdog_round_trip_seconds", "The readiness watchdog's last round through the node (room log barrier, service and gateway locks, session table).", nil,
 			func() float64 { return src.WatchdogRoundTrip().Seconds() })
 	}
+}
+
+// pairGauge is a gauge of two series read with one call of f a scrape
+// (f may visit every session or user: once, not once a series).
+type pairGauge struct {
+	desc   *prometheus.Desc
+	labels [2]string
+	f      func() (int, int)
+}
+
+func (g pairGauge) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+
+func (g pairGauge) Collect(ch chan<- prometheus.Metric) {
+	a, b := g.f()
+	ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, float64(a), g.labels[0])
+	ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, float64(b), g.labels[1])
 }
 
 // Handler serves the registry in the Prometheus text format.
