@@ -24,8 +24,9 @@ func (s *Service) onNodeEntry(e Entry) {
 func (s *Service) onRoomEntry(e Entry) {
 	s.mu.Lock()
 	s.roomWatchRev = max(s.roomWatchRev, e.Revision)
-	if e.Revision < s.roomRevs[e.Key] {
-		// This node's own later write is cached already (wroteRoom).
+	if e.Revision <= s.roomRevs[e.Key] {
+		// This node's own write of it, or a later one, is cached
+		// already (wroteRoom): nothing changes, nobody is told again.
 		s.mu.Unlock()
 		return
 	}
