@@ -13,6 +13,7 @@
 #   SERVER_CPU=0 LOAD_CPU=1                          (taskset cores)
 #   BENCH_OUT=bench/results/<UTC timestamp>/         (git-ignored)
 #   SERVERS="go node"                                (which servers, in order)
+#   CHATROOMS_BIN=                                   (a prebuilt server instead of bin/chatrooms)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,7 @@ HTTP_CONC=${HTTP_CONC:-16}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 SERVERS=${SERVERS:-go node}
+CHATROOMS_BIN=${CHATROOMS_BIN:-}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 BENCH_OUT=${BENCH_OUT:-bench/results/$stamp}
 
@@ -36,7 +38,7 @@ out=$(cd "$BENCH_OUT" && pwd)
 . scripts/procs.sh # tmp, pids, stop_pid; stopped on exit (the cwd is the repository)
 
 echo "== build"
-${MAKE:-make} --no-print-directory build
+if [ -n "$CHATROOMS_BIN" ]; then go_bin=$CHATROOMS_BIN; else ${MAKE:-make} --no-print-directory build; go_bin=bin/chatrooms; fi
 go build -o bin/chatload ./cmd/chatload
 node_dir=bench/node-chat
 if [ ! -f "$node_dir/node_modules/.package-lock.json" ] || [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
@@ -46,6 +48,7 @@ fi
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- cmd internal bench/node-chat 2>/dev/null || echo ' (with uncommitted changes)')"
+  [ -z "$CHATROOMS_BIN" ] || echo "server: $CHATROOMS_BIN (prebuilt)"
   echo "cpus: $(nproc) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))"
   echo "memory: $(free -h | awk '/^Mem:/ {print $2}'), kernel $(uname -r)"
   echo "go: $(go version | cut -d' ' -f3), node: $(node --version), socket.io: $(node -p "require('./$node_dir/node_modules/socket.io/package.json').version")"
@@ -67,7 +70,7 @@ start_server() { # start_server NAME: a fresh server on a free port, pinned
   case $name in
   go)
     # shellcheck disable=SC2086 # the flags are words
-    taskset -c "$SERVER_CPU" bin/chatrooms --addr 127.0.0.1:0 --data-dir "$tmp/data-go" $go_flags >"$log" 2>&1 &
+    taskset -c "$SERVER_CPU" "$go_bin" --addr 127.0.0.1:0 --data-dir "$tmp/data-go" $go_flags >"$log" 2>&1 &
     ;;
   node)
     # shellcheck disable=SC2086

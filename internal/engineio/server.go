@@ -118,12 +118,14 @@ type Server struct {
 	// serve them (see SetAvailable).
 	unavailable atomic.Bool
 	wg          sync.WaitGroup // sessions not yet finalized and their goroutines
+	writers     *writePool     // writes the WebSocket sessions' queues
 }
 
 // NewServer returns a Server that passes sessions to h.
 func NewServer(cfg Config, h Handler) *Server {
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, h: h, log: cfg.Logger, seed: maphash.MakeSeed()}
+	s.writers = newWritePool(s)
 	for i := range s.shards {
 		s.shards[i].m = make(map[string]*Session)
 		s.shards[i].released = make(map[*Session]func())
@@ -448,9 +450,9 @@ func (srv *Server) each(fn func(*Session)) {
 	}
 }
 
-// Probe takes and releases, in turn, every lock of the session table: it
-// returns once each was free. For a readiness watchdog; it blocks while a
-// lock is held.
+// Probe takes and releases, in turn, every lock of the session table and
+// the write pool's: it returns once each was free. For a readiness
+// watchdog; it blocks while a lock is held.
 func (srv *Server) Probe() {
 	for i := range srv.shards {
 		sh := &srv.shards[i]
@@ -458,4 +460,7 @@ func (srv *Server) Probe() {
 		_ = len(sh.m) // a critical section: staticcheck SA2001
 		sh.mu.Unlock()
 	}
+	srv.writers.mu.Lock()
+	_ = len(srv.writers.ready)
+	srv.writers.mu.Unlock()
 }

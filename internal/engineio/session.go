@@ -182,8 +182,7 @@ func (s *Session) wakeLocked() {
 	if s.transport == WebSocket {
 		if !s.writing && s.conn != nil {
 			s.writing = true
-			s.srv.wg.Add(1)
-			go s.writeLoop()
+			s.srv.writers.push(s)
 		}
 		return
 	}
@@ -214,10 +213,28 @@ func (s *Session) recycleLocked(q []*Frame) {
 // and go with bursts, so a per-writer slice would be garbage each time.
 var bufsPool = sync.Pool{New: func() any { return new(net.Buffers) }}
 
-// writeLoop is the session's only websocket writer while s.writing is
-// true: it drains the whole queue with one vectored write per round.
-func (s *Session) writeLoop() {
+// writeLoop is the session's websocket writer, on a goroutine of its own,
+// while s.writing is true and the write pool handed the session over (a
+// full socket, a close): it first writes pending, the unwritten rest of
+// batch, then drains the whole queue with one vectored write per round,
+// each under the write deadline, and sends the close frame last.
+func (s *Session) writeLoop(pending net.Buffers, batch []*Frame) {
 	defer s.srv.wg.Done()
+	if len(pending) > 0 {
+		s.mu.Lock()
+		conn := s.conn
+		s.mu.Unlock()
+		_ = conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
+		_, err := pending.WriteTo(conn)
+		if err != nil {
+			s.mu.Lock()
+			s.writing = false
+			s.mu.Unlock()
+			s.close(ErrTransportClose, false)
+			return
+		}
+		s.srv.written(batch)
+	}
 	bp := bufsPool.Get().(*net.Buffers)
 	bufs := (*bp)[:0]
 	defer func() {
@@ -309,7 +326,7 @@ func (s *Session) close(reason error, graceful bool) {
 			if !s.writing {
 				s.writing = true
 				s.srv.wg.Add(1)
-				go s.writeLoop()
+				go s.writeLoop(nil, nil)
 			}
 			conn = nil
 		}

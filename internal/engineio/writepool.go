@@ -1,0 +1,179 @@
+package engineio
+
+import (
+	"net"
+	"runtime"
+	"sync"
+)
+
+// writePool writes the queues of WebSocket sessions that have frames to
+// send, with a few goroutines (at most GOMAXPROCS) instead of one per
+// session: a broadcast to N sessions makes N sessions ready, not N
+// goroutines runnable. The workers write without blocking (writevNow);
+// they yield to the scheduler every yieldEvery sessions, so that a
+// goroutine woken meanwhile (a NATS reply, a client's message, a timer)
+// runs within a few hundred microseconds instead of behind every write of
+// the broadcast. A session whose socket buffer is full, or that is
+// closing, is handed to a goroutine of its own (Session.writeLoop), which
+// waits for the socket under the write deadline; the pool never waits on a
+// client.
+type writePool struct {
+	srv *Server
+	max int
+
+	mu      sync.Mutex
+	ready   []*Session // FIFO: ready[head:]
+	head    int
+	workers int
+}
+
+// yieldEvery is how many sessions a worker writes between two yields.
+const yieldEvery = 32
+
+func newWritePool(srv *Server) *writePool {
+	return &writePool{srv: srv, max: max(1, runtime.GOMAXPROCS(0))}
+}
+
+// push queues s, whose writer role (s.writing) the caller took, and
+// starts a worker if fewer than max are running.
+func (p *writePool) push(s *Session) {
+	p.mu.Lock()
+	p.ready = append(p.ready, s)
+	start := p.workers < p.max
+	if start {
+		p.workers++
+		p.srv.wg.Add(1)
+	}
+	p.mu.Unlock()
+	if start {
+		go p.run()
+	}
+}
+
+// pop takes the first ready session, or returns nil and retires the
+// calling worker when there is none.
+func (p *writePool) pop() *Session {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.head == len(p.ready) {
+		p.workers--
+		if cap(p.ready) > 4096 { // let a burst's big array go
+			p.ready = nil
+		} else {
+			clear(p.ready)
+			p.ready = p.ready[:0]
+		}
+		p.head = 0
+		return nil
+	}
+	s := p.ready[p.head]
+	p.ready[p.head] = nil
+	p.head++
+	return s
+}
+
+func (p *writePool) run() {
+	defer p.srv.wg.Done()
+	w := newVecWriter()
+	for n := 1; ; n++ {
+		s := p.pop()
+		if s == nil {
+			return
+		}
+		if again := s.writeReady(w); again {
+			p.push(s)
+		}
+		if n%yieldEvery == 0 {
+			runtime.Gosched()
+		}
+	}
+}
+
+// writeReady writes what s has queued without blocking (through w), on a
+// pool worker that holds s's writer role. It returns true if more was queued
+// meanwhile (the caller queues s again, behind the sessions already
+// waiting). Otherwise the role is released, or handed to a writeLoop
+// goroutine when the socket could not take everything or s is closing.
+func (s *Session) writeReady(w *vecWriter) (again bool) {
+	s.mu.Lock()
+	conn := s.conn
+	if s.closed || len(s.queue) == 0 || len(s.queue) > maxIovecs {
+		if s.closed || len(s.queue) > 0 {
+			s.mu.Unlock()
+			s.handOff(nil, nil)
+			return false
+		}
+		s.writing = false
+		s.mu.Unlock()
+		return false
+	}
+	batch := s.takeLocked()
+	s.mu.Unlock()
+
+	bufs := w.bufs[:0]
+	for _, f := range batch {
+		bufs = append(bufs, f.WebSocket())
+	}
+	w.bufs = bufs
+	n, err := w.writeNow(conn)
+	if err != nil && err != errWouldBlock {
+		clear(bufs)
+		s.mu.Lock()
+		s.writing = false
+		s.mu.Unlock()
+		s.close(ErrTransportClose, false)
+		return false
+	}
+	if rest := unwritten(bufs, n); len(rest) > 0 {
+		// The socket is full: a goroutine of its own waits for it (under
+		// the write deadline) and finishes this batch first.
+		pending := append(net.Buffers(nil), rest...)
+		clear(bufs)
+		s.handOff(pending, batch)
+		return false
+	}
+	clear(bufs)
+	s.srv.written(batch)
+
+	s.mu.Lock()
+	s.recycleLocked(batch)
+	more := len(s.queue) > 0
+	closing := s.closed
+	if !more && !closing {
+		s.writing = false
+	}
+	s.mu.Unlock()
+	if closing {
+		s.handOff(nil, nil)
+		return false
+	}
+	return more
+}
+
+// handOff passes s's writer role to a goroutine of its own, which first
+// writes pending (the rest of batch) and then goes on as writeLoop.
+func (s *Session) handOff(pending net.Buffers, batch []*Frame) {
+	s.srv.wg.Add(1)
+	go s.writeLoop(pending, batch)
+}
+
+// maxIovecs bounds the frames of one non-blocking writev (the kernel's
+// IOV_MAX is 1024); a longer queue goes through writeLoop, whose
+// net.Buffers write splits it.
+const maxIovecs = 1024
+
+// unwritten returns what is left of bufs after n bytes were written,
+// sharing bufs' arrays.
+func unwritten(bufs net.Buffers, n int) net.Buffers {
+	for len(bufs) > 0 {
+		if n < len(bufs[0]) {
+			if n > 0 {
+				bufs[0] = bufs[0][n:]
+			}
+			return bufs
+		}
+		n -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	return nil
+}
