@@ -10,15 +10,14 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/sioclient"
+	"github.com/chatrooms/chatrooms/internal/testserver/protocoltest"
 )
 
 // freezeBound is how long a fresh user may take to sign up, connect, send
@@ -241,19 +240,7 @@ func probeOnce(ctx context.Context, s *server, name string) error {
 // buffer so the server's writes back up quickly.
 func dialNonReader(t *testing.T, s *server, token string) (net.Conn, string) {
 	t.Helper()
-	d := ws.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		nd := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-			var serr error
-			err := c.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-			})
-			if err != nil {
-				return err
-			}
-			return serr
-		}}
-		return nd.DialContext(ctx, network, addr)
-	}}
+	d := protocoltest.SmallBufferDialer()
 	u := "ws" + strings.TrimPrefix(s.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
 	conn, br, _, err := d.Dial(ctxT(t), u)
 	if err != nil {

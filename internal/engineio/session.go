@@ -225,12 +225,8 @@ func (s *Session) writeLoop(pending net.Buffers, batch []*Frame) {
 		conn := s.conn
 		s.mu.Unlock()
 		_ = conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
-		_, err := pending.WriteTo(conn)
-		if err != nil {
-			s.mu.Lock()
-			s.writing = false
-			s.mu.Unlock()
-			s.close(ErrTransportClose, false)
+		if _, err := pending.WriteTo(conn); err != nil {
+			s.writeFailed()
 			return
 		}
 		s.srv.written(batch)
@@ -280,13 +276,19 @@ func (s *Session) writeLoop(pending net.Buffers, batch []*Frame) {
 		s.recycleLocked(batch)
 		s.mu.Unlock()
 		if err != nil {
-			s.mu.Lock()
-			s.writing = false
-			s.mu.Unlock()
-			s.close(ErrTransportClose, false)
+			s.writeFailed()
 			return
 		}
 	}
+}
+
+// writeFailed gives up the writer role after a failed write and drops the
+// connection.
+func (s *Session) writeFailed() {
+	s.mu.Lock()
+	s.writing = false
+	s.mu.Unlock()
+	s.close(ErrTransportClose, false)
 }
 
 // Close closes the session gracefully: what is queued is still delivered,

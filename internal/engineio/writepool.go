@@ -118,10 +118,7 @@ func (s *Session) writeReady(w *vecWriter) (again bool) {
 	n, err := w.writeNow(conn)
 	if err != nil && err != errWouldBlock {
 		clear(bufs)
-		s.mu.Lock()
-		s.writing = false
-		s.mu.Unlock()
-		s.close(ErrTransportClose, false)
+		s.writeFailed()
 		return false
 	}
 	if rest := unwritten(bufs, n); len(rest) > 0 {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -63,19 +62,7 @@ type rawWS struct {
 
 func (e *poolEnv) dial(t *testing.T) (*rawWS, *engineio.Session) {
 	t.Helper()
-	d := ws.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		nd := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-			var serr error
-			err := c.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-			})
-			if err != nil {
-				return err
-			}
-			return serr
-		}}
-		return nd.DialContext(ctx, network, addr)
-	}}
+	d := protocoltest.SmallBufferDialer()
 	conn, br, _, err := d.Dial(context.Background(), e.WSURL(protocoltest.EIOPath, ""))
 	if err != nil {
 		t.Fatal(err)
