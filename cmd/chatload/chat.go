@@ -806,7 +806,7 @@ func (r *chatRun) runStep(ctx context.Context, rt *routing, st, rate int) stepRe
 		if n == 0 {
 			continue
 		}
-		wg.Go(func() { r.send(ctx, rt, st, s, n, start) })
+		wg.Go(func() { r.send(ctx, rt, st, s, n, start, func(k int) time.Duration { return sendAt(cfg.step, total, nS, s, k) }) })
 	}
 	wg.Wait()
 	if d := time.Until(start.Add(cfg.step)); d > 0 { // steps follow each other at their rate
@@ -823,16 +823,23 @@ func (r *chatRun) runStep(ctx context.Context, rt *routing, st, rate int) stepRe
 	return sr
 }
 
-// send has sender s send n messages evenly over the step from start.
-func (r *chatRun) send(ctx context.Context, rt *routing, st, s, n int, start time.Time) {
+// sendAt is when, after a step's start, sender s of nS sends its k-th
+// message, when the senders together send total messages in step: message
+// j of the step goes at j × step / total, from sender j mod nS, so that
+// together they send at an even rate, not in bursts.
+func sendAt(step time.Duration, total, nS, s, k int) time.Duration {
+	return step * time.Duration(s+k*nS) / time.Duration(total)
+}
+
+// send has sender s send n messages over the step from start, its k-th at
+// start + at(k).
+func (r *chatRun) send(ctx context.Context, rt *routing, st, s, n int, start time.Time, at func(k int) time.Duration) {
 	cl := r.clients[rt.senderUser[s]]
-	interval := r.cfg.step / time.Duration(n)
-	offset := interval * time.Duration(s%1000) / 1000 // spread the senders' phases
 	for k := range n {
 		if ctx.Err() != nil {
 			return
 		}
-		if d := time.Until(start.Add(offset + interval*time.Duration(k))); d > 0 {
+		if d := time.Until(start.Add(at(k))); d > 0 {
 			t := time.NewTimer(d)
 			select {
 			case <-t.C:

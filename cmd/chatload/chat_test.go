@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -96,6 +97,49 @@ func TestAckDecode(t *testing.T) {
 		}
 		if a.OK != tt.ok || a.Error != tt.code || a.messageRoom() != tt.room {
 			t.Errorf("%s: ok %v error %q room %q", tt.in, a.OK, a.Error, a.messageRoom())
+		}
+	}
+}
+
+// The senders of a step together send at an even rate: merged, their send
+// times leave no gap much longer than the mean, whatever the number of
+// senders (a phase spread over part of the interval sends in bursts).
+func TestSendTimesEven(t *testing.T) {
+	for _, tc := range []struct {
+		senders, total int
+		step           time.Duration
+	}{
+		{400, 1000, 10 * time.Second}, // one room of 2,000 at 200,000/s: 100 msg/s
+		{400, 20000, 10 * time.Second},
+		{100, 2000, 10 * time.Second},
+		{2000, 2000, 10 * time.Second},
+		{3, 7, time.Second},
+	} {
+		var times []time.Duration
+		for s := range tc.senders {
+			n := tc.total / tc.senders
+			if s < tc.total%tc.senders {
+				n++
+			}
+			if n == 0 {
+				continue
+			}
+			for k := range n {
+				times = append(times, sendAt(tc.step, tc.total, tc.senders, s, k))
+			}
+		}
+		slices.Sort(times)
+		mean := tc.step / time.Duration(tc.total)
+		var worst time.Duration
+		for i := 1; i < len(times); i++ {
+			worst = max(worst, times[i]-times[i-1])
+		}
+		worst = max(worst, tc.step-times[len(times)-1]+times[0]) // around the step
+		if worst > 3*mean {
+			t.Errorf("%d senders, %d messages in %v: a gap of %v between sends, the mean is %v", tc.senders, tc.total, tc.step, worst, mean)
+		}
+		if times[len(times)-1] >= tc.step {
+			t.Errorf("%d senders, %d messages: a send at %v, past the step of %v", tc.senders, tc.total, times[len(times)-1], tc.step)
 		}
 	}
 }
