@@ -806,7 +806,9 @@ func (r *chatRun) runStep(ctx context.Context, rt *routing, st, rate int) stepRe
 		if n == 0 {
 			continue
 		}
-		wg.Go(func() { r.send(ctx, rt, st, s, n, start, func(k int) time.Duration { return sendAt(cfg.step, total, nS, s, k) }) })
+		wg.Go(func() {
+			r.send(ctx, rt, st, s, n, start, func(k int) time.Duration { return sendAt(cfg.step, total, nS, s, k) })
+		})
 	}
 	wg.Wait()
 	if d := time.Until(start.Add(cfg.step)); d > 0 { // steps follow each other at their rate
