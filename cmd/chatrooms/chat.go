@@ -185,6 +185,7 @@ func socketioConfig(cfg *config.Config, name string, lim *limits, log *slog.Logg
 			PingTimeout:    cfg.PingTimeout,
 			MaxPayload:     cfg.MaxPayload,
 			WriteQueue:     cfg.WriteQueueBytes,
+			WriteInterval:  cfg.WriteInterval,
 			AllowedOrigins: cfg.AllowedOrigins,
 			SIDPrefix:      name + ".",
 			ClientAddr:     lim.clientAddr,

@@ -46,6 +46,9 @@ type Config struct {
 	// WriteQueueBytes caps the bytes queued to one connection before it is
 	// disconnected as a slow consumer (default 4 MiB).
 	WriteQueueBytes int64
+	// WriteInterval paces the writes to busy connections
+	// (engineio.Config.WriteInterval).
+	WriteInterval time.Duration
 
 	// Grace is how long a user whose connections all dropped keeps their
 	// nickname and room (default 60s).
@@ -134,6 +137,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string, output io
 	fs.DurationVar(&c.PingTimeout, "ping-timeout", 20*time.Second, "Engine.IO ping timeout (env CHATROOMS_PING_TIMEOUT)")
 	fs.Int64Var(&c.MaxPayload, "max-payload", 1_000_000, "largest Engine.IO message or polling body in bytes (env CHATROOMS_MAX_PAYLOAD)")
 	fs.Int64Var(&c.WriteQueueBytes, "write-queue-bytes", 4<<20, "bytes queued to one connection before it is dropped as slow (env CHATROOMS_WRITE_QUEUE_BYTES)")
+	fs.DurationVar(&c.WriteInterval, "write-interval", 10*time.Millisecond, "under load, write to a busy connection at most about once this often, with everything queued meanwhile; 0 writes as fast as possible (env CHATROOMS_WRITE_INTERVAL)")
 	fs.DurationVar(&c.Grace, "presence-grace", 60*time.Second, "how long a disconnected user keeps nickname and room (env CHATROOMS_PRESENCE_GRACE)")
 	fs.StringVar(&c.RoomsFile, "rooms-file", "", "JSON file of persistent rooms [{id,name,description}] (env CHATROOMS_ROOMS_FILE)")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "external NATS URLs, comma-separated; empty embeds a server (env CHATROOMS_NATS_URL)")
@@ -347,6 +351,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AttachmentMaxSize < 1024 || c.AttachmentMaxSize > 100<<20 {
 		errs = append(errs, fmt.Errorf("attachment-max-size %d: want 1 KiB to 100 MiB", c.AttachmentMaxSize))
+	}
+	if c.WriteInterval < 0 || c.WriteInterval > time.Second {
+		errs = append(errs, fmt.Errorf("write-interval %s must be between 0 and 1s", c.WriteInterval))
 	}
 	if c.WriteQueueBytes < c.MaxPayload {
 		errs = append(errs, fmt.Errorf("write-queue-bytes %d must be at least max-payload %d", c.WriteQueueBytes, c.MaxPayload))

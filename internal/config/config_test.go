@@ -81,6 +81,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad format", []string{"--log-format", "xml"}, nil, "log-format"},
 		{"tiny payload", []string{"--max-payload", "10"}, nil, "max-payload"},
 		{"queue below payload", []string{"--write-queue-bytes", "2000"}, nil, "write-queue-bytes"},
+		{"negative write interval", []string{"--write-interval", "-1ms"}, nil, "write-interval"},
+		{"long write interval", []string{"--write-interval", "2s"}, nil, "write-interval"},
 		{"bad origin", []string{"--allowed-origins", "example.com"}, nil, "allowed origin"},
 		{"stray argument", []string{"extra"}, nil, "unexpected argument"},
 		{"unknown flag", []string{"--nope"}, nil, "not defined"},

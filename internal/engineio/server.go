@@ -37,6 +37,14 @@ type Config struct {
 	MaxPackets   int           // packets in one polling body; default 4,096
 	WriteQueue   int64         // bytes queued per session before it is dropped as slow; default 4 MiB
 	WriteTimeout time.Duration // one vectored write; default 10s
+	// WriteInterval, if positive, paces the write pool (writepool.go):
+	// its workers go round the WebSocket sessions with frames to send at
+	// most once an interval, so a session that is sent to again and again
+	// gets one write an interval with all that was queued meanwhile. A
+	// frame to a session when no write is under way goes at once. It
+	// trades at most an interval of latency, under load only, for fewer
+	// system calls and packets per delivery. 0: no pacing.
+	WriteInterval time.Duration
 	// FrameWritten, if set, is called for each frame stamped with an
 	// origin (Frame.SetOrigin) once it is written to a client's socket or
 	// long-poll answer, with the time since that origin. It must be cheap

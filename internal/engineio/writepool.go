@@ -4,6 +4,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // writePool writes the queues of WebSocket sessions that have frames to
@@ -18,8 +19,9 @@ import (
 // waits for the socket under the write deadline; the pool never waits on a
 // client.
 type writePool struct {
-	srv *Server
-	max int
+	srv      *Server
+	max      int
+	interval time.Duration // Config.WriteInterval
 
 	mu      sync.Mutex
 	ready   []*Session // FIFO: ready[head:]
@@ -31,7 +33,7 @@ type writePool struct {
 const yieldEvery = 32
 
 func newWritePool(srv *Server) *writePool {
-	return &writePool{srv: srv, max: max(1, runtime.GOMAXPROCS(0))}
+	return &writePool{srv: srv, max: max(1, runtime.GOMAXPROCS(0)), interval: srv.cfg.WriteInterval}
 }
 
 // push queues s, whose writer role (s.writing) the caller took, and
@@ -72,14 +74,39 @@ func (p *writePool) pop() *Session {
 	return s
 }
 
+// readyLen is the number of sessions waiting.
+func (p *writePool) readyLen() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.ready) - p.head
+}
+
+// run is a worker. With an interval, it goes round the ready sessions in
+// rounds (the sessions waiting when a round begins) that begin at least
+// an interval apart: a session that is written to again and again is
+// written about once an interval, with everything queued meanwhile, not
+// once a frame. A worker that finds nothing to write ends, so a frame to
+// an idle server still goes at once.
 func (p *writePool) run() {
 	defer p.srv.wg.Done()
 	w := newVecWriter()
+	left := 0 // sessions left in this round
+	var start time.Time
 	for n := 1; ; n++ {
+		if p.interval > 0 && left <= 0 {
+			if !start.IsZero() {
+				if d := p.interval - time.Since(start); d > 0 {
+					time.Sleep(d)
+				}
+			}
+			start = time.Now()
+			left = p.readyLen()
+		}
 		s := p.pop()
 		if s == nil {
 			return
 		}
+		left--
 		if again := s.writeReady(w); again {
 			p.push(s)
 		}

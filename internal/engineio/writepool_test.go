@@ -187,3 +187,39 @@ func TestWritePoolCloseAfterQueuedFrames(t *testing.T) {
 		})
 	}
 }
+
+// With a write interval, a session sent to again and again is written
+// about once an interval: frames queued every few milliseconds arrive in
+// bunches, all of them, in order. (Without pacing they arrive one by one;
+// a stalled machine can bunch them too, so only bunching is asserted, not
+// its timing.)
+func TestWritePoolInterval(t *testing.T) {
+	const interval = 250 * time.Millisecond
+	e := startPoolEngine(t, engineio.Config{WriteQueue: 64 << 20, WriteInterval: interval})
+	c, s := e.dial(t)
+	const n = 300 // one every 5 ms: 1.5 s, about 6 intervals
+	go func() {
+		for i := range n {
+			if s.Send(eiocodec.NewMessageFrame([]byte(numbered(i, 20)))) != nil {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	gaps := 0
+	last := time.Now()
+	for i := range n {
+		got, _ := c.read(t)
+		if got != "4"+numbered(i, 20) {
+			t.Fatalf("frame %d = %q, want %q", i, got, "4"+numbered(i, 20))
+		}
+		now := time.Now()
+		if i > 0 && now.Sub(last) >= interval/2 {
+			gaps++
+		}
+		last = now
+	}
+	if gaps < 2 {
+		t.Fatalf("%d frames sent 5 ms apart arrived with %d pauses of %v or more; want them bunched by the %v interval", n, gaps, interval/2, interval)
+	}
+}
