@@ -10,7 +10,7 @@ import (
 // writePool writes the queues of WebSocket sessions that have frames to
 // send, with a few goroutines (at most GOMAXPROCS) instead of one per
 // session: a broadcast to N sessions makes N sessions ready, not N
-// goroutines runnable. The workers write without blocking (writevNow);
+// goroutines runnable. The workers write without blocking (vecWriter);
 // they yield to the scheduler every yieldEvery sessions, so that a
 // goroutine woken meanwhile (a NATS reply, a client's message, a timer)
 // runs within a few hundred microseconds instead of behind every write of
