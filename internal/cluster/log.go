@@ -451,7 +451,7 @@ func (l *Log) Since(ctx context.Context, room string, after uint64, max int) ([]
 	// (TestReplicatedCluster, now and then).
 	last, err := l.lastOf(ctx, room)
 	if err != nil {
-		return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, err)
+		return nil, fmt.Errorf("room log: since %d in %q: the leader's last event: %w", after, room, err)
 	}
 	if last <= after {
 		return []chat.LogEntry{}, nil
@@ -464,7 +464,7 @@ func (l *Log) Since(ctx context.Context, room string, after uint64, max int) ([]
 		MaxResetAttempts:  2,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, storeErr(err))
+		return nil, fmt.Errorf("room log: since %d in %q: creating the consumer: %w", after, room, storeErr(err))
 	}
 	defer l.deleteConsumer(ctx, cons)
 
@@ -475,14 +475,14 @@ func (l *Log) Since(ctx context.Context, room string, after uint64, max int) ([]
 		n := int(min(uint64(max), info.NumPending)) //nolint:gosec // G115: at most max, an int checked > 0 above
 		it, err := cons.Messages(jetstream.PullMaxMessages(min(n, sinceBatch)), jetstream.StopAfter(n))
 		if err != nil {
-			return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, storeErr(err))
+			return nil, fmt.Errorf("room log: since %d in %q: pulling: %w", after, room, storeErr(err))
 		}
 		defer it.Stop()
 		out = make([]chat.LogEntry, 0, n)
 		for len(out) < n {
 			m, err := it.Next(jetstream.NextContext(ctx))
 			if err != nil {
-				return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, storeErr(err))
+				return nil, fmt.Errorf("room log: since %d in %q: event %d of %d from the consumer: %w", after, room, len(out)+1, n, storeErr(err))
 			}
 			e, err := logEntry(m)
 			if err != nil {
@@ -515,7 +515,7 @@ func (l *Log) Since(ctx context.Context, room string, after uint64, max int) ([]
 			break // expired meanwhile
 		}
 		if err != nil {
-			return nil, fmt.Errorf("room log: since %d in %q: %w", after, room, err)
+			return nil, fmt.Errorf("room log: since %d in %q: event %d from the leader: %w", after, room, next, err)
 		}
 		if e.Seq > last {
 			break
