@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/config"
+	"github.com/chatrooms/chatrooms/internal/gctune"
 	"github.com/chatrooms/chatrooms/internal/metrics"
 	"github.com/chatrooms/chatrooms/internal/testserver"
 )
@@ -148,6 +149,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	// GOGC follows the allocation rate between --gc-idle-percent and the
+	// process's own GOGC (internal/gctune); put back before run returns.
+	tuneCtx, stopTune := context.WithCancel(ctx)
+	tuned := make(chan struct{})
+	go func() {
+		defer close(tuned)
+		(&gctune.Tuner{Min: cfg.GCIdlePercent, Log: log}).Run(tuneCtx)
+	}()
+	defer func() { stopTune(); <-tuned }()
 	log.Info("listening", "addr", ln.Addr().String())
 	local, lan := readyURLs(cfg.Addr, ln.Addr())
 	ready := "ChatRooms is ready: " + local

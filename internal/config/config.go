@@ -49,6 +49,9 @@ type Config struct {
 	// WriteInterval paces the writes to busy connections
 	// (engineio.Config.WriteInterval).
 	WriteInterval time.Duration
+	// GCIdlePercent is the lowest GOGC the node sets while it allocates
+	// little (gctune.Tuner.Min; default 25); 0 leaves GOGC alone.
+	GCIdlePercent int
 
 	// Grace is how long a user whose connections all dropped keeps their
 	// nickname and room (default 60s).
@@ -138,6 +141,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string, output io
 	fs.Int64Var(&c.MaxPayload, "max-payload", 1_000_000, "largest Engine.IO message or polling body in bytes (env CHATROOMS_MAX_PAYLOAD)")
 	fs.Int64Var(&c.WriteQueueBytes, "write-queue-bytes", 4<<20, "bytes queued to one connection before it is dropped as slow (env CHATROOMS_WRITE_QUEUE_BYTES)")
 	fs.DurationVar(&c.WriteInterval, "write-interval", 10*time.Millisecond, "under load, write to a busy connection at most about once this often, with everything queued meanwhile; 0 writes as fast as possible (env CHATROOMS_WRITE_INTERVAL)")
+	fs.IntVar(&c.GCIdlePercent, "gc-idle-percent", 25, "lowest GOGC while the node allocates little, so that an idle node's memory goes back to the system; the process's GOGC (default 100) is the highest; 0 leaves GOGC alone (env CHATROOMS_GC_IDLE_PERCENT)")
 	fs.DurationVar(&c.Grace, "presence-grace", 60*time.Second, "how long a disconnected user keeps nickname and room (env CHATROOMS_PRESENCE_GRACE)")
 	fs.StringVar(&c.RoomsFile, "rooms-file", "", "JSON file of persistent rooms [{id,name,description}] (env CHATROOMS_ROOMS_FILE)")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "external NATS URLs, comma-separated; empty embeds a server (env CHATROOMS_NATS_URL)")
@@ -354,6 +358,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WriteInterval < 0 || c.WriteInterval > time.Second {
 		errs = append(errs, fmt.Errorf("write-interval %s must be between 0 and 1s", c.WriteInterval))
+	}
+	if c.GCIdlePercent < 0 || c.GCIdlePercent > 1000 {
+		errs = append(errs, fmt.Errorf("gc-idle-percent %d must be between 0 (off) and 1000", c.GCIdlePercent))
 	}
 	if c.WriteQueueBytes < c.MaxPayload {
 		errs = append(errs, fmt.Errorf("write-queue-bytes %d must be at least max-payload %d", c.WriteQueueBytes, c.MaxPayload))

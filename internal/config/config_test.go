@@ -24,13 +24,19 @@ func TestLoadPrecedence(t *testing.T) {
 	}{
 		{"defaults", nil, nil, func(t *testing.T, c *Config) {
 			if c.Addr != ":8080" || c.DataDir != "./data" || c.PingInterval != 25*time.Second || c.PingTimeout != 20*time.Second ||
-				c.MaxPayload != 1_000_000 || c.LogLevel != slog.LevelInfo || c.Grace != time.Minute || c.NATSURL != "" {
+				c.MaxPayload != 1_000_000 || c.LogLevel != slog.LevelInfo || c.Grace != time.Minute || c.NATSURL != "" ||
+				c.GCIdlePercent != 25 {
 				t.Errorf("unexpected defaults: %+v", c)
 			}
 		}},
 		{"env fallback", nil, map[string]string{"CHATROOMS_ADDR": "127.0.0.1:9000", "CHATROOMS_DATA_DIR": "/tmp/x", "CHATROOMS_LOG_LEVEL": "debug"}, func(t *testing.T, c *Config) {
 			if c.Addr != "127.0.0.1:9000" || c.DataDir != "/tmp/x" || c.LogLevel != slog.LevelDebug {
 				t.Errorf("env not used: %+v", c)
+			}
+		}},
+		{"gc idle percent from env, 0 is off", nil, map[string]string{"CHATROOMS_GC_IDLE_PERCENT": "0"}, func(t *testing.T, c *Config) {
+			if c.GCIdlePercent != 0 {
+				t.Errorf("gc idle percent = %d", c.GCIdlePercent)
 			}
 		}},
 		{"flag beats env", []string{"--addr", "127.0.0.1:7000"}, map[string]string{"CHATROOMS_ADDR": "127.0.0.1:9000"}, func(t *testing.T, c *Config) {
@@ -83,6 +89,8 @@ func TestLoadErrors(t *testing.T) {
 		{"queue below payload", []string{"--write-queue-bytes", "2000"}, nil, "write-queue-bytes"},
 		{"negative write interval", []string{"--write-interval", "-1ms"}, nil, "write-interval"},
 		{"long write interval", []string{"--write-interval", "2s"}, nil, "write-interval"},
+		{"negative gc idle percent", []string{"--gc-idle-percent", "-1"}, nil, "gc-idle-percent"},
+		{"huge gc idle percent", []string{"--gc-idle-percent", "1001"}, nil, "gc-idle-percent"},
 		{"bad origin", []string{"--allowed-origins", "example.com"}, nil, "allowed origin"},
 		{"stray argument", []string{"extra"}, nil, "unexpected argument"},
 		{"unknown flag", []string{"--nope"}, nil, "not defined"},
