@@ -20,6 +20,9 @@
 #   CONNS=100000 CONNS_PER_USER=100 LISTS=delta NODES=6 PROCS=ceil(CONNS/14000), at least 2
 #   LOCAL_ADDRS=127.0.0.2,...,127.0.0.9 DIAL_CONC=32 (per process) HTTP_CONC=32
 #   DRAIN=120s TIMEOUT=50m WRITE_QUEUE_BYTES= (the nodes' default if empty)
+#   SETTLE=20s (idle time before the RSS is read: the nodes lower GOGC
+#     once they have allocated little for ~10 s, --gc-idle-percent)
+#   NODE_ARGS= (more flags for every node, e.g. --gc-idle-percent 0)
 #   CHAT_USERS=1000 CHAT_SENDERS=100 CHAT_RATES=20000,50000,100000,200000 CHAT_STEP=10s
 #   PARTS=scale,chat   CHATROOMS_BIN= (a prebuilt server instead of ./cmd/chatrooms)
 set -euo pipefail
@@ -42,6 +45,8 @@ HTTP_CONC=${HTTP_CONC:-32}
 DRAIN=${DRAIN:-120s}
 TIMEOUT=${TIMEOUT:-50m}
 WRITE_QUEUE_BYTES=${WRITE_QUEUE_BYTES:-}
+SETTLE=${SETTLE:-20s}
+NODE_ARGS=${NODE_ARGS:-}
 CHAT_USERS=${CHAT_USERS:-1000}
 CHAT_SENDERS=${CHAT_SENDERS:-100}
 CHAT_RATES=${CHAT_RATES:-20000,50000,100000,200000}
@@ -84,6 +89,8 @@ start_nodes() { # start_nodes NAME COUNT: chatrooms nodes n1..nCOUNT on $nats_ur
   node_urls=()
   flags=(--limit-new-users off --limit-handshakes off --max-sessions-per-addr 0 --presence-grace 10m)
   [ -n "$WRITE_QUEUE_BYTES" ] && flags+=(--write-queue-bytes "$WRITE_QUEUE_BYTES")
+  # shellcheck disable=SC2206 # NODE_ARGS are words
+  [ -n "$NODE_ARGS" ] && flags+=($NODE_ARGS)
   for k in $(seq "$count"); do
     log=$tmp/node-$name-n$k.log
     "$tmp/chatrooms" --nats-url "$nats_url" --node-name "n$k" --addr 127.0.0.1:0 \
@@ -131,13 +138,13 @@ if [[ $PARTS == *scale* ]]; then
   chatload -scenario scale -urls "$(join "${node_urls[@]}")" -server-pids "$(join "${node_pids[@]}")" \
     -nats-pid "$nats_pid" -conns "$CONNS" -conns-per-user "$CONNS_PER_USER" -lists "$LISTS" -procs "$PROCS" \
     -local-addrs "$LOCAL_ADDRS" -dial-concurrency "$DIAL_CONC" -http-concurrency "$HTTP_CONC" \
-    -settle 5s -drain "$DRAIN" -timeout "$TIMEOUT" || status=$?
+    -settle "$SETTLE" -drain "$DRAIN" -timeout "$TIMEOUT" || status=$?
   echo "scale: node flags: $NODE_FLAGS; chatload exit status $status; uptime: $(uptime)"
   for k in $(seq "$NODES"); do # what the nodes complained about, if anything
     n=$(grep -c -E 'level=(WARN|ERROR)' "$tmp/node-scale-n$k.log" || true)
     [ "$n" -gt 0 ] && { echo "node n$k: $n warnings/errors, by message (and err, cut):"
       grep -E 'level=(WARN|ERROR)' "$tmp/node-scale-n$k.log" | sed -E 's/^.*(msg=("[^"]*"|[^ ]*)).*(err=.{0,100}).*$/\1 \3/; t; s/^.*(msg=("[^"]*"|[^ ]*)).*$/\1/' |
-        sort | uniq -c | sort -rn | head -n 5; }
+        sort | uniq -c | sort -rn | sed -n 1,5p; } # sed reads it all: head would SIGPIPE sort (pipefail)
   done
   stop_all
 fi
