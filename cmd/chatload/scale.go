@@ -407,6 +407,37 @@ func rssOf(pids []int) []int64 {
 	return out
 }
 
+// pssOf is the proportional set size in KiB of each pid (0 when
+// unreadable): like VmRSS, but a page shared by n processes counts 1/n in
+// each, so the nodes' one executable file is counted once in a sum.
+func pssOf(pids []int) []int64 {
+	out := make([]int64, len(pids))
+	for i, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid)) //nolint:gosec // a /proc path built from a pid
+		if err == nil {
+			out[i] = parsePss(b)
+		}
+	}
+	return out
+}
+
+// parsePss reads the Pss line of a /proc/<pid>/smaps_rollup, in KiB; 0
+// if there is none.
+func parsePss(b []byte) int64 {
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || k != "Pss" {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			return 0
+		}
+		return n
+	}
+	return 0
+}
+
 func sum64(v []int64) int64 {
 	var s int64
 	for _, x := range v {
@@ -416,6 +447,14 @@ func sum64(v []int64) int64 {
 }
 
 func mib(kib int64) string { return fmt.Sprintf("%.1f", float64(kib)/1024) }
+
+func mibs(kib []int64) []string {
+	out := make([]string, len(kib))
+	for i, k := range kib {
+		out[i] = mib(k)
+	}
+	return out
+}
 
 func runScale(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logger) error {
 	runID := newRunID()
@@ -642,7 +681,7 @@ func runScale(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logg
 		}
 		return got, dups, open, nil
 	}
-	rss2 := rssOf(pids)
+	rss2, pss2 := rssOf(pids), pssOf(pids)
 	_, _, openBefore, err := poll()
 	if err != nil {
 		return err
@@ -758,8 +797,14 @@ func runScale(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logg
 	}
 	fmt.Fprintf(w, "scale: RSS total (nodes + NATS) %s MiB (nodes %s, per node %s on average); per connection %.1f KiB (growth from after the users: %.1f KiB)\n",
 		mib(total), mib(nodesRSS), mib(nodesRSS/int64(max(nats, 1))), perConn, perConnDelta)
-	fmt.Fprintf(w, "RESULT scale nodes=%d conns=%d connected=%d received=%d duplicates=%d last_ms=%.1f p50_ms=%.1f rss_total_mib=%s rss_per_conn_kib=%.1f\n",
-		nNodes, cfg.conns, ok, len(lat), dups, pct(1), pct(0.5), mib(total), perConn)
+	pssTotal, pssPerConn := sum64(pss2), 0.0
+	if ok > 0 {
+		pssPerConn = float64(pssTotal) / float64(ok)
+	}
+	fmt.Fprintf(w, "scale: PSS total (nodes + NATS; a page shared by processes, such as the nodes' one executable, counted once) %s MiB; per connection %.1f KiB; PSS MiB of each: %s\n",
+		mib(pssTotal), pssPerConn, strings.Join(mibs(pss2), " "))
+	fmt.Fprintf(w, "RESULT scale nodes=%d conns=%d connected=%d received=%d duplicates=%d last_ms=%.1f p50_ms=%.1f rss_total_mib=%s rss_per_conn_kib=%.1f pss_total_mib=%s pss_per_conn_kib=%.1f\n",
+		nNodes, cfg.conns, ok, len(lat), dups, pct(1), pct(0.5), mib(total), perConn, mib(pssTotal), pssPerConn)
 	if failed > 0 || len(lat) < ok || dups > 0 {
 		return fmt.Errorf("scale: %d connections failed, %d of %d did not receive the message, %d duplicates", failed, ok-len(lat), ok, dups)
 	}

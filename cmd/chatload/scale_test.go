@@ -87,3 +87,33 @@ func TestScaleScenario(t *testing.T) {
 		}
 	}
 }
+
+func TestParsePss(t *testing.T) {
+	const rollup = `55d4c5a4e000-7ffd1a5f1000 ---p 00000000 00:00 0                          [rollup]
+Rss:               91404 kB
+Pss:               80123 kB
+Pss_Dirty:         76540 kB
+Pss_Anon:          76540 kB
+Shared_Clean:      14000 kB
+`
+	for _, tc := range []struct {
+		name string
+		in   string
+		want int64
+	}{
+		{"rollup", rollup, 80123},
+		{"no Pss line", "Rss: 10 kB\n", 0},
+		{"Pss_Anon alone is not Pss", "Pss_Anon: 5 kB\n", 0},
+		{"garbled", "Pss: lots\n", 0},
+		{"empty", "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := parsePss([]byte(tc.in)); got != tc.want {
+				t.Errorf("parsePss = %d, want %d", got, tc.want)
+			}
+		})
+	}
+	if got := pssOf([]int{os.Getpid()})[0]; got <= 0 {
+		t.Errorf("pssOf(this process) = %d KiB, want above 0", got)
+	}
+}
