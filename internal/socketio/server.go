@@ -286,7 +286,7 @@ func (c *conn) connect(p *siocodec.Packet) {
 	if len(auth) == 0 {
 		auth = json.RawMessage("{}")
 	}
-	sock := newSocket(nsp, c, auth)
+	sock := newSocket(nsp, c) // auth goes to the handler only: a socket keeps none of its CONNECT
 	if h := nsp.onConnect; h != nil {
 		// The session's close (a ping timeout, a shutdown) ends the
 		// handler's context at once; Handler.OnClose itself waits for

@@ -21,7 +21,6 @@ type Socket struct {
 	id     string
 	nsp    *Namespace
 	conn   *conn
-	auth   json.RawMessage
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	gone   atomic.Bool
@@ -54,10 +53,10 @@ type pendingAck struct {
 // (ErrAckTimeout, ErrSocketClosed).
 type AckCallback func(args []json.RawMessage, attachments [][]byte, err error)
 
-func newSocket(nsp *Namespace, c *conn, auth json.RawMessage) *Socket {
+func newSocket(nsp *Namespace, c *conn) *Socket {
 	var b [15]byte
 	_, _ = rand.Read(b[:])
-	s := &Socket{id: base64.RawURLEncoding.EncodeToString(b[:]), nsp: nsp, conn: c, auth: auth, created: time.Now().UnixNano()}
+	s := &Socket{id: base64.RawURLEncoding.EncodeToString(b[:]), nsp: nsp, conn: c, created: time.Now().UnixNano()}
 	// Not derived from the session's context: that would give every
 	// session a map of children and a done channel for its whole life.
 	// The socket's context ends instead when the socket is torn down,
@@ -78,9 +77,6 @@ func (s *Socket) Namespace() *Namespace { return s.nsp }
 
 // Session is the Engine.IO session carrying the socket.
 func (s *Socket) Session() *engineio.Session { return s.conn.sess }
-
-// Auth is the CONNECT payload ({} when the client sent none).
-func (s *Socket) Auth() json.RawMessage { return s.auth }
 
 // Context ends when the socket disconnects.
 func (s *Socket) Context() context.Context { return s.ctx }

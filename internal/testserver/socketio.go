@@ -13,8 +13,14 @@ import (
 func setupNamespaces(sio *socketio.Server) {
 	for _, name := range []string{"/", "/custom"} {
 		nsp := sio.Of(name)
+		// The suites expect the handshake's auth back as an "auth" event.
+		nsp.OnConnect(func(_ context.Context, s *socketio.Socket, auth json.RawMessage) error {
+			s.SetValue(json.RawMessage(append([]byte(nil), auth...)))
+			return nil
+		})
 		nsp.OnConnection(func(s *socketio.Socket) {
-			_ = s.EmitRaw("auth", []json.RawMessage{s.Auth()}, nil)
+			auth, _ := s.Value().(json.RawMessage)
+			_ = s.EmitRaw("auth", []json.RawMessage{auth}, nil)
 		})
 		nsp.On("message", func(s *socketio.Socket, e *socketio.Incoming) {
 			_ = s.EmitRaw("message-back", e.Args, e.Attachments)
