@@ -25,7 +25,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		writePayload(w, frameNoop.AppendPolling(nil))
 		return
 	}
-	if err := s.checkPollingLocked(time.Now()); err != nil {
+	if err := s.checkPollingLocked(monoNow()); err != nil {
 		s.mu.Unlock()
 		s.reject(w, err)
 		return
@@ -113,7 +113,7 @@ func (s *Session) reject(w http.ResponseWriter, err error) {
 
 // checkPollingLocked checks that a polling request may use the session,
 // closing it lazily when its ping timeout has passed.
-func (s *Session) checkPollingLocked(now time.Time) error {
+func (s *Session) checkPollingLocked(now monoTime) error {
 	switch {
 	case s.closed:
 		return errReject{http.StatusBadRequest, codeUnknownSID}
@@ -144,7 +144,7 @@ func (s *Session) readPostBody(w http.ResponseWriter, r *http.Request) ([]byte, 
 // servePost reads one polling payload and delivers its packets in order.
 func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	if err := s.checkPollingLocked(time.Now()); err != nil {
+	if err := s.checkPollingLocked(monoNow()); err != nil {
 		s.mu.Unlock()
 		s.reject(w, err)
 		return
