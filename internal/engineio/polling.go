@@ -136,7 +136,7 @@ func (s *Session) checkPollingLocked(now monoTime) error {
 func (s *Session) readPostBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	guard := httpx.GuardBody(w, r, httpx.BodyTimeouts{})
 	defer guard.Release()
-	stop := context.AfterFunc(s.ctx, guard.Abort)
+	stop := context.AfterFunc(s.Context(), guard.Abort)
 	defer stop()
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, s.srv.cfg.MaxPayload))
 }
@@ -177,7 +177,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		// session) or by the minimum body rate (408); either way the
 		// client gets an answer, not an empty 200.
 		status := http.StatusRequestTimeout
-		if s.ctx.Err() != nil {
+		if s.isClosed.Load() {
 			status = http.StatusBadRequest
 		}
 		s.close(ErrTransportClose, false)

@@ -343,7 +343,6 @@ func (srv *Server) newSession(r *http.Request, transport Transport) *Session {
 		transport:  transport,
 		remoteAddr: addr,
 	}
-	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	if a, ok := r.Context().Value(admissionKey{}).(*admission); ok {
 		a.s = s
 	}

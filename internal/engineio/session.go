@@ -39,14 +39,14 @@ type Session struct {
 	srv        *Server
 	id         string
 	remoteAddr string
-	ctx        context.Context
-	cancel     context.CancelCauseFunc
 	value      atomic.Value
 	isClosed   atomic.Bool
 
 	// Under mu. The one-byte fields sit together (a Session is one of the
 	// few things every idle connection holds: no padding between them).
 	mu         sync.Mutex
+	ctx        context.Context // made by Context, on demand
+	cancel     context.CancelCauseFunc
 	transport  Transport
 	closed     bool
 	finalized  bool
@@ -148,7 +148,20 @@ func (s *Session) AfterClose(f func(reason error)) (stop func() bool) {
 }
 
 // Context ends when the session closes; its cause is the close reason.
-func (s *Session) Context() context.Context { return s.ctx }
+// It is made on the first call (most sessions never need one: each
+// costs about 100 bytes for the session's whole life), already ended if
+// the session has closed.
+func (s *Session) Context() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancelCause(context.Background())
+		if s.closed {
+			s.cancel(s.closeErr)
+		}
+	}
+	return s.ctx
+}
 
 // SetValue stores an application value; Value returns it (nil if none).
 func (s *Session) SetValue(v any) { s.value.Store(&v) }
@@ -330,6 +343,7 @@ func (s *Session) close(reason error, graceful bool) {
 	s.closed = true
 	s.isClosed.Store(true)
 	s.closeErr = reason
+	cancel := s.cancel // nil if Context was never asked for
 	s.srv.counters.closed[closeReasonIndex(reason)].Add(1)
 	if s.timer != nil {
 		s.timer.Stop()
@@ -378,7 +392,9 @@ func (s *Session) close(reason error, graceful bool) {
 	} else {
 		s.srv.remove(s)
 	}
-	s.cancel(reason)
+	if cancel != nil {
+		cancel(reason)
+	}
 	for _, h := range hooks {
 		h.f(reason)
 	}

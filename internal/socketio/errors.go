@@ -20,3 +20,6 @@ var (
 	// ErrAckSent: the ack was already sent.
 	ErrAckSent = errors.New("socketio: ack already sent")
 )
+
+// errConnectReturned ends a connect handler's context once it returns.
+var errConnectReturned = errors.New("socketio: connect handler returned")

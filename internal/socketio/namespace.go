@@ -58,7 +58,8 @@ func (n *Namespace) Name() string { return n.name }
 // refuses it as "internal_error". It runs before the CONNECT reply;
 // whatever the socket is sent meanwhile (its own emits, broadcasts to the
 // rooms it joined) is held and follows the reply, so no EVENT precedes
-// the CONNECT.
+// the CONNECT. Its ctx ends when it returns, or before if the session
+// closes; the socket's own context is s.Context().
 func (n *Namespace) OnConnect(h func(ctx context.Context, s *Socket, auth json.RawMessage) error) {
 	n.onConnect = h
 }

@@ -288,16 +288,19 @@ func (c *conn) connect(p *siocodec.Packet) {
 	}
 	sock := newSocket(nsp, c) // auth goes to the handler only: a socket keeps none of its CONNECT
 	if h := nsp.onConnect; h != nil {
-		// The session's close (a ping timeout, a shutdown) ends the
-		// handler's context at once; Handler.OnClose itself waits for
-		// this handler to return.
+		// The handler's context is its own, ended when it returns: the
+		// socket's (Context) is made only if something asks for it. The
+		// session's close (a ping timeout, a shutdown) ends it at once;
+		// Handler.OnClose itself waits for this handler to return.
+		ctx, cancel := context.WithCancelCause(context.Background())
 		stop := c.sess.AfterClose(func(reason error) {
-			sock.cancel(fmt.Errorf("%w: %s", ErrSocketClosed, closeReason(reason)))
+			cancel(fmt.Errorf("%w: %s", ErrSocketClosed, closeReason(reason)))
 		})
-		err := h(sock.ctx, sock, auth)
+		err := h(ctx, sock, auth)
 		stop()
+		cancel(errConnectReturned)
 		if err != nil {
-			sock.cancel(err)
+			sock.end(err)
 			var ce *ConnectRefusal
 			if !errors.As(err, &ce) {
 				c.srv.log.Warn("socket.io connect handler failed", "nsp", nsp.name, "err", err)

@@ -18,13 +18,11 @@ import (
 // Socket is one client's connection to one namespace. Its methods are safe
 // for concurrent use.
 type Socket struct {
-	id     string
-	nsp    *Namespace
-	conn   *conn
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	gone   atomic.Bool
-	value  atomic.Value
+	id    string
+	nsp   *Namespace
+	conn  *conn
+	gone  atomic.Bool
+	value atomic.Value
 	// created is when the CONNECT arrived (Unix nanoseconds).
 	created int64
 	// open is set once the CONNECT reply is queued; until then what is
@@ -32,7 +30,12 @@ type Socket struct {
 	// EVENT ever reaches the client before its CONNECT.
 	open atomic.Bool
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// ctx is made by Context, on demand (most sockets never need one);
+	// ended is why the socket ended, once it has.
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	ended   error
 	rooms   roomNames
 	acks    map[int64]*pendingAck
 	nextAck int64
@@ -56,14 +59,12 @@ type AckCallback func(args []json.RawMessage, attachments [][]byte, err error)
 func newSocket(nsp *Namespace, c *conn) *Socket {
 	var b [15]byte
 	_, _ = rand.Read(b[:])
-	s := &Socket{id: base64.RawURLEncoding.EncodeToString(b[:]), nsp: nsp, conn: c, created: time.Now().UnixNano()}
-	// Not derived from the session's context: that would give every
-	// session a map of children and a done channel for its whole life.
-	// The socket's context ends instead when the socket is torn down,
-	// which the session's close does for every socket (OnClose), and for
-	// one still in its connect handler (Session.AfterClose in connect).
-	s.ctx, s.cancel = context.WithCancelCause(context.Background())
-	return s
+	// The socket's context (Context, made on demand) is not derived from
+	// the session's: that would give every session a map of children and
+	// a done channel for its whole life. It ends instead when the socket
+	// is torn down, which the session's close does for every socket
+	// (OnClose).
+	return &Socket{id: base64.RawURLEncoding.EncodeToString(b[:]), nsp: nsp, conn: c, created: time.Now().UnixNano()}
 }
 
 // Created is when the socket's CONNECT arrived.
@@ -78,8 +79,32 @@ func (s *Socket) Namespace() *Namespace { return s.nsp }
 // Session is the Engine.IO session carrying the socket.
 func (s *Socket) Session() *engineio.Session { return s.conn.sess }
 
-// Context ends when the socket disconnects.
-func (s *Socket) Context() context.Context { return s.ctx }
+// Context ends when the socket disconnects (its cause says why). It is
+// made on the first call, already ended if the socket has.
+func (s *Socket) Context() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancelCause(context.Background())
+		if s.ended != nil {
+			s.cancel(s.ended)
+		}
+	}
+	return s.ctx
+}
+
+// end ends the socket's context with cause (the first cause stays).
+func (s *Socket) end(cause error) {
+	s.mu.Lock()
+	if s.ended == nil {
+		s.ended = cause
+	}
+	cancel := s.cancel
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel(cause)
+	}
+}
 
 // Connected reports whether the socket is still connected.
 func (s *Socket) Connected() bool { return !s.gone.Load() }
@@ -328,7 +353,7 @@ func (s *Socket) teardown(reason string) bool {
 		pa.timer.Stop()
 		pa.cb(nil, nil, ErrSocketClosed)
 	}
-	s.cancel(fmt.Errorf("%w: %s", ErrSocketClosed, reason))
+	s.end(fmt.Errorf("%w: %s", ErrSocketClosed, reason))
 	return true
 }
 
