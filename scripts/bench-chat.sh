@@ -14,6 +14,7 @@
 #   BENCH_OUT=bench/results/<UTC timestamp>/         (git-ignored)
 #   SERVERS="go node"                                (which servers, in order)
 #   CHATROOMS_BIN=                                   (a prebuilt server instead of bin/chatrooms)
+#   GO_ARGS=                                         (more flags for the Go server, e.g. --gc-idle-percent 0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 SERVERS=${SERVERS:-go node}
 CHATROOMS_BIN=${CHATROOMS_BIN:-}
+GO_ARGS=${GO_ARGS:-}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 BENCH_OUT=${BENCH_OUT:-bench/results/$stamp}
 
@@ -60,7 +62,7 @@ chatload_args=(-scenario chat -users "$USERS" -rooms "$ROOMS" -senders "$SENDERS
   -dial-concurrency "$DIAL_CONC" -http-concurrency "$HTTP_CONC")
 echo "chatload: taskset -c $LOAD_CPU chatload ${chatload_args[*]} -url URL -server-pid PID -json FILE" | tee -a "$out/machine.txt"
 
-go_flags="--limit-new-users off --limit-handshakes off --max-sessions-per-addr 0 --presence-grace 10m"
+go_flags="--limit-new-users off --limit-handshakes off --max-sessions-per-addr 0 --presence-grace 10m${GO_ARGS:+ $GO_ARGS}"
 node_flags="--presence-grace 10m"
 
 server_pid=
