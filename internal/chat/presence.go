@@ -106,18 +106,7 @@ func (s *Service) runSessionsWrite(ctx context.Context, userID string, w *sessio
 		if u.Sessions[node] == n && (n == 0 || u.OfflineSince == 0) {
 			return opKeep, nil
 		}
-		if n > 0 {
-			if u.Sessions == nil {
-				u.Sessions = make(map[string]int, 1)
-			}
-			u.Sessions[node] = n
-			u.OfflineSince = 0
-		} else {
-			delete(u.Sessions, node)
-			if len(u.Sessions) == 0 {
-				u.OfflineSince = s.now()
-			}
-		}
+		s.setSessions(u, n)
 		return opWrite, nil
 	})
 	s.flightMu.Lock()
@@ -240,18 +229,7 @@ func (s *Service) reconcileSessions(ctx context.Context, userID string) {
 			return opKeep, nil
 		}
 		wrote = true
-		if n > 0 {
-			if u.Sessions == nil {
-				u.Sessions = make(map[string]int, 1)
-			}
-			u.Sessions[node] = n
-			u.OfflineSince = 0
-		} else {
-			delete(u.Sessions, node)
-			if len(u.Sessions) == 0 {
-				u.OfflineSince = s.now()
-			}
-		}
+		s.setSessions(u, n)
 		return opWrite, nil
 	})
 	switch {
@@ -260,6 +238,24 @@ func (s *Service) reconcileSessions(ctx context.Context, userID string) {
 	case err == nil: // the store was right; this node's cache had not caught up
 	case !errors.Is(err, apierr.ErrNotFound):
 		s.log.Warn("reconcile sessions", "user", userID, "err", err)
+	}
+}
+
+// setSessions makes u's count of sessions on this node n: online with
+// any, and if it was their last anywhere, offline from now.
+func (s *Service) setSessions(u *userRecord, n int) {
+	node := s.cfg.NodeID
+	if n > 0 {
+		if u.Sessions == nil {
+			u.Sessions = make(map[string]int, 1)
+		}
+		u.Sessions[node] = n
+		u.OfflineSince = 0
+		return
+	}
+	delete(u.Sessions, node)
+	if len(u.Sessions) == 0 {
+		u.OfflineSince = s.now()
 	}
 }
 
