@@ -97,10 +97,10 @@ func Percent(rate float64, live uint64, window time.Duration, lo, hi int) int {
 }
 
 // Run samples the runtime every Interval until ctx ends, then puts GOGC
-// back as it found it. When it lowers GOGC to Min it also returns the
-// heap's free memory to the system (at most once a FreeEvery). GOGC is set only when the wanted value moves by
-// more than a tenth (or to a bound). Run returns at once if GOGC is off
-// or not above Min.
+// back as it found it. GOGC is set only when the wanted value moves by
+// more than a tenth (or to a bound); when it drops to Min, the heap's
+// free memory goes back to the system too (at most once a FreeEvery).
+// Run returns at once if GOGC is off or not above Min.
 func (t *Tuner) Run(ctx context.Context) {
 	t.run(ctx, nil)
 }
