@@ -63,7 +63,7 @@ func (s *Service) writeSessions(ctx context.Context, userID string) error {
 	// One is under way and may have read the count before this change:
 	// wait for the next, started when it ends.
 	if cur.next == nil {
-		cur.next = &sessionsWrite{done: make(chan struct{}), ctx: context.WithoutCancel(ctx)}
+		cur.next = &sessionsWrite{done: make(chan struct{})}
 		if d, ok := ctx.Deadline(); ok {
 			cur.next.deadline = d
 		}
@@ -93,9 +93,8 @@ const sessionsWriteTimeout = 30 * time.Second
 type sessionsWrite struct {
 	done     chan struct{} // closed when err is set
 	err      error
-	next     *sessionsWrite  // the write its waiters share; under flightMu
-	ctx      context.Context // of the first waiter, without its cancel (next only)
-	deadline time.Time       // the first waiter's, if any (next only)
+	next     *sessionsWrite // the write its waiters share; under flightMu
+	deadline time.Time      // the first waiter's, if any (next only)
 }
 
 // runSessionsWrite writes w, then starts the write waiting behind it.
@@ -124,7 +123,9 @@ func (s *Service) runSessionsWrite(ctx context.Context, userID string, w *sessio
 			if deadline.IsZero() {
 				deadline = time.Now().Add(sessionsWriteTimeout)
 			}
-			ctx, cancel := context.WithDeadline(next.ctx, deadline)
+			// Not ended by this write's end: only bounded by the
+			// first waiter's deadline.
+			ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 			defer cancel()
 			s.runSessionsWrite(ctx, userID, next)
 		}()

@@ -130,13 +130,14 @@ func (s *Session) checkPollingLocked(now monoTime) error {
 
 // readPostBody reads a polling POST's body: at most MaxPayload bytes,
 // arriving at httpx's minimum rate (at least 10 KiB or the rest of the
-// body every 10 s), and cut when the session closes (its ping timeout
-// included), so that a trickled body can neither outlive its session nor
-// hold OnClose back. A long-polling GET reads no body and is unaffected.
-func (s *Session) readPostBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// body every 10 s), and cut when ctx (the session's) ends: at the
+// session's close, its ping timeout included, so that a trickled body
+// can neither outlive its session nor hold OnClose back. A long-polling
+// GET reads no body and is unaffected.
+func (s *Session) readPostBody(ctx context.Context, w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	guard := httpx.GuardBody(w, r, httpx.BodyTimeouts{})
 	defer guard.Release()
-	stop := context.AfterFunc(s.Context(), guard.Abort)
+	stop := context.AfterFunc(ctx, guard.Abort)
 	defer stop()
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, s.srv.cfg.MaxPayload))
 }
@@ -165,7 +166,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.leaveHandler()
 	}()
 
-	body, err := s.readPostBody(w, r)
+	body, err := s.readPostBody(s.Context(), w, r) //nolint:contextcheck // the session's context, not the request's: the body is cut when the session closes
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

@@ -71,12 +71,6 @@ func (f *fakeRuntime) freed() int {
 	return f.frees
 }
 
-func (f *fakeRuntime) alloc(n uint64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.allocs += n
-}
-
 func (f *fakeRuntime) got() (int, []int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
