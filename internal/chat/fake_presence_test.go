@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -272,73 +271,4 @@ func TestFakeConcurrentConnections(t *testing.T) {
 		t.Fatalf("sessions %v, want %d on each node", p.Sessions, each)
 	}
 	t.Logf("%d user writes tried for %d connections", env.Users.Calls("update"), 2*each)
-}
-
-// Connections of one user opened while its session count is being
-// written share the next write: 2 writes for 20 connections, and the
-// count is right.
-func TestFakeConnectionsShareAWrite(t *testing.T) {
-	env := chattest.NewEnv()
-	n := startFake(t, env, "a-n00000001", nil)
-	u, _ := n.register("anna")
-	const conns = 20
-	joined := make(chan struct{}, conns)
-	t.Cleanup(chat.SetSessionsJoinedHook(func(id string) {
-		if id == u.ID {
-			joined <- struct{}{}
-		}
-	}))
-	entered, gate := make(chan struct{}), make(chan struct{})
-	var first sync.Once
-	env.Users.FailWith(func(op, key string) error {
-		if op == "update" && key == u.ID {
-			first.Do(func() { close(entered); <-gate }) // hold the first write
-		}
-		return nil
-	})
-	before := env.Users.Calls("update")
-	errs := make(chan error, conns)
-	go func() { errs <- n.svc.Connected(n.ctx, u.ID) }()
-	<-entered
-	for range conns - 1 {
-		go func() { errs <- n.svc.Connected(n.ctx, u.ID) }()
-	}
-	for range conns - 1 {
-		<-joined
-	}
-	close(gate)
-	for range conns {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := env.Users.Calls("update") - before; got != 2 {
-		t.Errorf("%d user writes for %d connections, want 2 (the held one, then one for the rest)", got, conns)
-	}
-	var p storedPresence
-	if err := json.Unmarshal([]byte(storedUser(t, env, u.ID)), &p); err != nil {
-		t.Fatal(err)
-	}
-	if p.Sessions["a-n00000001"] != conns || p.OfflineSince != 0 {
-		t.Fatalf("stored sessions %v offline since %d, want %d here and online", p.Sessions, p.OfflineSince, conns)
-	}
-	// And all of them closing at once: as few writes, down to offline.
-	env.Users.FailWith(nil)
-	before = env.Users.Calls("update")
-	for range conns {
-		go func() { errs <- n.svc.Disconnected(n.ctx, u.ID) }()
-	}
-	for range conns {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	p = storedPresence{}
-	if err := json.Unmarshal([]byte(storedUser(t, env, u.ID)), &p); err != nil {
-		t.Fatal(err)
-	}
-	if len(p.Sessions) != 0 || p.OfflineSince == 0 {
-		t.Fatalf("after every disconnection: stored sessions %v offline since %d, want none and offline", p.Sessions, p.OfflineSince)
-	}
-	t.Logf("%d user writes for %d disconnections", env.Users.Calls("update")-before, conns)
 }

@@ -5,17 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/chatrooms/chatrooms/internal/apierr"
 )
 
 // Connected records a new connection of the user on this node: the user
-// is online (again), and keeps their nickname and room. It returns once
-// the store counts it (see writeSessions).
+// is online (again), and keeps their nickname and room.
 func (s *Service) Connected(ctx context.Context, userID string) error {
 	s.local.begin(userID, +1)
-	err := s.writeSessions(ctx, userID)
+	_, _, err := s.modifyUser(ctx, userID, func(u *userRecord) (op, error) {
+		if u.Sessions == nil {
+			u.Sessions = make(map[string]int, 1)
+		}
+		u.Sessions[s.cfg.NodeID]++
+		u.OfflineSince = 0
+		return opWrite, nil
+	})
 	s.local.end(userID, err != nil)
 	if errors.Is(err, apierr.ErrNotFound) {
 		return apierr.New(apierr.CodeUnauthorized, "not logged in")
@@ -30,7 +35,19 @@ func (s *Service) Connected(ctx context.Context, userID string) error {
 // closed. When it was their last anywhere, the grace period starts.
 func (s *Service) Disconnected(ctx context.Context, userID string) error {
 	s.local.begin(userID, -1)
-	err := s.writeSessions(ctx, userID)
+	_, _, err := s.modifyUser(ctx, userID, func(u *userRecord) (op, error) {
+		if u.Sessions[s.cfg.NodeID] <= 0 {
+			return opKeep, nil
+		}
+		u.Sessions[s.cfg.NodeID]--
+		if u.Sessions[s.cfg.NodeID] == 0 {
+			delete(u.Sessions, s.cfg.NodeID)
+		}
+		if len(u.Sessions) == 0 {
+			u.OfflineSince = s.now()
+		}
+		return opWrite, nil
+	})
 	// The socket is gone whether or not the store heard of it: the count
 	// stays down, and reconcile writes it once the store answers again.
 	s.local.end(userID, false)
@@ -38,98 +55,6 @@ func (s *Service) Disconnected(ctx context.Context, userID string) error {
 		return fmt.Errorf("record disconnection: %w", err)
 	}
 	return nil
-}
-
-// writeSessions makes the store's count of the user's sessions on this
-// node the local count, and returns once a write that read the count
-// after the caller's change has ended. Writes for one user are one at a
-// time, and the changes that arrive while one is under way share the
-// next: a user's connections opening or closing together (a reconnecting
-// client's tabs, a node losing its clients at once) cost two writes, not
-// one compare-and-set each, all contending for the same record.
-func (s *Service) writeSessions(ctx context.Context, userID string) error {
-	s.flightMu.Lock()
-	if s.flights == nil {
-		s.flights = make(map[string]*sessionsWrite)
-	}
-	cur := s.flights[userID]
-	if cur == nil { // none under way: this caller writes
-		w := &sessionsWrite{done: make(chan struct{})}
-		s.flights[userID] = w
-		s.flightMu.Unlock()
-		s.runSessionsWrite(ctx, userID, w)
-		return w.err
-	}
-	// One is under way and may have read the count before this change:
-	// wait for the next, started when it ends.
-	if cur.next == nil {
-		cur.next = &sessionsWrite{done: make(chan struct{})}
-		if d, ok := ctx.Deadline(); ok {
-			cur.next.deadline = d
-		}
-	}
-	next := cur.next
-	s.flightMu.Unlock()
-	if testHookSessionsJoined != nil {
-		testHookSessionsJoined(userID)
-	}
-	select {
-	case <-next.done:
-		return next.err
-	case <-ctx.Done():
-		return ctx.Err() // the write goes on; reconcile settles any drift
-	}
-}
-
-// testHookSessionsJoined, if set (tests), runs when a caller of
-// writeSessions has joined the write waiting behind the one under way.
-var testHookSessionsJoined func(userID string)
-
-// sessionsWriteTimeout bounds a shared write whose first waiter gave no
-// deadline.
-const sessionsWriteTimeout = 30 * time.Second
-
-// sessionsWrite is one write of a user's session count (writeSessions).
-type sessionsWrite struct {
-	done     chan struct{} // closed when err is set
-	err      error
-	next     *sessionsWrite // the write its waiters share; under flightMu
-	deadline time.Time      // the first waiter's, if any (next only)
-}
-
-// runSessionsWrite writes w, then starts the write waiting behind it.
-func (s *Service) runSessionsWrite(ctx context.Context, userID string, w *sessionsWrite) {
-	node := s.cfg.NodeID
-	_, _, w.err = s.modifyUser(ctx, userID, func(u *userRecord) (op, error) {
-		n, _ := s.local.count(userID) // read on every try: the latest count
-		if u.Sessions[node] == n && (n == 0 || u.OfflineSince == 0) {
-			return opKeep, nil
-		}
-		s.setSessions(u, n)
-		return opWrite, nil
-	})
-	s.flightMu.Lock()
-	next := w.next
-	if next != nil {
-		s.flights[userID] = next
-	} else {
-		delete(s.flights, userID)
-	}
-	s.flightMu.Unlock()
-	close(w.done)
-	if next != nil {
-		go func() {
-			deadline := next.deadline
-			if deadline.IsZero() {
-				deadline = time.Now().Add(sessionsWriteTimeout)
-			}
-			// Not ended by this write's end: only bounded by the
-			// first waiter's deadline.
-			ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
-			defer cancel()
-			s.runSessionsWrite(ctx, userID, next)
-		}()
-	}
 }
 
 // sweep removes users offline past the grace period, forgets sessions of
@@ -230,7 +155,18 @@ func (s *Service) reconcileSessions(ctx context.Context, userID string) {
 			return opKeep, nil
 		}
 		wrote = true
-		s.setSessions(u, n)
+		if n > 0 {
+			if u.Sessions == nil {
+				u.Sessions = make(map[string]int, 1)
+			}
+			u.Sessions[node] = n
+			u.OfflineSince = 0
+		} else {
+			delete(u.Sessions, node)
+			if len(u.Sessions) == 0 {
+				u.OfflineSince = s.now()
+			}
+		}
 		return opWrite, nil
 	})
 	switch {
@@ -239,24 +175,6 @@ func (s *Service) reconcileSessions(ctx context.Context, userID string) {
 	case err == nil: // the store was right; this node's cache had not caught up
 	case !errors.Is(err, apierr.ErrNotFound):
 		s.log.Warn("reconcile sessions", "user", userID, "err", err)
-	}
-}
-
-// setSessions makes u's count of sessions on this node n: online with
-// any, and if it was their last anywhere, offline from now.
-func (s *Service) setSessions(u *userRecord, n int) {
-	node := s.cfg.NodeID
-	if n > 0 {
-		if u.Sessions == nil {
-			u.Sessions = make(map[string]int, 1)
-		}
-		u.Sessions[node] = n
-		u.OfflineSince = 0
-		return
-	}
-	delete(u.Sessions, node)
-	if len(u.Sessions) == 0 {
-		u.OfflineSince = s.now()
 	}
 }
 

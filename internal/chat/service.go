@@ -157,10 +157,6 @@ type Service struct {
 	liveNodes    map[string]bool
 
 	local localSessions // connections on this node, to reconcile the store with
-	// flights are the user session-count writes under way (writeSessions);
-	// flightMu is taken alone, and nothing is called while it is held.
-	flightMu sync.Mutex
-	flights  map[string]*sessionsWrite
 
 	joinsMu sync.Mutex            // before any joinBatch.mu
 	joins   map[string]*joinBatch // by room id: joins waiting to be written (joins.go)
