@@ -194,6 +194,11 @@ func (s Server) Dial(ctx context.Context, token string, eventBuffer int) (*siocl
 		Namespace:   "/chat",
 		Auth:        map[string]string{"token": token},
 		EventBuffer: eventBuffer,
+		// Longer than the server's bound on a connect's store calls
+		// (realtime's CallTimeout, 10 s): when the store is slow the
+		// server's answer ("unavailable") must arrive, not the client's
+		// own timeout in a tie with it.
+		DialTimeout: StepTimeout,
 	})
 }
 
