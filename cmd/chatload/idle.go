@@ -332,6 +332,17 @@ type procStatus struct {
 	fds             int
 }
 
+// procField reads a "Key:  N kB" (or "Key: N") line of a /proc file; n
+// is 0 when the value is not a number.
+func procField(line string) (key string, n int64, ok bool) {
+	k, v, ok := strings.Cut(line, ":")
+	if !ok {
+		return "", 0, false
+	}
+	n, _ = strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+	return k, n, true
+}
+
 func readProcStatus(pid int) (procStatus, error) {
 	var st procStatus
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)) //nolint:gosec // a /proc path built from a pid
@@ -339,11 +350,10 @@ func readProcStatus(pid int) (procStatus, error) {
 		return st, fmt.Errorf("read server status: %w", err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
+		k, n, ok := procField(line)
 		if !ok {
 			continue
 		}
-		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		switch k {
 		case "VmRSS":
 			st.rssKiB = n

@@ -425,15 +425,9 @@ func pssOf(pids []int) []int64 {
 // if there is none.
 func parsePss(b []byte) int64 {
 	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok || k != "Pss" {
-			continue
+		if k, n, ok := procField(line); ok && k == "Pss" {
+			return n
 		}
-		n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		if err != nil {
-			return 0
-		}
-		return n
 	}
 	return 0
 }
