@@ -333,19 +333,34 @@ func (r *chatRun) contentFor(step, sender, seq int, nano int64) string {
 }
 
 func parseContent(runID string, c []byte) (step, sender, seq int, nano int64, ok bool) {
-	f := strings.Split(string(c), ":")
-	if len(f) != 5 || f[0] != runID {
+	rest, found := bytes.CutPrefix(c, []byte(runID))
+	if !found || len(rest) == 0 || rest[0] != ':' {
 		return 0, 0, 0, 0, false
 	}
-	var e [4]error
-	step, e[0] = strconv.Atoi(f[1])
-	sender, e[1] = strconv.Atoi(f[2])
-	seq, e[2] = strconv.Atoi(f[3])
-	nano, e[3] = strconv.ParseInt(f[4], 10, 64)
-	if errors.Join(e[:]...) != nil || step < 0 || sender < 0 || seq < 0 {
+	var f [4]int64
+	for i := range f {
+		rest = rest[1:] // the ':' before the field
+		n, v := 0, int64(0)
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			d := int64(rest[n] - '0')
+			if v > (math.MaxInt64-d)/10 {
+				return 0, 0, 0, 0, false
+			}
+			v = v*10 + d
+			n++
+		}
+		if n == 0 || (i < 3 && v > math.MaxInt32) {
+			return 0, 0, 0, 0, false
+		}
+		f[i], rest = v, rest[n:]
+		if (i < 3) != (len(rest) > 0 && rest[0] == ':') {
+			return 0, 0, 0, 0, false // a ':' after each of the first three fields, nothing after the last
+		}
+	}
+	if len(rest) != 0 {
 		return 0, 0, 0, 0, false
 	}
-	return step, sender, seq, nano, true
+	return int(f[0]), int(f[1]), int(f[2]), f[3], true
 }
 
 // micros32 is a duration in nanoseconds as whole microseconds, clamped to

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -142,4 +143,57 @@ func TestSendTimesEven(t *testing.T) {
 			t.Errorf("%d senders, %d messages: a send at %v, past the step of %v", tc.senders, tc.total, times[len(times)-1], tc.step)
 		}
 	}
+}
+
+func TestParseContent(t *testing.T) {
+	r := &chatRun{runID: "run7"}
+	for _, tc := range []struct {
+		in                string
+		step, sender, seq int
+		nano              int64
+		ok                bool
+	}{
+		{r.contentFor(2, 31, 400, 1765090000123456789), 2, 31, 400, 1765090000123456789, true},
+		{"run7:0:0:0:0", 0, 0, 0, 0, true},
+		{"run8:1:2:3:4", 0, 0, 0, 0, false},          // another run's
+		{"run77:1:2:3:4", 0, 0, 0, 0, false},         // a look-alike run id
+		{"run7:1:2:3", 0, 0, 0, 0, false},            // a field short
+		{"run7:1:2:3:4:5", 0, 0, 0, 0, false},        // a field more
+		{"run7:1:2::4", 0, 0, 0, 0, false},           // an empty field
+		{"run7:-1:2:3:4", 0, 0, 0, 0, false},         // negative
+		{"run7:1:x:3:4", 0, 0, 0, 0, false},          // not a number
+		{"run7:1:2:3:4 ", 0, 0, 0, 0, false},         // trailing
+		{"run7:4294967296:2:3:4", 0, 0, 0, 0, false}, // over int32
+		{"run7:1:2:3:9223372036854775807", 1, 2, 3, math.MaxInt64, true},
+		{"run7:1:2:3:9223372036854775808", 0, 0, 0, 0, false}, // over int64
+		{"run7", 0, 0, 0, 0, false},
+		{"", 0, 0, 0, 0, false},
+	} {
+		step, sender, seq, nano, ok := parseContent(r.runID, []byte(tc.in))
+		if ok != tc.ok || step != tc.step || sender != tc.sender || seq != tc.seq || nano != tc.nano {
+			t.Errorf("parseContent(%q) = %d %d %d %d %v, want %d %d %d %d %v", tc.in, step, sender, seq, nano, ok, tc.step, tc.sender, tc.seq, tc.nano, tc.ok)
+		}
+	}
+}
+
+// FuzzParseContent: any content parses without panicking, and what it
+// parses to is what contentFor writes back and parses again.
+func FuzzParseContent(f *testing.F) {
+	r := &chatRun{runID: "run7"}
+	f.Add("run7:1:2:3:4")
+	f.Add("run7:01:2:3:9223372036854775807")
+	f.Add("run7::::")
+	f.Fuzz(func(t *testing.T, in string) {
+		step, sender, seq, nano, ok := parseContent(r.runID, []byte(in))
+		if !ok {
+			return
+		}
+		if step < 0 || sender < 0 || seq < 0 || nano < 0 {
+			t.Fatalf("parseContent(%q) = %d %d %d %d: negative", in, step, sender, seq, nano)
+		}
+		s2, se2, sq2, n2, ok2 := parseContent(r.runID, []byte(r.contentFor(step, sender, seq, nano)))
+		if !ok2 || s2 != step || se2 != sender || sq2 != seq || n2 != nano {
+			t.Fatalf("parseContent(%q) did not round-trip: %d %d %d %d %v", in, s2, se2, sq2, n2, ok2)
+		}
+	})
 }

@@ -28,6 +28,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -81,6 +82,7 @@ type config struct {
 	httpConc    int
 	jsonOut     string
 	serverFlags string
+	cpuProfile  string // a CPU profile of this process, for the whole run
 
 	// scale (and chat: -urls spreads the connections over nodes)
 	urls         []string
@@ -122,6 +124,7 @@ func parseFlags(args []string, output io.Writer) (*config, error) {
 	fs.DurationVar(&c.drain, "drain", 10*time.Second, "chat: after the last step, longest wait for the deliveries still owed (then they count as lost)")
 	fs.IntVar(&c.httpConc, "http-concurrency", 32, "chat: HTTP requests (user and room creation) at once")
 	fs.StringVar(&c.jsonOut, "json", "", "chat: also write the figures to this JSON file")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of chatload itself (the whole run) to this file: is the generator the bottleneck?")
 	fs.StringVar(&c.serverFlags, "server-flags", "", "chat: the flags the server was started with, copied into the report (e.g. its --limit-messages)")
 	fs.StringVar(&urls, "urls", "", "scale, chat: comma-separated base URLs of the nodes; connections go round-robin over them (default: -url)")
 	fs.StringVar(&pids, "server-pids", "", "scale, chat: comma-separated pids of the nodes, for their RSS (scale) and CPU (both; chat adds -server-pid)")
@@ -240,6 +243,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, cancel := context.WithTimeoutCause(ctx, cfg.timeout, errors.New("chatload: -timeout reached"))
 	defer cancel()
+	if cfg.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile(log)
+	}
 	switch {
 	case cfg.worker && cfg.scenario == "scale":
 		return scaleWorker(ctx, cfg, stdin, stdout, log)
@@ -295,4 +305,23 @@ func (c *config) checkChat(rates string) []error {
 		errs = append(errs, errors.New("-step must be positive, -drain not negative, and steps × -step + -drain below -timeout"))
 	}
 	return errs
+}
+
+// startCPUProfile profiles this process into path until the returned
+// function runs.
+func startCPUProfile(path string) (func(*slog.Logger), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func(log *slog.Logger) {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			log.Warn("cpu profile", "err", err)
+		}
+	}, nil
 }
