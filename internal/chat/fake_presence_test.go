@@ -272,3 +272,63 @@ func TestFakeConcurrentConnections(t *testing.T) {
 	}
 	t.Logf("%d user writes tried for %d connections", env.Users.Calls("update"), 2*each)
 }
+
+// Disconnections of one user at once (every tab closed, a node draining)
+// converge on one count. Each write sets the count this node holds, so a
+// compare-and-set that lost finds the winner already wrote what it would
+// have; with a write of "one less" each, every disconnection needed a
+// write of its own through the others' (about N²/2 tries).
+func TestFakeManyDisconnectionsAtOnce(t *testing.T) {
+	env := chattest.NewEnv()
+	a := startFake(t, env, "a-n00000001", nil)
+	b := startFake(t, env, "b-n00000001", nil)
+	u, _ := a.register("anna")
+	const n = 50
+	for range n {
+		a.connect(u.ID)
+	}
+	b.connect(u.ID)
+	revision := func() uint64 {
+		e, err := env.Users.Get(t.Context(), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.Revision
+	}
+	release := env.Users.Hold("update")
+	before, tries := revision(), env.Users.Calls("update")
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- a.svc.Disconnected(a.ctx, u.ID) }()
+	}
+	// Every disconnection's first write waits, all from the same revision.
+	eventually(t, "every disconnection's write", func() bool { return env.Users.Held() == n })
+	release()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var p storedPresence
+	if err := json.Unmarshal([]byte(storedUser(t, env, u.ID)), &p); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.Sessions["a-n00000001"]; ok || p.Sessions["b-n00000001"] != 1 || p.OfflineSince != 0 {
+		t.Fatalf("stored %+v, want only b's session and online", p)
+	}
+	// Only this record is written meanwhile, so the revisions count its
+	// writes: the first tries race and one wins; after it every try
+	// writes 0, so one of them at most (one write each would be n).
+	if got := revision() - before; got > 2 {
+		t.Fatalf("%d writes of the user for %d disconnections at once, want at most 2", got, n)
+	}
+	t.Logf("%d writes, %d tried, for %d disconnections", revision()-before, env.Users.Calls("update")-tries, n)
+	b.disconnect(u.ID)
+	var last storedPresence
+	if err := json.Unmarshal([]byte(storedUser(t, env, u.ID)), &last); err != nil {
+		t.Fatal(err)
+	}
+	if len(last.Sessions) != 0 || last.OfflineSince == 0 {
+		t.Fatalf("stored %+v after the last disconnection, want none and offline", last)
+	}
+}

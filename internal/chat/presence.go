@@ -13,14 +13,7 @@ import (
 // is online (again), and keeps their nickname and room.
 func (s *Service) Connected(ctx context.Context, userID string) error {
 	s.local.begin(userID, +1)
-	_, _, err := s.modifyUser(ctx, userID, func(u *userRecord) (op, error) {
-		if u.Sessions == nil {
-			u.Sessions = make(map[string]int, 1)
-		}
-		u.Sessions[s.cfg.NodeID]++
-		u.OfflineSince = 0
-		return opWrite, nil
-	})
+	err := s.writeSessions(ctx, userID)
 	s.local.end(userID, err != nil)
 	if errors.Is(err, apierr.ErrNotFound) {
 		return apierr.New(apierr.CodeUnauthorized, "not logged in")
@@ -35,19 +28,7 @@ func (s *Service) Connected(ctx context.Context, userID string) error {
 // closed. When it was their last anywhere, the grace period starts.
 func (s *Service) Disconnected(ctx context.Context, userID string) error {
 	s.local.begin(userID, -1)
-	_, _, err := s.modifyUser(ctx, userID, func(u *userRecord) (op, error) {
-		if u.Sessions[s.cfg.NodeID] <= 0 {
-			return opKeep, nil
-		}
-		u.Sessions[s.cfg.NodeID]--
-		if u.Sessions[s.cfg.NodeID] == 0 {
-			delete(u.Sessions, s.cfg.NodeID)
-		}
-		if len(u.Sessions) == 0 {
-			u.OfflineSince = s.now()
-		}
-		return opWrite, nil
-	})
+	err := s.writeSessions(ctx, userID)
 	// The socket is gone whether or not the store heard of it: the count
 	// stays down, and reconcile writes it once the store answers again.
 	s.local.end(userID, false)
@@ -55,6 +36,51 @@ func (s *Service) Disconnected(ctx context.Context, userID string) error {
 		return fmt.Errorf("record disconnection: %w", err)
 	}
 	return nil
+}
+
+// writeSessions makes the store's count of the user's sessions on this
+// node the count this node holds when the write is made (not the stored
+// count plus or minus one): connections and disconnections of one user
+// at once then converge on one value, and a compare-and-set that lost to
+// another finds, on its next try, that the winner already wrote what it
+// would have (no write), instead of every one of N changes needing a
+// write of its own through N-1 lost tries. The last successful write was
+// computed after every change before it, so the store ends right.
+func (s *Service) writeSessions(ctx context.Context, userID string) error {
+	_, _, err := s.modifyUser(ctx, userID, func(u *userRecord) (op, error) {
+		n, _ := s.local.count(userID)
+		if !s.setSessions(u, n) {
+			return opKeep, nil
+		}
+		return opWrite, nil
+	})
+	return err
+}
+
+// setSessions makes u's count of sessions on this node n: online with
+// any, and if it was their last anywhere, offline from now. It reports
+// whether u changed.
+func (s *Service) setSessions(u *userRecord, n int) bool {
+	node := s.cfg.NodeID
+	if n > 0 {
+		if u.Sessions[node] == n && u.OfflineSince == 0 {
+			return false
+		}
+		if u.Sessions == nil {
+			u.Sessions = make(map[string]int, 1)
+		}
+		u.Sessions[node] = n
+		u.OfflineSince = 0
+		return true
+	}
+	if _, ok := u.Sessions[node]; !ok {
+		return false
+	}
+	delete(u.Sessions, node)
+	if len(u.Sessions) == 0 {
+		u.OfflineSince = s.now()
+	}
+	return true
 }
 
 // sweep removes users offline past the grace period, forgets sessions of
@@ -149,23 +175,10 @@ func (s *Service) reconcileSessions(ctx context.Context, userID string) {
 	node := s.cfg.NodeID
 	wrote := false // by the last try of the function below
 	_, _, err := s.modifyUser(ctx, userID, func(u *userRecord) (op, error) {
-		wrote = false
 		n, settled := s.local.count(userID)
-		if !settled || u.Sessions[node] == n {
+		wrote = settled && s.setSessions(u, n)
+		if !wrote {
 			return opKeep, nil
-		}
-		wrote = true
-		if n > 0 {
-			if u.Sessions == nil {
-				u.Sessions = make(map[string]int, 1)
-			}
-			u.Sessions[node] = n
-			u.OfflineSince = 0
-		} else {
-			delete(u.Sessions, node)
-			if len(u.Sessions) == 0 {
-				u.OfflineSince = s.now()
-			}
 		}
 		return opWrite, nil
 	})

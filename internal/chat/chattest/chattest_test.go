@@ -228,6 +228,48 @@ func TestKVFailWith(t *testing.T) {
 	}
 }
 
+// Hold keeps calls of one op waiting until released; other ops, and a
+// call whose context ends, go on.
+func TestKVHold(t *testing.T) {
+	ctx := testCtx(t)
+	kv := chattest.NewKV("test", nil, 0)
+	rev, err := kv.Create(ctx, "a", []byte("1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := kv.Hold("update")
+	done := make(chan error, 1)
+	go func() {
+		_, err := kv.Update(ctx, "a", []byte("2"), rev)
+		done <- err
+	}()
+	waitFor(t, "the held update", func() bool { return kv.Held() == 1 })
+	if e, err := kv.Get(ctx, "a"); err != nil || string(e.Value) != "1" {
+		t.Fatalf("get during the hold: %q, %v", e.Value, err)
+	}
+	short, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := kv.Update(short, "a", []byte("3"), rev); !errors.Is(err, context.Canceled) {
+		t.Fatalf("held update with an ended context: %v", err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the update went on before release: %v", err)
+	default:
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatalf("released update: %v", err)
+	}
+	release() // twice is fine
+	if e, _ := kv.Get(ctx, "a"); string(e.Value) != "2" {
+		t.Fatalf("value %q after the release, want 2", e.Value)
+	}
+	if n := kv.Held(); n != 0 {
+		t.Fatalf("%d still held", n)
+	}
+}
+
 // Timers fire in due order when the clock passes them; Stop and Reset
 // behave as time.Timer's.
 func TestClockTimers(t *testing.T) {

@@ -47,6 +47,8 @@ type KV struct {
 	watchers map[*kvWatcher]struct{}
 	fail     func(op, key string) error
 	calls    map[string]int
+	hold     map[string]chan struct{} // op → closed on release
+	held     int                      // calls waiting in a hold
 }
 
 type kvEntry struct {
@@ -76,6 +78,57 @@ func (k *KV) FailWith(fn func(op, key string) error) {
 	k.mu.Unlock()
 }
 
+// Hold makes later calls of op wait, before they do anything, until
+// release is called (or their context ends): a test lines up calls that
+// then race. Held counts the calls waiting.
+func (k *KV) Hold(op string) (release func()) {
+	ch := make(chan struct{})
+	k.mu.Lock()
+	if k.hold == nil {
+		k.hold = map[string]chan struct{}{}
+	}
+	k.hold[op] = ch
+	k.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			k.mu.Lock()
+			if k.hold[op] == ch {
+				delete(k.hold, op)
+			}
+			k.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// Held returns how many calls wait in a Hold.
+func (k *KV) Held() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.held
+}
+
+// wait blocks a call of op while a Hold of op is on.
+func (k *KV) wait(ctx context.Context, op string) {
+	k.mu.Lock()
+	ch := k.hold[op]
+	if ch != nil {
+		k.held++
+	}
+	k.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
+	k.mu.Lock()
+	k.held--
+	k.mu.Unlock()
+}
+
 // Calls returns how many calls of op were made (failed ones included).
 func (k *KV) Calls(op string) int {
 	k.mu.Lock()
@@ -89,6 +142,7 @@ func (k *KV) begin(ctx context.Context, op, key string, checkKey bool) error {
 	if checkKey && !chat.ValidKey(key) {
 		return fmt.Errorf("%s: %s %q: %w", k.name, op, key, ErrInvalidKey)
 	}
+	k.wait(ctx, op)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: %s %q: %w", k.name, op, key, err)
 	}
