@@ -310,7 +310,7 @@ func (c *config) checkChat(rates string) []error {
 // startCPUProfile profiles this process into path until the returned
 // function runs.
 func startCPUProfile(path string) (func(*slog.Logger), error) {
-	f, err := os.Create(path)
+	f, err := os.Create(path) //nolint:gosec // the path the operator gave -cpuprofile
 	if err != nil {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
