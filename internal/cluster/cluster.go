@@ -54,6 +54,7 @@ const (
 	DefaultAttachmentRetention    = 12 * time.Hour
 	DefaultStartTimeout           = 30 * time.Second
 	DefaultRequestTimeout         = 5 * time.Second
+	DefaultAppendAttempt          = 2 * time.Second
 
 	// roomsDuplicateWindow is how long the ROOMS stream remembers
 	// Nats-Msg-Id headers for deduplicating retried appends.
@@ -132,6 +133,13 @@ type Options struct {
 	// RequestTimeout bounds each storage request whose context has no
 	// deadline (default 5s).
 	RequestTimeout time.Duration
+	// AppendAttempt is how long a room-log append waits for the stream's
+	// ack before it publishes again, with the same message id, which the
+	// stream deduplicates (default 2s). A stream without a leader (an
+	// election, after the loss of a server) drops a publish without an
+	// answer: without another try, the append would wait out its caller's
+	// whole deadline.
+	AppendAttempt time.Duration
 }
 
 // LogValue lets Options be logged without its secret: Token is replaced
@@ -216,6 +224,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = DefaultRequestTimeout
+	}
+	if o.AppendAttempt <= 0 {
+		o.AppendAttempt = DefaultAppendAttempt
 	}
 	return o, nil
 }
@@ -376,7 +387,10 @@ func (c *Cluster) connect(ctx context.Context) error {
 		}
 	}
 	c.log.Debug("nats connected", "url", nc.ConnectedUrlRedacted(), "embedded", c.srv != nil)
-	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(o.RequestTimeout))
+	// An asynchronous publish's ack is awaited for o.AppendAttempt: then
+	// its future fails (ErrAsyncPublishTimeout) and is forgotten, and the
+	// append publishes again (Log.appendID).
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(o.RequestTimeout), jetstream.WithPublishAsyncTimeout(o.AppendAttempt))
 	if err != nil {
 		return fmt.Errorf("cluster: jetstream: %w", err)
 	}
@@ -514,7 +528,7 @@ func (c *Cluster) provision(ctx context.Context) error {
 		return err
 	}
 
-	c.roomLog = &Log{c: c, probes: make(chan func()), followCheck: followCheckInterval}
+	c.roomLog = &Log{c: c, probes: make(chan func()), followCheck: followCheckInterval, publish: c.js.PublishAsync}
 	c.signals = &Signals{c: c}
 	return nil
 }

@@ -2,7 +2,11 @@ package cluster
 
 import (
 	"context"
+	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // SetFollowCheck sets how often the Follows started afterwards check
@@ -66,3 +70,49 @@ func (k *KV) StreamMsgs(ctx context.Context) (uint64, error) {
 	}
 	return st.CachedInfo().State.Msgs, nil
 }
+
+// LosePublishes makes the next n appends' publishes get no ack: with
+// stored, the stream stores the event and its ack is lost; without, the
+// publish never reaches the stream. Either way the future fails as
+// nats.go's does when no ack came within Options.AppendAttempt.
+// It returns how many were lost so far.
+func (l *Log) LosePublishes(n int, stored bool) (lost func() int) {
+	var mu sync.Mutex
+	left, done := n, 0
+	real := l.publish
+	l.publish = func(subject string, data []byte, opts ...jetstream.PublishOpt) (jetstream.PubAckFuture, error) {
+		mu.Lock()
+		lose := left > 0
+		if lose {
+			left--
+			done++
+		}
+		mu.Unlock()
+		if !lose {
+			return real(subject, data, opts...)
+		}
+		if stored {
+			if _, err := real(subject, data, opts...); err != nil {
+				return nil, err
+			}
+		}
+		f := &lostFuture{err: make(chan error, 1), msg: &nats.Msg{Subject: subject, Data: data}}
+		time.AfterFunc(l.c.opts.AppendAttempt, func() { f.err <- jetstream.ErrAsyncPublishTimeout })
+		return f, nil
+	}
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return done
+	}
+}
+
+// lostFuture is a publish whose ack never comes.
+type lostFuture struct {
+	err chan error
+	msg *nats.Msg
+}
+
+func (f *lostFuture) Ok() <-chan *jetstream.PubAck { return nil }
+func (f *lostFuture) Err() <-chan error            { return f.err }
+func (f *lostFuture) Msg() *nats.Msg               { return f.msg }

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +47,9 @@ type Log struct {
 	// followCheck is how often Follow compares the stream with what it
 	// delivered (followCheckInterval; shorter in tests).
 	followCheck time.Duration
+	// publish is the JetStream context's PublishAsync (a test's stand-in
+	// loses some publishes).
+	publish func(subject string, data []byte, opts ...jetstream.PublishOpt) (jetstream.PubAckFuture, error)
 
 	followersMu sync.Mutex
 	followers   []*follower // the running Follows
@@ -75,38 +80,51 @@ func (l *Log) AppendID(ctx context.Context, room, id string, data []byte) (uint6
 	return seq, err
 }
 
-// appendID publishes data with message id id (none if empty) and returns
-// the stream sequence, and whether the stream had already stored id
-// (then the sequence is the first append's, in whichever room).
+// appendID publishes data with message id id (one of its own if empty)
+// and returns the stream sequence, and whether the stream had already
+// stored id (then the sequence is the first append's, in whichever room;
+// it may be this call's own earlier try).
+//
+// A publish whose ack does not come within Options.AppendAttempt is made
+// again with the same id, until ctx ends: the stream stores it once
+// whichever try reached it, and the ack of a later try carries the
+// stored sequence.
 func (l *Log) appendID(ctx context.Context, room, id string, data []byte) (seq uint64, dup bool, err error) {
 	if err := checkRoom("append", room); err != nil {
 		return 0, false, err
 	}
-	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(StreamRooms)}
-	if id != "" {
-		opts = append(opts, jetstream.WithMsgID(id))
+	own := id == ""
+	if own {
+		id = "log." + rand.Text()
 	}
-	// An asynchronous publish: many appends share the connection's
-	// writes and none waits for another's ack. This one's ack is awaited
-	// here, so the caller's order within a room is kept.
-	f, err := l.c.js.PublishAsync(RoomSubjectPrefix+room, data, opts...)
-	if err != nil {
-		if !l.c.nc.IsConnected() {
-			// nats.go words a closed connection into its error here
-			// without wrapping ErrConnectionClosed.
-			err = fmt.Errorf("%w: %v", apierr.ErrUnavailable, err)
+	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(StreamRooms), jetstream.WithMsgID(id)}
+	for try := 1; ; try++ {
+		// An asynchronous publish: many appends share the connection's
+		// writes and none waits for another's ack. This one's ack is
+		// awaited here, so the caller's order within a room is kept.
+		f, err := l.publish(RoomSubjectPrefix+room, data, opts...)
+		if err != nil {
+			if !l.c.nc.IsConnected() {
+				// nats.go words a closed connection into its error here
+				// without wrapping ErrConnectionClosed.
+				err = fmt.Errorf("%w: %v", apierr.ErrUnavailable, err)
+			}
+			return 0, false, fmt.Errorf("room log: append to %q: %w", room, storeErr(err))
 		}
-		return 0, false, fmt.Errorf("room log: append to %q: %w", room, storeErr(err))
-	}
-	select {
-	case ack := <-f.Ok():
-		return ack.Sequence, ack.Duplicate, nil
-	case err := <-f.Err():
-		return 0, false, fmt.Errorf("room log: append to %q: %w", room, storeErr(err))
-	case <-ctx.Done():
-		// The outcome is unknown: it may still be stored (the caller's
-		// message id, if any, makes a retry safe).
-		return 0, false, fmt.Errorf("room log: append to %q: %w", room, storeErr(context.Cause(ctx)))
+		select {
+		case ack := <-f.Ok():
+			return ack.Sequence, ack.Duplicate && !own, nil
+		case err := <-f.Err():
+			if errors.Is(err, jetstream.ErrAsyncPublishTimeout) && ctx.Err() == nil {
+				l.c.log.Debug("room log: no ack, publishing again", "room", room, "try", try)
+				continue
+			}
+			return 0, false, fmt.Errorf("room log: append to %q: %w", room, storeErr(err))
+		case <-ctx.Done():
+			// The outcome is unknown: it may still be stored (the caller's
+			// message id, if any, makes a retry safe).
+			return 0, false, fmt.Errorf("room log: append to %q: %w", room, storeErr(context.Cause(ctx)))
+		}
 	}
 }
 
@@ -115,7 +133,8 @@ func (l *Log) appendID(ctx context.Context, room, id string, data []byte) (seq u
 // for two minutes). A repeat of id within that window, from any node and
 // to any room, stores nothing: the publish ack says Duplicate and carries
 // the first append's sequence, and AppendOnce reads that stored event
-// back (Get) and returns it as dup. id must not be empty.
+// back (Get) and returns it as dup, unless it is this call's own earlier
+// try (the same room and bytes: see appendID). id must not be empty.
 func (l *Log) AppendOnce(ctx context.Context, room, id string, data []byte) (uint64, *chat.LogEntry, error) {
 	if id == "" {
 		return 0, nil, fmt.Errorf("room log: append once to %q: empty id", room)
@@ -127,6 +146,11 @@ func (l *Log) AppendOnce(ctx context.Context, room, id string, data []byte) (uin
 	e, err := l.Get(ctx, seq)
 	if err != nil {
 		return 0, nil, fmt.Errorf("room log: append once to %q: the original of %q: %w", room, id, err)
+	}
+	if e.Room == room && bytes.Equal(e.Data, data) {
+		// This call's own earlier try, whose ack was lost: what a
+		// repeat appends differs (an event carries its own random id).
+		return seq, nil, nil
 	}
 	return seq, &e, nil
 }

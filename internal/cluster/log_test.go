@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -368,5 +369,63 @@ func TestLogFollowReplacesSilentConsumer(t *testing.T) {
 	case e := <-got:
 		t.Fatalf("an extra event: %+v", e)
 	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// An append whose ack does not come publishes again with the same
+// message id: the event is stored once, whether the lost try reached the
+// stream or not, and AppendOnce does not take its own earlier try for a
+// repeat.
+func TestLogAppendRetriesALostPublish(t *testing.T) {
+	c := natstest.Start(t, func(o *cluster.Options) { o.AppendAttempt = 100 * time.Millisecond })
+	ctx := testCtx(t)
+	for _, tc := range []struct {
+		name   string
+		stored bool // the lost try's event reached the stream
+		once   string
+	}{
+		{"lost before the stream", false, ""},
+		{"ack lost", true, ""},
+		{"lost before the stream, AppendOnce", false, "u1:c1"},
+		{"ack lost, AppendOnce", true, "u1:c2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			room := "retry" + strings.NewReplacer(" ", "-", ",", "").Replace(tc.name)
+			lost := c.Log().LosePublishes(2, tc.stored)
+			data := []byte("event of " + tc.name)
+			var seq uint64
+			var err error
+			if tc.once == "" {
+				seq, err = c.Log().Append(ctx, room, data)
+			} else {
+				var dup *chat.LogEntry
+				seq, dup, err = c.Log().AppendOnce(ctx, room, tc.once, data)
+				if dup != nil {
+					t.Fatalf("AppendOnce took its own lost try for a repeat: %+v", dup)
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := lost(); n != 2 {
+				t.Fatalf("%d publishes lost, want 2", n)
+			}
+			got, err := c.Log().Since(ctx, room, 0, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0].Seq != seq || string(got[0].Data) != string(data) {
+				t.Fatalf("room holds %+v, want one event at seq %d", got, seq)
+			}
+		})
+	}
+	// A real repeat of an AppendOnce id is still one.
+	first, _, err := c.Log().AppendOnce(ctx, "repeat", "u1:c9", []byte("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, dup, err := c.Log().AppendOnce(ctx, "repeat", "u1:c9", []byte("b"))
+	if err != nil || dup == nil || seq != first || string(dup.Data) != "a" {
+		t.Fatalf("repeat: seq %d (first %d), dup %+v, %v", seq, first, dup, err)
 	}
 }
