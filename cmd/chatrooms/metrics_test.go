@@ -97,10 +97,13 @@ func TestMetrics(t *testing.T) {
 		bob.nextMessage(t)
 	}
 	// The fan-out latency is observed by the writers, after the socket
-	// write: wait for both.
+	// write, and a handler's duration just after its ack is queued: wait
+	// for all three.
+	sendEvent := map[string]string{"event": "send_message"}
 	after := scrapeUntil(t, base, func(f map[string]*dto.MetricFamily) bool {
 		return value(f, "chatrooms_deliveries_total", nil)-value(before, "chatrooms_deliveries_total", nil) >= 2*sent &&
-			value(f, "chatrooms_fanout_latency_seconds", nil)-value(before, "chatrooms_fanout_latency_seconds", nil) >= 2*sent
+			value(f, "chatrooms_fanout_latency_seconds", nil)-value(before, "chatrooms_fanout_latency_seconds", nil) >= 2*sent &&
+			value(f, "chatrooms_socket_event_duration_seconds", sendEvent)-value(before, "chatrooms_socket_event_duration_seconds", sendEvent) >= sent
 	})
 	delta := func(name string, labels map[string]string) float64 {
 		return value(after, name, labels) - value(before, name, labels)
@@ -115,6 +118,7 @@ func TestMetrics(t *testing.T) {
 		{"chatrooms_deliveries_total", nil, 2 * sent},       // alice and bob
 		{"chatrooms_fanout_latency_seconds", nil, 2 * sent}, // one a socket write
 		{"chatrooms_jetstream_publish_duration_seconds", nil, sent},
+		{"chatrooms_socket_event_duration_seconds", sendEvent, sent},
 		{"chatrooms_socketio_packets_received_total", nil, sent},
 	}
 	for _, c := range checks {

@@ -43,6 +43,7 @@ type Metrics struct {
 	uploadBytes    prometheus.Counter
 	uploadRefusals *prometheus.CounterVec
 	publish        prometheus.Histogram
+	events         *prometheus.HistogramVec
 }
 
 // latencyBuckets span 0.5 ms to about 16 s.
@@ -80,8 +81,10 @@ func New() *Metrics {
 		Help: "Uploads refused, by error code."}, []string{"code"})
 	m.publish = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "jetstream_publish_duration_seconds", Buckets: latencyBuckets,
 		Help: "Room log appends: from the publish to JetStream's ack."})
+	m.events = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "socket_event_duration_seconds", Buckets: latencyBuckets,
+		Help: "/chat client events (send_message, switch_room, typing, get_lists): time in the handler, until its ack is queued."}, []string{"event"})
 	for _, c := range []prometheus.Collector{m.roomEvents, m.deliveries, m.fanout, m.sends, m.rateLimited, m.chatDisconnect, m.httpRequests,
-		m.httpDuration, m.uploads, m.uploadBytes, m.uploadRefusals, m.publish} {
+		m.httpDuration, m.uploads, m.uploadBytes, m.uploadRefusals, m.publish, m.events} {
 		f(c)
 	}
 	return m
@@ -264,5 +267,14 @@ func (m *Metrics) UploadRefused(code string) {
 func (m *Metrics) Published(d time.Duration) {
 	if m != nil {
 		m.publish.Observe(d.Seconds())
+	}
+}
+
+// EventHandled observes a /chat client event (one of the gateway's
+// handlers: a bounded set) handled in d, until its ack was
+// queued.
+func (m *Metrics) EventHandled(event string, d time.Duration) {
+	if m != nil {
+		m.events.WithLabelValues(event).Observe(d.Seconds())
 	}
 }

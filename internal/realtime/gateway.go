@@ -78,6 +78,9 @@ type Metrics interface {
 	// Disconnected: a chat socket ended, for reason (disconnectReason's
 	// bounded set).
 	Disconnected(reason string)
+	// EventHandled: a client event (a handler's name: a bounded set) took
+	// d in its handler, until its ack was queued.
+	EventHandled(event string, d time.Duration)
 }
 
 // disconnectReason maps a Socket.IO disconnect reason to the bounded set
@@ -114,6 +117,8 @@ func (noMetrics) Delivered(int)       {}
 func (noMetrics) SendOutcome(string)  {}
 func (noMetrics) RateLimited(string)  {}
 func (noMetrics) Disconnected(string) {}
+
+func (noMetrics) EventHandled(string, time.Duration) {}
 
 // Gateway serves the chat namespace. It implements chat.Listener. Safe
 // for concurrent use.
@@ -236,10 +241,10 @@ func New(cfg Config, svc Service, sio *socketio.Server) *Gateway {
 	g.nsp.OnConnect(g.onConnect)
 	g.nsp.OnConnection(g.onConnection)
 	g.nsp.OnDisconnect(g.onDisconnect)
-	g.nsp.On("send_message", g.tracked(g.onSendMessage))
-	g.nsp.On("switch_room", g.tracked(g.onSwitchRoom))
-	g.nsp.On("typing", g.tracked(g.onTyping))
-	g.nsp.On("get_lists", g.tracked(g.onGetLists))
+	g.nsp.On("send_message", g.tracked("send_message", g.onSendMessage))
+	g.nsp.On("switch_room", g.tracked("switch_room", g.onSwitchRoom))
+	g.nsp.On("typing", g.tracked("typing", g.onTyping))
+	g.nsp.On("get_lists", g.tracked("get_lists", g.onGetLists))
 	return g
 }
 
@@ -866,18 +871,20 @@ func (c *calls) drain(ctx context.Context) error {
 	}
 }
 
-// tracked wraps an event handler: the call counts as in flight until it
-// returns (its ack is queued by then); once draining, the call is refused
-// with unavailable, so the client retries it after reconnecting (with the
-// same client_id for a message).
-func (g *Gateway) tracked(h func(*socketio.Socket, *socketio.Incoming)) func(*socketio.Socket, *socketio.Incoming) {
+// tracked wraps the handler of event: the call counts as in flight until
+// it returns (its ack is queued by then), and its duration is observed;
+// once draining, the call is refused with unavailable, so the client
+// retries it after reconnecting (with the same client_id for a message).
+func (g *Gateway) tracked(event string, h func(*socketio.Socket, *socketio.Incoming)) func(*socketio.Socket, *socketio.Incoming) {
 	return func(s *socketio.Socket, e *socketio.Incoming) {
 		if !g.calls.begin() {
 			g.reply(e, "", nil, &apierr.Error{Code: apierr.CodeUnavailable, Message: "the server is shutting down; reconnect and retry"})
 			return
 		}
 		defer g.calls.end()
+		start := time.Now()
 		h(s, e)
+		g.cfg.Metrics.EventHandled(event, time.Since(start))
 	}
 }
 
