@@ -468,6 +468,6 @@ func (srv *Server) Probe() {
 		sh.mu.Unlock()
 	}
 	srv.writers.mu.Lock()
-	_ = len(srv.writers.ready)
+	_ = srv.writers.ready.len()
 	srv.writers.mu.Unlock()
 }

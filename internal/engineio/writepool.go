@@ -24,9 +24,47 @@ type writePool struct {
 	interval time.Duration // Config.WriteInterval
 
 	mu      sync.Mutex
-	ready   []*Session // FIFO: ready[head:]
-	head    int
+	ready   poolQueue // sessions with frames to write, first come first written
+	replies poolQueue // sessions with a reply waiting: written before ready's
+	ticket  uint64    // the last entry's number
 	workers int
+}
+
+// poolEntry is a session waiting in a poolQueue. An entry whose ticket is
+// no longer its session's poolTicket is stale (the session was moved to
+// replies) and is skipped.
+type poolEntry struct {
+	s      *Session
+	ticket uint64
+}
+
+// poolQueue is a FIFO of entries: q[head:].
+type poolQueue struct {
+	q    []poolEntry
+	head int
+}
+
+func (q *poolQueue) len() int { return len(q.q) - q.head }
+
+// take returns the first live entry's session, or nil when there is none
+// (then the queue is emptied, keeping a small array). p.mu is held.
+func (q *poolQueue) take() *Session {
+	for q.head < len(q.q) {
+		e := q.q[q.head]
+		q.q[q.head] = poolEntry{}
+		q.head++
+		if e.s.poolTicket == e.ticket {
+			e.s.poolTicket, e.s.poolReply = 0, false
+			return e.s
+		}
+	}
+	if cap(q.q) > 4096 { // let a burst's big array go
+		q.q = nil
+	} else {
+		q.q = q.q[:0]
+	}
+	q.head = 0
+	return nil
 }
 
 // yieldEvery is how many sessions a worker writes between two yields.
@@ -49,10 +87,19 @@ func poolWorkers(procs int) int {
 }
 
 // push queues s, whose writer role (s.writing) the caller took, and
-// starts a worker if fewer than max are running.
+// starts a worker if fewer than max are running. A session that got a
+// reply while a worker was writing it (s.replyNext) goes to replies.
 func (p *writePool) push(s *Session) {
 	p.mu.Lock()
-	p.ready = append(p.ready, s)
+	p.ticket++
+	s.poolTicket = p.ticket
+	e := poolEntry{s: s, ticket: p.ticket}
+	if s.replyNext {
+		s.replyNext, s.poolReply = false, true
+		p.replies.q = append(p.replies.q, e)
+	} else {
+		p.ready.q = append(p.ready.q, e)
+	}
 	start := p.workers < p.max
 	if start {
 		p.workers++
@@ -64,33 +111,49 @@ func (p *writePool) push(s *Session) {
 	}
 }
 
-// pop takes the first ready session, or returns nil and retires the
-// calling worker when there is none.
+// promote moves s, whose writer role is taken (s.writing, s.mu held), to
+// replies: a reply to the client's request (an ack) was just queued on
+// it, and the client is waiting for it, whereas a
+// session in ready may only have broadcasts waiting. Its frames keep
+// their order: the whole queue is written, sooner. A session that is not
+// waiting in ready is being written (by a worker, which pushes it to
+// replies if more is queued, or by its own writeLoop, whose socket is
+// full: then the mark waits for its next push).
+func (p *writePool) promote(s *Session) {
+	p.mu.Lock()
+	switch {
+	case s.poolReply:
+	case s.poolTicket == 0:
+		s.replyNext = true
+	default:
+		p.ticket++
+		s.poolTicket, s.poolReply = p.ticket, true
+		p.replies.q = append(p.replies.q, poolEntry{s: s, ticket: p.ticket})
+	}
+	p.mu.Unlock()
+}
+
+// pop takes the first session waiting for a reply, else the first ready
+// one; or returns nil and retires the calling worker when there is none.
 func (p *writePool) pop() *Session {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.head == len(p.ready) {
-		p.workers--
-		if cap(p.ready) > 4096 { // let a burst's big array go
-			p.ready = nil
-		} else {
-			clear(p.ready)
-			p.ready = p.ready[:0]
-		}
-		p.head = 0
-		return nil
+	if s := p.replies.take(); s != nil {
+		return s
 	}
-	s := p.ready[p.head]
-	p.ready[p.head] = nil
-	p.head++
-	return s
+	if s := p.ready.take(); s != nil {
+		return s
+	}
+	p.workers--
+	return nil
 }
 
-// readyLen is the number of sessions waiting.
+// readyLen is the number of entries waiting (a moved session's old entry
+// included: a round may end one session early).
 func (p *writePool) readyLen() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.ready) - p.head
+	return p.ready.len() + p.replies.len()
 }
 
 // run is a worker. With an interval, it goes round the ready sessions in

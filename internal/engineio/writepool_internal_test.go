@@ -42,3 +42,86 @@ func TestPoolWorkersLeaveAP(t *testing.T) {
 		}
 	}
 }
+
+// The pool writes sessions with a reply waiting before the others, each
+// once, and otherwise in the order they became ready.
+func TestWritePoolRepliesFirst(t *testing.T) {
+	type step struct {
+		op   string // push, promote, pop
+		s    int    // session index
+		want int    // pop: the session expected, -1 for none
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"ready in order", []step{
+			{"push", 0, 0}, {"push", 1, 0}, {"push", 2, 0},
+			{"pop", 0, 0}, {"pop", 0, 1}, {"pop", 0, 2}, {"pop", 0, -1},
+		}},
+		{"a reply goes first, once", []step{
+			{"push", 0, 0}, {"push", 1, 0}, {"push", 2, 0},
+			{"promote", 2, 0},
+			{"pop", 0, 2}, {"pop", 0, 0}, {"pop", 0, 1}, {"pop", 0, -1},
+		}},
+		{"replies in their order; a second reply changes nothing", []step{
+			{"push", 0, 0}, {"push", 1, 0}, {"push", 2, 0},
+			{"promote", 2, 0}, {"promote", 1, 0}, {"promote", 2, 0},
+			{"pop", 0, 2}, {"pop", 0, 1}, {"pop", 0, 0}, {"pop", 0, -1},
+		}},
+		{"a reply while being written: its next push goes first", []step{
+			{"push", 0, 0}, {"push", 1, 0},
+			{"pop", 0, 0}, // a worker writes 0
+			{"promote", 0, 0},
+			{"push", 0, 0}, // more was queued: 0 is queued again
+			{"pop", 0, 0}, {"pop", 0, 1}, {"pop", 0, -1},
+		}},
+		{"the mark is spent by one push", []step{
+			{"push", 0, 0}, {"pop", 0, 0},
+			{"promote", 0, 0},
+			{"push", 1, 0}, {"push", 0, 0}, // 0 to replies
+			{"pop", 0, 0}, {"push", 0, 0}, // then back to ready
+			{"pop", 0, 1}, {"pop", 0, 0}, {"pop", 0, -1},
+		}},
+		{"written first, then queued again behind the others", []step{
+			{"push", 0, 0}, {"push", 1, 0}, {"promote", 1, 0},
+			{"pop", 0, 1}, {"push", 1, 0},
+			{"pop", 0, 0}, {"pop", 0, 1}, {"pop", 0, -1},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &writePool{} // max 0: push starts no worker
+			ss := make([]*Session, 3)
+			for i := range ss {
+				ss[i] = &Session{id: string(rune('a' + i))}
+			}
+			for i, st := range tc.steps {
+				switch st.op {
+				case "push":
+					p.push(ss[st.s])
+				case "promote":
+					p.promote(ss[st.s])
+				case "pop":
+					got := p.pop()
+					want := (*Session)(nil)
+					if st.want >= 0 {
+						want = ss[st.want]
+					}
+					if got != want {
+						t.Fatalf("step %d: pop = %v, want %v", i, sessionName(got), sessionName(want))
+					}
+				}
+			}
+			if n := p.readyLen(); n != 0 {
+				t.Errorf("%d entries left", n)
+			}
+		})
+	}
+}
+
+func sessionName(s *Session) string {
+	if s == nil {
+		return "none"
+	}
+	return s.id
+}

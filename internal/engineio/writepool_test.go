@@ -162,6 +162,54 @@ func TestWritePoolPartialWritesKeepOrder(t *testing.T) {
 	}
 }
 
+// Replies (SendReply) move a session ahead in the pool, never a frame
+// ahead in its session: several sessions sent to at once, every seventh
+// frame a reply, some big enough to fill the socket (and hand the session
+// to its own writer), each get every frame in order.
+func TestWritePoolRepliesKeepOrder(t *testing.T) {
+	e := startPoolEngine(t, engineio.Config{WriteQueue: 64 << 20})
+	const sessions, n = 4, 300
+	sizes := []int{10, 1000, 5000, 40 << 10, 3, 700}
+	type pair struct {
+		c *rawWS
+		s *engineio.Session
+	}
+	ps := make([]pair, sessions)
+	for i := range ps {
+		ps[i].c, ps[i].s = e.dial(t)
+	}
+	errs := make(chan error, sessions)
+	for _, p := range ps {
+		go func() {
+			for i := range n {
+				f := eiocodec.NewMessageFrame([]byte(numbered(i, sizes[i%len(sizes)])))
+				send := p.s.Send
+				if i%7 == 0 {
+					send = p.s.SendReply
+				}
+				if err := send(f); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for _, p := range ps {
+		for i := range n {
+			want := "4" + numbered(i, sizes[i%len(sizes)])
+			if got, _ := p.c.read(t); got != want {
+				t.Fatalf("frame %d = %.20q… (%d bytes), want %.20q… (%d bytes)", i, got, len(got), want, len(want))
+			}
+		}
+	}
+	for range ps {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // A graceful close still delivers everything queued before it, then the
 // close frame, whether the writer is a pool worker or the session's own.
 func TestWritePoolCloseAfterQueuedFrames(t *testing.T) {

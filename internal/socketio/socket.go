@@ -230,11 +230,18 @@ func (s *Socket) onEvent(p *siocodec.Packet) {
 }
 
 // send encodes p once and queues it.
-func (s *Socket) send(p *siocodec.Packet) error {
+func (s *Socket) send(p *siocodec.Packet) error { return s.queue(p, false) }
+
+// reply is send for a reply the client waits for (an ack): the session
+// is written ahead of those with only broadcasts waiting
+// (engineio.Session.SendReply).
+func (s *Socket) reply(p *siocodec.Packet) error { return s.queue(p, true) }
+
+func (s *Socket) queue(p *siocodec.Packet, reply bool) error {
 	if s.gone.Load() {
 		return ErrSocketClosed
 	}
-	if err := s.deliver(packetFrames(p)); err != nil {
+	if err := s.deliverAs(packetFrames(p), reply); err != nil {
 		return fmt.Errorf("send to socket %s: %w", s.id, err)
 	}
 	s.nsp.srv.packetsOut.Add(1)
@@ -243,7 +250,10 @@ func (s *Socket) send(p *siocodec.Packet) error {
 
 // deliver queues frames on the session, or holds them while the CONNECT
 // reply is not queued yet (release sends them after it, in order).
-func (s *Socket) deliver(frames []*engineio.Frame) error {
+func (s *Socket) deliver(frames []*engineio.Frame) error { return s.deliverAs(frames, false) }
+
+// deliverAs is deliver, with the session's SendReply if reply.
+func (s *Socket) deliverAs(frames []*engineio.Frame, reply bool) error {
 	if !s.open.Load() {
 		s.mu.Lock()
 		if !s.open.Load() {
@@ -257,6 +267,9 @@ func (s *Socket) deliver(frames []*engineio.Frame) error {
 			return nil
 		}
 		s.mu.Unlock()
+	}
+	if reply {
+		return s.conn.sess.SendReply(frames...)
 	}
 	return s.conn.sess.Send(frames...)
 }
@@ -416,7 +429,7 @@ func (e *Incoming) ack(data json.RawMessage, atts [][]byte) error {
 	if !e.acked.CompareAndSwap(false, true) {
 		return ErrAckSent
 	}
-	return e.sock.send(&siocodec.Packet{Type: siocodec.Ack, Namespace: e.sock.nsp.name, ID: e.ackID, Data: data, Attachments: atts})
+	return e.sock.reply(&siocodec.Packet{Type: siocodec.Ack, Namespace: e.sock.nsp.name, ID: e.ackID, Data: data, Attachments: atts})
 }
 
 // rawArray joins first (if any) and args into a JSON array.
