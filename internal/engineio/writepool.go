@@ -46,6 +46,20 @@ type poolQueue struct {
 
 func (q *poolQueue) len() int { return len(q.q) - q.head }
 
+// add appends e. When the array is full and at least half of it taken,
+// the waiting entries move to its front first: a queue that never empties
+// (a pool busy for minutes) keeps its array instead of growing a new one,
+// copying everything, each time it fills.
+func (q *poolQueue) add(e poolEntry) {
+	if len(q.q) == cap(q.q) && q.head > 0 && q.head >= len(q.q)/2 {
+		n := copy(q.q, q.q[q.head:])
+		clear(q.q[n:])
+		q.q = q.q[:n]
+		q.head = 0
+	}
+	q.q = append(q.q, e)
+}
+
 // take returns the first live entry's session, or nil when there is none
 // (then the queue is emptied, keeping a small array). p.mu is held.
 func (q *poolQueue) take() *Session {
@@ -96,9 +110,9 @@ func (p *writePool) push(s *Session) {
 	e := poolEntry{s: s, ticket: p.ticket}
 	if s.replyNext {
 		s.replyNext, s.poolReply = false, true
-		p.replies.q = append(p.replies.q, e)
+		p.replies.add(e)
 	} else {
-		p.ready.q = append(p.ready.q, e)
+		p.ready.add(e)
 	}
 	start := p.workers < p.max
 	if start {
@@ -128,7 +142,7 @@ func (p *writePool) promote(s *Session) {
 	default:
 		p.ticket++
 		s.poolTicket, s.poolReply = p.ticket, true
-		p.replies.q = append(p.replies.q, poolEntry{s: s, ticket: p.ticket})
+		p.replies.add(poolEntry{s: s, ticket: p.ticket})
 	}
 	p.mu.Unlock()
 }

@@ -125,3 +125,30 @@ func sessionName(s *Session) string {
 	}
 	return s.id
 }
+
+// A pool that is never idle (a session queued again as another is taken,
+// for a long time) reuses its queue's array: it does not grow with the
+// number of sessions ever queued, only with those waiting at once.
+func TestWritePoolQueueStaysSmallWhenNeverEmpty(t *testing.T) {
+	for _, waiting := range []int{1, 7, 100, 1000} {
+		p := &writePool{}
+		ss := make([]*Session, waiting)
+		for i := range ss {
+			ss[i] = &Session{}
+			p.push(ss[i])
+		}
+		for i := range 200 * waiting {
+			s := p.pop()
+			if s != ss[i%waiting] {
+				t.Fatalf("waiting %d: pop %d took the wrong session", waiting, i)
+			}
+			p.push(s)
+		}
+		if c := cap(p.ready.q); c > 4*waiting+8 {
+			t.Errorf("waiting %d: the queue's array holds %d entries after %d pushes", waiting, c, 201*waiting)
+		}
+		if n := p.readyLen(); n != waiting {
+			t.Errorf("waiting %d: %d entries queued", waiting, n)
+		}
+	}
+}
