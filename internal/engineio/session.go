@@ -184,15 +184,7 @@ func (s *Session) Value() any {
 // blocks on the network. If the queue would exceed the configured limit the
 // session is closed with ErrSlowConsumer, which Send returns; after close it
 // returns ErrSessionClosed.
-func (s *Session) Send(frames ...*Frame) error {
-	s.mu.Lock()
-	err := s.enqueueLocked(frames...)
-	s.mu.Unlock()
-	if err == ErrSlowConsumer {
-		s.close(ErrSlowConsumer, false)
-	}
-	return err
-}
+func (s *Session) Send(frames ...*Frame) error { return s.send(false, frames) }
 
 // SendReply is Send for a reply to the client's request (an ack), which
 // the client is waiting for: a WebSocket session waiting for the write
@@ -202,10 +194,13 @@ func (s *Session) Send(frames ...*Frame) error {
 // reply a round of the pool (docs/measurements.md, "Replies first"). Not
 // for the Socket.IO CONNECT answer: the lists follow it, and writing it
 // alone first only adds a write.
-func (s *Session) SendReply(frames ...*Frame) error {
+func (s *Session) SendReply(frames ...*Frame) error { return s.send(true, frames) }
+
+// send is Send, or SendReply if reply.
+func (s *Session) send(reply bool, frames []*Frame) error {
 	s.mu.Lock()
 	err := s.enqueueLocked(frames...)
-	if err == nil && s.transport == WebSocket && s.writing && s.conn != nil {
+	if reply && err == nil && s.transport == WebSocket && s.writing && s.conn != nil {
 		s.srv.writers.promote(s)
 	}
 	s.mu.Unlock()
