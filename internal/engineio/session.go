@@ -59,10 +59,12 @@ type Session struct {
 	rtoken     uint32
 	// Under srv.writers.mu (writepool.go): the number of the session's
 	// entry in the write pool's queues (0: in none), whether that entry is
-	// in replies, and whether the next push goes there.
+	// in replies, whether the next push goes there, and the count of
+	// entries taken from ready before it may go to replies again.
 	poolReply  bool
 	replyNext  bool
 	poolTicket uint64
+	replyAgain uint64
 	closeErr   error
 	handlers   int // goroutines that may still call OnMessage
 	queue      []*Frame

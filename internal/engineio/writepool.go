@@ -40,8 +40,9 @@ type poolEntry struct {
 
 // poolQueue is a FIFO of entries: q[head:].
 type poolQueue struct {
-	q    []poolEntry
-	head int
+	q     []poolEntry
+	head  int
+	taken uint64 // entries ever taken off the front, stale ones included
 }
 
 func (q *poolQueue) len() int { return len(q.q) - q.head }
@@ -67,6 +68,7 @@ func (q *poolQueue) take() *Session {
 		e := q.q[q.head]
 		q.q[q.head] = poolEntry{}
 		q.head++
+		q.taken++
 		if e.s.poolTicket == e.ticket {
 			e.s.poolTicket, e.s.poolReply = 0, false
 			return e.s
@@ -133,9 +135,16 @@ func (p *writePool) push(s *Session) {
 // waiting in ready is being written (by a worker, which pushes it to
 // replies if more is queued, or by its own writeLoop, whose socket is
 // full: then the mark waits for its next push).
+//
+// A session goes ahead at most once a round: once taken from replies, it
+// is not moved again until the sessions then waiting in ready have been
+// taken (s.replyAgain); meanwhile its replies go at its turn. A client
+// that floods requests to have acks always waiting gets at most one
+// write a round more than the others, and never holds up the ready ones.
 func (p *writePool) promote(s *Session) {
 	p.mu.Lock()
 	switch {
+	case p.ready.taken < s.replyAgain:
 	case s.poolReply:
 	case s.poolTicket == 0:
 		s.replyNext = true
@@ -153,6 +162,7 @@ func (p *writePool) pop() *Session {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s := p.replies.take(); s != nil {
+		s.replyAgain = p.ready.taken + uint64(p.ready.len())
 		return s
 	}
 	if s := p.ready.take(); s != nil {

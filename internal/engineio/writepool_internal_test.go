@@ -88,6 +88,27 @@ func TestWritePoolRepliesFirst(t *testing.T) {
 			{"pop", 0, 1}, {"push", 1, 0},
 			{"pop", 0, 0}, {"pop", 0, 1}, {"pop", 0, -1},
 		}},
+		{"once a round: a flood of requests does not hold up the others", []step{
+			{"push", 1, 0}, {"push", 2, 0}, {"push", 0, 0},
+			{"promote", 0, 0}, {"pop", 0, 0}, // 0 goes first
+			{"promote", 0, 0}, {"push", 0, 0}, // another reply while it was written: at its turn
+			{"promote", 0, 0}, // and another: still at its turn
+			{"pop", 0, 1}, {"pop", 0, 2}, {"pop", 0, 0}, {"pop", 0, -1},
+		}},
+		{"once a round: ahead again when the round is over", []step{
+			{"push", 1, 0}, {"push", 0, 0},
+			{"promote", 0, 0}, {"pop", 0, 0}, // first; ready holds 1 and 0's old entry
+			{"push", 0, 0}, {"push", 2, 0}, {"promote", 0, 0}, // not yet
+			{"pop", 0, 1}, {"pop", 0, 0}, // the round is over: 0's turn
+			{"promote", 0, 0}, {"push", 0, 0}, // a reply while written: first again
+			{"pop", 0, 0}, {"pop", 0, 2}, {"pop", 0, -1},
+		}},
+		{"once a round: an empty round ends at once", []step{
+			{"push", 0, 0}, {"pop", 0, 0}, {"promote", 0, 0}, {"push", 0, 0}, // to replies, ready empty
+			{"pop", 0, 0},
+			{"promote", 0, 0}, {"push", 1, 0}, {"push", 0, 0}, // nothing was waiting: first again
+			{"pop", 0, 0}, {"pop", 0, 1}, {"pop", 0, -1},
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &writePool{} // max 0: push starts no worker
