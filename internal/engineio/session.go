@@ -64,7 +64,7 @@ type Session struct {
 	poolReply  bool
 	replyNext  bool
 	poolTicket uint64
-	replyAgain uint64
+	replyAgain int
 	closeErr   error
 	handlers   int // goroutines that may still call OnMessage
 	queue      []*Frame

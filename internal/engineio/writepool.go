@@ -42,7 +42,7 @@ type poolEntry struct {
 type poolQueue struct {
 	q     []poolEntry
 	head  int
-	taken uint64 // entries ever taken off the front, stale ones included
+	taken int // entries ever taken off the front, stale ones included
 }
 
 func (q *poolQueue) len() int { return len(q.q) - q.head }
@@ -162,7 +162,7 @@ func (p *writePool) pop() *Session {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s := p.replies.take(); s != nil {
-		s.replyAgain = p.ready.taken + uint64(p.ready.len())
+		s.replyAgain = p.ready.taken + p.ready.len()
 		return s
 	}
 	if s := p.ready.take(); s != nil {
