@@ -28,7 +28,7 @@ func startService(t *testing.T, ctx context.Context, cl *cluster.Cluster, nodeID
 // wrap (if not nil) leaves them: a test wraps a store to watch or slow it.
 func startWith(t *testing.T, ctx context.Context, cl *cluster.Cluster, nodeID string, predecessor func(string) bool, wrap func(*chat.Stores, *chat.Log)) *chat.Service {
 	t.Helper()
-	st := chat.Stores{Users: cl.Users(), Nicks: cl.Nicks(), Tokens: cl.Tokens(), Rooms: cl.Rooms(), RoomNames: cl.RoomNames(), Nodes: cl.Nodes()}
+	st := clusterStores(cl)
 	var log chat.Log = cl.Log()
 	if wrap != nil {
 		wrap(&st, &log)
@@ -38,6 +38,11 @@ func startWith(t *testing.T, ctx context.Context, cl *cluster.Cluster, nodeID st
 		t.Fatalf("start %s: %v", nodeID, err)
 	}
 	return svc
+}
+
+// clusterStores is the service's stores on cl's buckets.
+func clusterStores(cl *cluster.Cluster) chat.Stores {
+	return chat.Stores{Users: cl.Users(), Nicks: cl.Nicks(), Tokens: cl.Tokens(), Rooms: cl.Rooms(), RoomNames: cl.RoomNames(), Nodes: cl.Nodes()}
 }
 
 func online(svc *chat.Service, userID string) bool {

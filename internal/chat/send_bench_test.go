@@ -46,8 +46,7 @@ func BenchmarkSendMessage(b *testing.B) {
 			defer cancel()
 			l := &countingListener{}
 			svc := chat.New(chat.Config{NodeID: "b-n00000001", Grace: time.Minute, MessageLimit: ratelimit.Unlimited, Logger: natstest.Logger(b)},
-				chat.Stores{Users: cl.Users(), Nicks: cl.Nicks(), Tokens: cl.Tokens(), Rooms: cl.Rooms(), RoomNames: cl.RoomNames(), Nodes: cl.Nodes()},
-				cl.Log(), cl.Signals())
+				clusterStores(cl), cl.Log(), cl.Signals())
 			if err := svc.Start(ctx, l); err != nil {
 				b.Fatal(err)
 			}
