@@ -164,6 +164,43 @@ func TestFakeDeadNode(t *testing.T) {
 	}
 }
 
+// An outage of the store longer than the nodes' TTL and the grace period
+// lets every node's entry lapse: no node takes the others for dead or
+// removes their users for it, since its own heartbeat failed too
+// (Config.OutageHold). Anna, connected all along, stays.
+func TestFakeOutageRemovesNobody(t *testing.T) {
+	env := chattest.NewEnv()
+	a := startFake(t, env, "a-n00000001", nil)
+	b := startFake(t, env, "b-n00000001", nil)
+	u, _ := a.register("anna")
+	a.connect(u.ID)
+	eventually(t, "both nodes live", func() bool { return b.svc.LiveNodes() == 2 })
+	eventually(t, "anna online on b", func() bool { return b.online(u.ID) })
+
+	env.Nodes.FailWith(func(string, string) error { return apierr.ErrUnavailable })
+	for range chattest.NodeTTL/time.Second + 70 { // the TTL, then the default grace (60 s) and more
+		env.Clock.Advance(time.Second)
+		time.Sleep(time.Millisecond) // the loops' beats and sweeps
+	}
+	eventually(t, "a's entry lapsed", func() bool { return b.svc.LiveNodes() == 1 && !b.online(u.ID) })
+	if _, ok := b.user(u.ID); !ok {
+		t.Fatal("anna removed during the outage")
+	}
+	if !strings.Contains(storedUser(t, env, u.ID), "a-n00000001") {
+		t.Fatalf("anna's session on a forgotten during the outage: %s", storedUser(t, env, u.ID))
+	}
+
+	env.Nodes.FailWith(nil)
+	b.tickUntil("anna online again", func() bool { return b.svc.LiveNodes() == 2 && b.online(u.ID) })
+	for range 70 {
+		env.Clock.Advance(time.Second)
+		time.Sleep(time.Millisecond)
+	}
+	if !b.online(u.ID) || !a.online(u.ID) {
+		t.Fatal("anna offline after the outage")
+	}
+}
+
 func storedUser(t *testing.T, env *chattest.Env, id string) string {
 	t.Helper()
 	e, err := env.Users.Get(t.Context(), id)

@@ -22,9 +22,11 @@ func (s *Service) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-hb.C():
-			if err := s.beat(ctx); err != nil && ctx.Err() == nil {
+			err := s.beat(ctx)
+			if err != nil && ctx.Err() == nil {
 				s.log.Warn("node heartbeat failed", "node", s.cfg.NodeID, "err", err)
 			}
+			s.beatDone(err)
 		case <-sweep.C():
 			s.sweep(ctx)
 		}
@@ -48,4 +50,23 @@ func (s *Service) beat(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// beatDone records a heartbeat's outcome for the sweep's hold (see
+// Config.OutageHold): failed, it holds; the first success after a failure
+// holds for OutageHold more.
+func (s *Service) beatDone(err error) {
+	if err != nil {
+		s.beatDown.Store(true)
+		return
+	}
+	if s.beatDown.Swap(false) {
+		s.holdUntil.Store(s.now() + s.cfg.OutageHold.Milliseconds())
+		s.log.Info("node heartbeat back: the sweep holds back", "node", s.cfg.NodeID, "for", s.cfg.OutageHold)
+	}
+}
+
+// holding reports whether the sweep holds back now (see beatDone).
+func (s *Service) holding(now int64) bool {
+	return s.beatDown.Load() || now < s.holdUntil.Load()
 }

@@ -85,12 +85,15 @@ func (s *Service) setSessions(u *userRecord, n int) bool {
 
 // sweep removes users offline past the grace period, forgets sessions of
 // nodes that stopped beating, and deletes orphaned empty rooms. Every node
-// sweeps; compare-and-set makes each removal happen once.
+// sweeps; compare-and-set makes each removal happen once. The first two
+// wait while this node's own heartbeat fails and a little after
+// (Config.OutageHold).
 func (s *Service) sweep(ctx context.Context) {
 	var expired, stale, drifted []string
 	var emptyRooms []string
 	graceMS := s.cfg.Grace.Milliseconds()
 	now := s.now()
+	hold := s.holding(now) // after a failed heartbeat: see Config.OutageHold
 	s.mu.RLock()
 	self := s.liveNodes[s.cfg.NodeID]
 	var local map[string]int
@@ -112,6 +115,7 @@ func (s *Service) sweep(ctx context.Context) {
 			}
 		}
 		switch {
+		case hold:
 		case dead:
 			stale = append(stale, id)
 		case !s.onlineLocked(u) && u.OfflineSince > 0 && now-u.OfflineSince >= graceMS:

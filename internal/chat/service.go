@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/ratelimit"
@@ -38,6 +39,15 @@ type Config struct {
 	// SweepInterval is how often expired users and dead nodes' sessions
 	// are cleaned up (default 1s).
 	SweepInterval time.Duration
+	// OutageHold: while this node's own heartbeat fails, and for this long
+	// after it succeeds again (default 5 × Heartbeat), the sweep neither
+	// forgets other nodes' sessions nor removes expired users. A failed
+	// beat means the store was out for this node too, and every node's
+	// entry may have lapsed meanwhile: the others need a beat, and a sweep
+	// that puts their users' sessions back, before their silence means
+	// anything. Without it, a NATS outage longer than the grace period
+	// removed users who were connected all along.
+	OutageHold time.Duration
 	// MessageLimit limits each user's messages on this node (default
 	// 5/1s:20: five a second, twenty at once).
 	MessageLimit ratelimit.Limit
@@ -79,6 +89,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SweepInterval <= 0 {
 		c.SweepInterval = time.Second
+	}
+	if c.OutageHold <= 0 {
+		c.OutageHold = 5 * c.Heartbeat
 	}
 	if c.MessageLimit.IsZero() {
 		c.MessageLimit = ratelimit.Limit{Events: 5, Per: time.Second, Burst: 20}
@@ -155,6 +168,10 @@ type Service struct {
 	// bucket's revisions are one sequence): see wroteRoom.
 	roomWatchRev uint64
 	liveNodes    map[string]bool
+	// beatDown: this node's last heartbeat failed; holdUntil (ms): the
+	// sweep holds back until then after it succeeded again (OutageHold).
+	beatDown  atomic.Bool
+	holdUntil atomic.Int64
 
 	local localSessions // connections on this node, to reconcile the store with
 
