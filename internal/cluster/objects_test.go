@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -113,7 +114,8 @@ func TestObjects(t *testing.T) {
 func TestAttachmentRetention(t *testing.T) {
 	const retention = 2 * time.Second
 	c := natstest.Start(t, func(o *cluster.Options) { o.AttachmentRetention = retention })
-	ctx := testCtx(t)
+	ctx, cancel := context.WithTimeout(t.Context(), retention+50*time.Second) // outlasts the deadline below
+	defer cancel()
 	if err := c.Attachments().Put(ctx, "x.image", bytes.NewReader(randomBytes(t, 200<<10))); err != nil {
 		t.Fatal(err)
 	}
