@@ -43,6 +43,11 @@ func unavailable(err error) bool {
 		errors.Is(err, jetstream.ErrConnectionClosed),
 		errors.Is(err, jetstream.ErrServerShutdown),
 		errors.Is(err, jetstream.ErrNoStreamResponse),
+		// An asynchronous publish whose ack did not come in time, and
+		// one refused because too many acks are outstanding: no answer
+		// either way.
+		errors.Is(err, jetstream.ErrAsyncPublishTimeout),
+		errors.Is(err, jetstream.ErrTooManyStalledMsgs),
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled),
 		errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount),
 		errors.Is(err, ErrClosed):

@@ -107,6 +107,27 @@ func (l *Log) LosePublishes(n int, stored bool) (lost func() int) {
 	}
 }
 
+// FailPublishes makes the next n appends' publishes fail at once with
+// err, as nats.go's future does (the publish never reaches the stream).
+func (l *Log) FailPublishes(n int, err error) {
+	var mu sync.Mutex
+	real := l.publish
+	l.publish = func(subject string, data []byte, opts ...jetstream.PublishOpt) (jetstream.PubAckFuture, error) {
+		mu.Lock()
+		fail := n > 0
+		if fail {
+			n--
+		}
+		mu.Unlock()
+		if !fail {
+			return real(subject, data, opts...)
+		}
+		f := &lostFuture{err: make(chan error, 1), msg: &nats.Msg{Subject: subject, Data: data}}
+		f.err <- err
+		return f, nil
+	}
+}
+
 // lostFuture is a publish whose ack never comes.
 type lostFuture struct {
 	err chan error

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/chatrooms/chatrooms/internal/apierr"
 	"github.com/chatrooms/chatrooms/internal/chat"
 	"github.com/chatrooms/chatrooms/internal/cluster"
@@ -369,6 +371,41 @@ func TestLogFollowReplacesSilentConsumer(t *testing.T) {
 	case e := <-got:
 		t.Fatalf("an extra event: %+v", e)
 	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// A publish that got no answer is unavailable, never an internal error:
+// also when the caller's context ends as its ack times out (the select
+// in appendID sees both at once and takes either; without the mapping of
+// ErrAsyncPublishTimeout half of those appends failed as internal
+// errors, and a client was told internal_error without quorum).
+func TestLogAppendWithoutAnswerIsUnavailable(t *testing.T) {
+	c := natstest.Start(t)
+	ctx := testCtx(t)
+	ended, cancel := context.WithDeadline(ctx, time.Now()) // as a handler's call timeout
+	defer cancel()
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		err  error
+		ok   bool // a try after it succeeds
+	}{
+		{"ack timed out, context ended", ended, jetstream.ErrAsyncPublishTimeout, false},
+		{"too many outstanding", ctx, jetstream.ErrTooManyStalledMsgs, false},
+		{"ack timed out, context live: published again", ctx, jetstream.ErrAsyncPublishTimeout, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := range 32 {
+				c.Log().FailPublishes(1, tc.err)
+				_, err := c.Log().Append(tc.ctx, "unanswered", []byte(fmt.Sprint(tc.name, i)))
+				switch {
+				case tc.ok && err != nil:
+					t.Fatalf("try %d: %v, want the next try to succeed", i, err)
+				case !tc.ok && !errors.Is(err, apierr.ErrUnavailable):
+					t.Fatalf("try %d: %v, want apierr.ErrUnavailable", i, err)
+				}
+			}
+		})
 	}
 }
 

@@ -40,6 +40,8 @@ func TestRetryable(t *testing.T) {
 		{"jetstream not enabled (no responders)", jetstream.ErrJetStreamNotEnabled, true},
 		{"no stream response", jetstream.ErrNoStreamResponse, true},
 		{"server shutdown", jetstream.ErrServerShutdown, true},
+		{"no publish ack in time", jetstream.ErrAsyncPublishTimeout, true},
+		{"too many publish acks outstanding", jetstream.ErrTooManyStalledMsgs, true},
 		{"temporarily unavailable 503", apiError(503, 10008), true},
 		{"insufficient resources 503", apiError(503, 10023), true},
 		{"no suitable peers yet", apiError(400, errCodeClusterNoPeers), true},
