@@ -88,3 +88,57 @@ func (c *wsClient) read(t *testing.T) string {
 		}
 	}
 }
+
+// The poller waits in the runtime's network poller ("IO wait"), never in
+// a blocking epoll_wait ("syscall"): a goroutine blocked in a system
+// call keeps its P until sysmon takes it back, and with GOMAXPROCS=1
+// every other goroutine waited meanwhile.
+func TestPollerParksInTheRuntime(t *testing.T) {
+	e := startEngine(t, engineio.Config{PingInterval: time.Minute, PingTimeout: time.Minute})
+	conn, br, _, err := ws.Dial(context.Background(), e.WSURL(protocoltest.EIOPath, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	c := &wsClient{conn: conn, rd: conn}
+	if br != nil {
+		c.rd = io.MultiReader(br, conn)
+	}
+	if msg := c.read(t); !strings.HasPrefix(msg, "0{") {
+		t.Fatalf("open packet = %q", msg)
+	}
+	// The session is idle in the poller now; the poller's goroutine
+	// parks once it has handed out what was ready.
+	state := "not found"
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if state = pollerState(); strings.HasPrefix(state, "IO wait") {
+			return
+		}
+	}
+	t.Fatalf("the poller's goroutine is in state %q, want IO wait", state)
+}
+
+// pollerState is the state in a goroutine dump ("IO wait", "syscall",
+// "runnable", ...) of the goroutine running the poller's loop.
+func pollerState() string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if !strings.Contains(g, "engineio.(*poller).run(") {
+			continue
+		}
+		header, _, _ := strings.Cut(g, "\n") // goroutine 7 [IO wait, 2 minutes]:
+		if i, j := strings.Index(header, "["), strings.LastIndex(header, "]"); i >= 0 && j > i {
+			return header[i+1 : j]
+		}
+		return header
+	}
+	return "not found"
+}
