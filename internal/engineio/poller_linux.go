@@ -22,11 +22,11 @@ import (
 // The poller never blocks in epoll_wait itself: its epoll descriptor is
 // non-blocking and registered with the Go runtime's network poller (an
 // epoll set is readable while it has ready events), so run parks like
-// any goroutine waiting on a socket. A blocking epoll_wait would hold its
-// P in a system call until sysmon took it back: with GOMAXPROCS=1 every
-// goroutine stalled meanwhile, and sysmon, retaking the P at each wait,
-// never slowed down (4,000 wake-ups a second, 7 % of the core, under the
-// chat benchmark).
+// any goroutine waiting on a socket. A blocking epoll_wait held its P in
+// a system call until sysmon took it back: on one core (2 Ps, one of them
+// the write pool's) the goroutines the network woke waited for that, and
+// sysmon, retaking the P at each wait, never slowed down (4,000 wake-ups
+// a second, 7 % of the core, under the chat benchmark).
 type poller struct {
 	epfd int
 	file *os.File        // epfd, as the runtime's poller knows it (and keeps open)
