@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -66,6 +67,13 @@ func newPoller() (*poller, error) {
 		return nil, err
 	}
 	f := os.NewFile(uintptr(fd), "epoll")
+	// A file the runtime's poller did not take has no deadlines: then
+	// there is no shared poller, and each connection reads on its own
+	// goroutine.
+	if err := f.SetReadDeadline(time.Time{}); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		_ = f.Close()
@@ -146,15 +154,39 @@ func (p *poller) run() {
 	}
 	for {
 		if err := p.rc.Read(collect); err != nil || waitErr != nil {
-			return // cannot happen for a valid epoll descriptor that is never closed
+			// Not expected of an epoll set that is never closed. Should
+			// the runtime's poller ever refuse it, wait in epoll_wait
+			// itself rather than leave every idle connection unread.
+			p.runBlocking(events)
+			return
 		}
-		p.mu.Lock()
-		for i := range n {
-			if fn := p.fns[uint32(events[i].Fd)]; fn != nil { //nolint:gosec // the token ctl stored, bit for bit
-				go fn()
-			}
+		p.dispatch(events[:n])
+	}
+}
+
+// runBlocking is run's loop with a blocking epoll_wait, which holds a P
+// while it waits: only a fallback.
+func (p *poller) runBlocking(events []syscall.EpollEvent) {
+	for {
+		n, err := syscall.EpollWait(p.epfd, events, -1)
+		if errors.Is(err, syscall.EINTR) {
+			continue
 		}
-		p.mu.Unlock()
+		if err != nil {
+			return // cannot happen for a valid epoll descriptor
+		}
+		p.dispatch(events[:n])
+	}
+}
+
+// dispatch starts the callbacks of the ready registrations.
+func (p *poller) dispatch(ready []syscall.EpollEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ev := range ready {
+		if fn := p.fns[uint32(ev.Fd)]; fn != nil { //nolint:gosec // the token ctl stored, bit for bit
+			go fn()
+		}
 	}
 }
 
