@@ -77,20 +77,7 @@ func (k *KV) StreamMsgs(ctx context.Context) (uint64, error) {
 // nats.go's does when no ack came within Options.AppendAttempt.
 // It returns how many were lost so far.
 func (l *Log) LosePublishes(n int, stored bool) (lost func() int) {
-	var mu sync.Mutex
-	left, done := n, 0
-	real := l.publish
-	l.publish = func(subject string, data []byte, opts ...jetstream.PublishOpt) (jetstream.PubAckFuture, error) {
-		mu.Lock()
-		lose := left > 0
-		if lose {
-			left--
-			done++
-		}
-		mu.Unlock()
-		if !lose {
-			return real(subject, data, opts...)
-		}
+	return l.replacePublishes(n, func(real publishFunc, subject string, data []byte, opts []jetstream.PublishOpt) (jetstream.PubAckFuture, error) {
 		if stored {
 			if _, err := real(subject, data, opts...); err != nil {
 				return nil, err
@@ -99,32 +86,45 @@ func (l *Log) LosePublishes(n int, stored bool) (lost func() int) {
 		f := &lostFuture{err: make(chan error, 1), msg: &nats.Msg{Subject: subject, Data: data}}
 		time.AfterFunc(l.c.opts.AppendAttempt, func() { f.err <- jetstream.ErrAsyncPublishTimeout })
 		return f, nil
-	}
-	return func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return done
-	}
+	})
 }
 
 // FailPublishes makes the next n appends' publishes fail at once with
 // err, as nats.go's future does (the publish never reaches the stream).
 func (l *Log) FailPublishes(n int, err error) {
-	var mu sync.Mutex
-	real := l.publish
-	l.publish = func(subject string, data []byte, opts ...jetstream.PublishOpt) (jetstream.PubAckFuture, error) {
-		mu.Lock()
-		fail := n > 0
-		if fail {
-			n--
-		}
-		mu.Unlock()
-		if !fail {
-			return real(subject, data, opts...)
-		}
+	l.replacePublishes(n, func(_ publishFunc, subject string, data []byte, _ []jetstream.PublishOpt) (jetstream.PubAckFuture, error) {
 		f := &lostFuture{err: make(chan error, 1), msg: &nats.Msg{Subject: subject, Data: data}}
 		f.err <- err
 		return f, nil
+	})
+}
+
+type publishFunc = func(subject string, data []byte, opts ...jetstream.PublishOpt) (jetstream.PubAckFuture, error)
+
+// replacePublishes makes fake answer the next n appends' publishes
+// instead of the real publish (which it is given); the ones after go
+// through. It returns how many fake has answered so far.
+func (l *Log) replacePublishes(n int, fake func(real publishFunc, subject string, data []byte, opts []jetstream.PublishOpt) (jetstream.PubAckFuture, error)) (taken func() int) {
+	var mu sync.Mutex
+	left, done := n, 0
+	real := l.publish
+	l.publish = func(subject string, data []byte, opts ...jetstream.PublishOpt) (jetstream.PubAckFuture, error) {
+		mu.Lock()
+		take := left > 0
+		if take {
+			left--
+			done++
+		}
+		mu.Unlock()
+		if !take {
+			return real(subject, data, opts...)
+		}
+		return fake(real, subject, data, opts)
+	}
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return done
 	}
 }
 
