@@ -53,9 +53,22 @@ func unavailable(err error) bool {
 		errors.Is(err, ErrClosed):
 		return true
 	}
-	// "JetStream system temporarily unavailable", no quorum, and the like.
+	// "JetStream system temporarily unavailable", no quorum, and the like;
+	// and a message id that an earlier publish is still being stored with.
 	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.Code == http.StatusServiceUnavailable
+	return errors.As(err, &apiErr) && (apiErr.Code == http.StatusServiceUnavailable || apiErr.ErrorCode == errCodeMsgIDInProcess)
+}
+
+// errCodeMsgIDInProcess is JetStream's answer to a publish whose message
+// id an earlier publish is still being stored with (409, "duplicate
+// message id is in process"): whether that one will be stored is not
+// known yet.
+const errCodeMsgIDInProcess jetstream.ErrorCode = 10158
+
+// idInProcess reports whether err is that answer.
+func idInProcess(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeMsgIDInProcess
 }
 
 // wrongLastSeq reports whether err is JetStream's "wrong last sequence"

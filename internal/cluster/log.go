@@ -88,7 +88,10 @@ func (l *Log) AppendID(ctx context.Context, room, id string, data []byte) (uint6
 // A publish whose ack does not come within Options.AppendAttempt is made
 // again with the same id, until ctx ends: the stream stores it once
 // whichever try reached it, and the ack of a later try carries the
-// stored sequence.
+// stored sequence. One that the stream answers "duplicate message id is
+// in process" (an earlier try is being stored, its outcome not known
+// yet) is made again an eighth of AppendAttempt later; if ctx ends
+// first, the append is unavailable.
 func (l *Log) appendID(ctx context.Context, room, id string, data []byte) (seq uint64, dup bool, err error) {
 	if err := checkRoom("append", room); err != nil {
 		return 0, false, err
@@ -115,9 +118,24 @@ func (l *Log) appendID(ctx context.Context, room, id string, data []byte) (seq u
 		case ack := <-f.Ok():
 			return ack.Sequence, ack.Duplicate && !own, nil
 		case err := <-f.Err():
-			if errors.Is(err, jetstream.ErrAsyncPublishTimeout) && ctx.Err() == nil {
+			switch {
+			case ctx.Err() != nil:
+			case errors.Is(err, jetstream.ErrAsyncPublishTimeout):
 				l.c.log.Debug("room log: no ack, publishing again", "room", room, "try", try)
 				continue
+			case idInProcess(err):
+				// An earlier try is being stored (on a replicated
+				// stream, until its quorum answers): ask again shortly,
+				// and the stream answers with its sequence once stored.
+				l.c.log.Debug("room log: an earlier try is in process, publishing again", "room", room, "try", try)
+				t := time.NewTimer(l.c.opts.AppendAttempt / 8)
+				select {
+				case <-t.C:
+					continue
+				case <-ctx.Done():
+					t.Stop()
+					return 0, false, fmt.Errorf("room log: append to %q: %w", room, storeErr(context.Cause(ctx)))
+				}
 			}
 			return 0, false, fmt.Errorf("room log: append to %q: %w", room, storeErr(err))
 		case <-ctx.Done():

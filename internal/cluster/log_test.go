@@ -374,16 +374,21 @@ func TestLogFollowReplacesSilentConsumer(t *testing.T) {
 	}
 }
 
-// A publish that got no answer is unavailable, never an internal error:
+// A publish that got no answer, or whose id an earlier try is still
+// being stored with, is unavailable, never an internal error:
 // also when the caller's context ends as its ack times out (the select
 // in appendID sees both at once and takes either; without the mapping of
 // ErrAsyncPublishTimeout half of those appends failed as internal
 // errors, and a client was told internal_error without quorum).
 func TestLogAppendWithoutAnswerIsUnavailable(t *testing.T) {
-	c := natstest.Start(t)
+	c := natstest.Start(t, func(o *cluster.Options) { o.AppendAttempt = 100 * time.Millisecond })
 	ctx := testCtx(t)
 	ended, cancel := context.WithDeadline(ctx, time.Now()) // as a handler's call timeout
 	defer cancel()
+	// What a replicated stream answers while an earlier try with the
+	// same message id waits for its quorum (TestNATSServerKilled got it
+	// as an internal_error without quorum).
+	inProcess := &jetstream.APIError{Code: 409, ErrorCode: 10158, Description: "duplicate message id is in process"}
 	for _, tc := range []struct {
 		name string
 		ctx  context.Context
@@ -393,6 +398,8 @@ func TestLogAppendWithoutAnswerIsUnavailable(t *testing.T) {
 		{"ack timed out, context ended", ended, jetstream.ErrAsyncPublishTimeout, false},
 		{"too many outstanding", ctx, jetstream.ErrTooManyStalledMsgs, false},
 		{"ack timed out, context live: published again", ctx, jetstream.ErrAsyncPublishTimeout, true},
+		{"id in process, context ended", ended, inProcess, false},
+		{"id in process, context live: published again", ctx, inProcess, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for i := range 32 {

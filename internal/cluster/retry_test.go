@@ -42,6 +42,7 @@ func TestRetryable(t *testing.T) {
 		{"server shutdown", jetstream.ErrServerShutdown, true},
 		{"no publish ack in time", jetstream.ErrAsyncPublishTimeout, true},
 		{"too many publish acks outstanding", jetstream.ErrTooManyStalledMsgs, true},
+		{"message id in process", apiError(409, 10158), true},
 		{"temporarily unavailable 503", apiError(503, 10008), true},
 		{"insufficient resources 503", apiError(503, 10023), true},
 		{"no suitable peers yet", apiError(400, errCodeClusterNoPeers), true},
