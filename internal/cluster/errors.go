@@ -56,7 +56,7 @@ func unavailable(err error) bool {
 	// "JetStream system temporarily unavailable", no quorum, and the like;
 	// and a message id that an earlier publish is still being stored with.
 	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && (apiErr.Code == http.StatusServiceUnavailable || apiErr.ErrorCode == errCodeMsgIDInProcess)
+	return errors.As(err, &apiErr) && apiErr.Code == http.StatusServiceUnavailable || idInProcess(err)
 }
 
 // errCodeMsgIDInProcess is JetStream's answer to a publish whose message

@@ -119,7 +119,7 @@ func (l *Log) appendID(ctx context.Context, room, id string, data []byte) (seq u
 			return ack.Sequence, ack.Duplicate && !own, nil
 		case err := <-f.Err():
 			switch {
-			case ctx.Err() != nil:
+			case ctx.Err() != nil: // no more tries: this one's error is the answer
 			case errors.Is(err, jetstream.ErrAsyncPublishTimeout):
 				l.c.log.Debug("room log: no ack, publishing again", "room", room, "try", try)
 				continue
