@@ -528,7 +528,7 @@ func (c *Cluster) provision(ctx context.Context) error {
 		return err
 	}
 
-	c.roomLog = &Log{c: c, probes: make(chan func()), followCheck: followCheckInterval, publish: c.js.PublishAsync}
+	c.roomLog = &Log{c: c, probes: make(chan func()), followCheck: followCheckInterval, sincePullWait: sincePullWait, publish: c.js.PublishAsync}
 	c.signals = &Signals{c: c}
 	return nil
 }

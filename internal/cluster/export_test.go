@@ -13,6 +13,10 @@ import (
 // their consumer.
 func (l *Log) SetFollowCheck(d time.Duration) { l.followCheck = d }
 
+// SetSincePullWait sets how long Since waits for each event of its
+// consumer before it reads the rest from the stream leader.
+func (l *Log) SetSincePullWait(d time.Duration) { l.sincePullWait = d }
+
 // SilenceFollows makes the consumers of every running Follow stop
 // delivering without any error, as the one nats.go left silent after a
 // stream leader's loss did.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/chatrooms/chatrooms/internal/apierr"
@@ -180,6 +181,65 @@ func TestLogSinceLarge(t *testing.T) {
 		if string(e.Data) != fmt.Sprint(i) {
 			t.Fatalf("event %d: %q", i, e.Data)
 		}
+	}
+}
+
+// A Since whose consumer never delivers (here its pull requests are
+// refused by the NATS permissions, as a stalled pull looks to the client)
+// reads the events from the stream leader instead of waiting out its
+// context. A 3-server cluster beside a CPU hog once waited 20 s for one
+// event this way.
+func TestLogSinceStalledPull(t *testing.T) {
+	url, _ := natstest.StartServer(t, func(o *server.Options) {
+		o.Users = []*server.User{{
+			Username: "chat",
+			Password: "secret",
+			Permissions: &server.Permissions{Publish: &server.SubjectPermission{
+				Allow: []string{">"},
+				Deny:  []string{"$JS.API.CONSUMER.MSG.NEXT." + cluster.StreamRooms + ".>"},
+			}},
+		}}
+	})
+	c := natstest.Start(t, func(o *cluster.Options) {
+		o.NATSURL = strings.Replace(url, "nats://", "nats://chat:secret@", 1)
+		o.DataDir, o.ListenAddr = "", ""
+	})
+	c.Log().SetSincePullWait(200 * time.Millisecond)
+	ctx := testCtx(t)
+	var want []uint64
+	for i := range 5 {
+		seq, err := c.Log().Append(ctx, "stalled", fmt.Appendf(nil, "%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, seq)
+	}
+	for _, tc := range []struct {
+		name  string
+		after uint64
+		max   int
+		want  []uint64
+	}{
+		{"all", 0, 10, want},
+		{"after the second", want[1], 10, want[2:]},
+		{"limited", 0, 3, want[:3]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := c.Log().Since(ctx, "stalled", tc.after, tc.max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var seqs []uint64
+			for i, e := range got {
+				if string(e.Data) != fmt.Sprint(e.Seq-want[0]) {
+					t.Fatalf("event %d: seq %d holds %q", i, e.Seq, e.Data)
+				}
+				seqs = append(seqs, e.Seq)
+			}
+			if fmt.Sprint(seqs) != fmt.Sprint(tc.want) {
+				t.Fatalf("got seqs %v, want %v", seqs, tc.want)
+			}
+		})
 	}
 }
 
