@@ -42,33 +42,11 @@ func (s *Service) Disconnected(ctx context.Context, userID string) error {
 // node the count this node holds when the write is made (not the stored
 // count plus or minus one): connections and disconnections of one user
 // at once then converge on one value, and a compare-and-set that lost to
-// another node's finds, on its next try, that the winner already wrote
-// what it would have (no write). The last successful write was computed
-// after every change before it, so the store ends right.
-//
-// A node makes one such write of a user at a time: the changes counted
-// while one runs share the next, which starts when it ends and writes
-// the count of that moment (localSessions.join). A hundred tabs of a user
-// closed at once, or a node losing all its clients, cost each user one or
-// two writes instead of one each, all at once, which timed out against
-// an overloaded NATS (make bench-scale, when 100,000 connections ended).
+// another finds, on its next try, that the winner already wrote what it
+// would have (no write), instead of every one of N changes needing a
+// write of its own through N-1 lost tries. The last successful write was
+// computed after every change before it, so the store ends right.
 func (s *Service) writeSessions(ctx context.Context, userID string) error {
-	f, prev, lead := s.local.join(userID)
-	if !lead {
-		return s.waitWrite(ctx, f) // another caller runs it
-	}
-	if prev != nil {
-		select {
-		case <-prev.done:
-		case <-ctx.Done():
-			// The changes that joined f are left to the sweep's
-			// reconcile; their callers are told.
-			err := fmt.Errorf("sessions of %q: waiting for the previous write: %w: %w", userID, apierr.ErrUnavailable, context.Cause(ctx))
-			s.local.finish(userID, f, err)
-			return err
-		}
-	}
-	s.local.start(userID, f)
 	_, _, err := s.modifyUser(ctx, userID, func(u *userRecord) (op, error) {
 		n, _ := s.local.count(userID)
 		if !s.setSessions(u, n) {
@@ -76,18 +54,7 @@ func (s *Service) writeSessions(ctx context.Context, userID string) error {
 		}
 		return opWrite, nil
 	})
-	s.local.finish(userID, f, err)
 	return err
-}
-
-// waitWrite waits for the write f led by another caller.
-func (s *Service) waitWrite(ctx context.Context, f *sessionsWrite) error {
-	select {
-	case <-f.done:
-		return f.err
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for the write of the sessions: %w: %w", apierr.ErrUnavailable, context.Cause(ctx))
-	}
 }
 
 // setSessions makes u's count of sessions on this node n: online with
@@ -234,73 +201,8 @@ func (s *Service) reconcileSessions(ctx context.Context, userID string) {
 // nothing is called while it is held.
 type localSessions struct {
 	mu       sync.Mutex
-	n        map[string]int            // open connections by user
-	inflight map[string]int            // Connected/Disconnected calls not yet returned
-	writes   map[string]*sessionsFlows // by user, while one of their writes runs or waits
-}
-
-// sessionsFlows is a user's store writes of their count on this node: the
-// one running and the one waiting for it, which later changes join.
-type sessionsFlows struct {
-	running, next *sessionsWrite
-}
-
-// sessionsWrite is one store write of a user's count, shared by the
-// callers whose changes it carries.
-type sessionsWrite struct {
-	done chan struct{}
-	err  error // set before done is closed
-}
-
-// join returns the write that will carry a change just counted (begin):
-// the waiting one, or a new one that the caller must run (lead) once
-// prev, the running one (if any), ended.
-func (l *localSessions) join(userID string) (f, prev *sessionsWrite, lead bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.writes == nil {
-		l.writes = make(map[string]*sessionsFlows)
-	}
-	w := l.writes[userID]
-	if w == nil {
-		w = &sessionsFlows{}
-		l.writes[userID] = w
-	}
-	if w.next != nil {
-		return w.next, nil, false
-	}
-	f = &sessionsWrite{done: make(chan struct{})}
-	w.next = f
-	return f, w.running, true
-}
-
-// start marks f, the user's waiting write, as running: changes counted
-// from now on join a new one.
-func (l *localSessions) start(userID string, f *sessionsWrite) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if w := l.writes[userID]; w != nil && w.next == f {
-		w.next, w.running = nil, f
-	}
-}
-
-// finish ends f with err and tells the callers that joined it.
-func (l *localSessions) finish(userID string, f *sessionsWrite, err error) {
-	l.mu.Lock()
-	if w := l.writes[userID]; w != nil {
-		if w.running == f {
-			w.running = nil
-		}
-		if w.next == f {
-			w.next = nil
-		}
-		if w.running == nil && w.next == nil {
-			delete(l.writes, userID)
-		}
-	}
-	l.mu.Unlock()
-	f.err = err
-	close(f.done)
+	n        map[string]int // open connections by user
+	inflight map[string]int // Connected/Disconnected calls not yet returned
 }
 
 // begin counts a connection (+1) or disconnection (-1) of the user whose
