@@ -28,19 +28,7 @@ func TestIdleWebSocketsHaveNoGoroutine(t *testing.T) {
 	before := runtime.NumGoroutine()
 	conns := make([]*wsClient, n)
 	for i := range conns {
-		conn, br, _, err := ws.Dial(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = conn.Close() })
-		c := &wsClient{conn: conn, rd: conn}
-		if br != nil { // frames that came with the handshake response
-			c.rd = io.MultiReader(br, conn)
-		}
-		if msg := c.read(t); !strings.HasPrefix(msg, "0{") {
-			t.Fatalf("open packet = %q", msg)
-		}
-		conns[i] = c
+		conns[i] = dialOpen(t, url)
 	}
 	// Let the writers that sent the open packets finish.
 	deadline := time.Now().Add(5 * time.Second)
@@ -64,6 +52,24 @@ func TestIdleWebSocketsHaveNoGoroutine(t *testing.T) {
 			}
 		}
 	}
+}
+
+// dialOpen opens a WebSocket session at url and reads its open packet.
+func dialOpen(t *testing.T, url string) *wsClient {
+	t.Helper()
+	conn, br, _, err := ws.Dial(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	c := &wsClient{conn: conn, rd: conn}
+	if br != nil { // frames that came with the handshake response
+		c.rd = io.MultiReader(br, conn)
+	}
+	if msg := c.read(t); !strings.HasPrefix(msg, "0{") {
+		t.Fatalf("open packet = %q", msg)
+	}
+	return c
 }
 
 // wsClient reads text frames, skipping pings.
@@ -95,18 +101,7 @@ func (c *wsClient) read(t *testing.T) string {
 // every other goroutine waited meanwhile.
 func TestPollerParksInTheRuntime(t *testing.T) {
 	e := startEngine(t, engineio.Config{PingInterval: time.Minute, PingTimeout: time.Minute})
-	conn, br, _, err := ws.Dial(context.Background(), e.WSURL(protocoltest.EIOPath, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	c := &wsClient{conn: conn, rd: conn}
-	if br != nil {
-		c.rd = io.MultiReader(br, conn)
-	}
-	if msg := c.read(t); !strings.HasPrefix(msg, "0{") {
-		t.Fatalf("open packet = %q", msg)
-	}
+	dialOpen(t, e.WSURL(protocoltest.EIOPath, ""))
 	// The session is idle in the poller now; the poller's goroutine
 	// parks once it has handed out what was ready.
 	state := "not found"
