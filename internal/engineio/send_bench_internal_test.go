@@ -1,7 +1,9 @@
 package engineio
 
 import (
+	"io"
 	"math/rand/v2"
+	"net"
 	"testing"
 
 	"github.com/chatrooms/chatrooms/internal/eiocodec"
@@ -38,4 +40,44 @@ func BenchmarkSendColdSessions(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkWriteNow is one write-pool writev of 5 frames (2.3 KB) to a
+// loopback TCP connection whose other end a goroutine drains: the system
+// call and what the runtime does around it.
+func BenchmarkWriteNow(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer client.Close()
+	conn, err := ln.Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	go func() { _, _ = io.Copy(io.Discard, client) }()
+	w := newVecWriter()
+	frame := make([]byte, 460)
+	b.ReportAllocs()
+	b.SetBytes(5 * 460)
+	blocked := 0
+	for b.Loop() {
+		w.bufs = append(w.bufs[:0], frame, frame, frame, frame, frame)
+		n, err := w.writeNow(conn)
+		switch {
+		case err == errWouldBlock:
+			blocked++
+		case err != nil:
+			b.Fatal(err)
+		case n < 5*460:
+			blocked++ // the rest is dropped: the stream is not read as frames
+		}
+	}
+	b.ReportMetric(float64(blocked)/float64(b.N), "blocked/op")
 }
