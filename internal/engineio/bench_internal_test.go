@@ -11,7 +11,7 @@ import (
 
 // BenchmarkSendColdSessions is a broadcast's cost per recipient when the
 // recipients' sessions are not in the CPU's caches (200,000 sessions,
-// 77 MB): one Send of a shared frame to each session in turn, each already
+// 70 MB): one Send of a shared frame to each session in turn, each already
 // waiting for the write pool (the common case under load: a session gets
 // several frames a round).
 func BenchmarkSendColdSessions(b *testing.B) {
