@@ -63,7 +63,7 @@ func startChat(ctx context.Context, cfg *config.Config, log *slog.Logger, mux *h
 	lim.metrics = m
 	scfg := socketioConfig(cfg, name, lim, log)
 	if m != nil {
-		scfg.EngineIO.FrameWritten = m.FrameWritten
+		scfg.EngineIO.FramesWritten = m.FramesWritten
 	}
 	sio := socketio.NewServer(scfg)
 	// A failover to another NATS server takes a moment and is harmless;

@@ -45,11 +45,12 @@ type Config struct {
 	// trades at most an interval of latency, under load only, for fewer
 	// system calls and packets per delivery. 0: no pacing.
 	WriteInterval time.Duration
-	// FrameWritten, if set, is called for each frame stamped with an
-	// origin (Frame.SetOrigin) once it is written to a client's socket or
-	// long-poll answer, with the time since that origin. It must be cheap
-	// and safe for concurrent use (e.g. a histogram's Observe).
-	FrameWritten   func(sinceOrigin time.Duration)
+	// FramesWritten, if set, is called after each write to a client's
+	// socket or long-poll answer that carried frames stamped with an
+	// origin (Frame.SetOrigin), with the time since the origin of each
+	// (up to framesWrittenChunk a call). It must be cheap and safe for
+	// concurrent use, and must not keep the slice.
+	FramesWritten  func(sinceOrigin []time.Duration)
 	UpgradeTimeout time.Duration // polling→websocket probe; default 10s
 	// AllowedOrigins lists the Origin values accepted besides same-origin
 	// requests and requests without Origin; "*" accepts every origin.
@@ -143,17 +144,30 @@ func NewServer(cfg Config, h Handler) *Server {
 
 // written reports the stamped frames among frames as written now.
 func (srv *Server) written(frames []*Frame) {
-	fw := srv.cfg.FrameWritten
+	fw := srv.cfg.FramesWritten
 	if fw == nil {
 		return
 	}
 	now := time.Now().UnixNano()
+	var buf [framesWrittenChunk]time.Duration
+	ages := buf[:0]
 	for _, f := range frames {
 		if o := f.Origin(); o != 0 {
-			fw(time.Duration(now - o))
+			if len(ages) == len(buf) {
+				fw(ages)
+				ages = buf[:0]
+			}
+			ages = append(ages, time.Duration(now-o))
 		}
 	}
+	if len(ages) > 0 {
+		fw(ages)
+	}
 }
+
+// framesWrittenChunk bounds the ages passed in one FramesWritten call,
+// so that they live on written's stack.
+const framesWrittenChunk = 64
 
 // Config returns the effective configuration, defaults applied.
 func (srv *Server) Config() Config { return srv.cfg }

@@ -22,14 +22,18 @@ func (stampedEcho) OnMessage(s *engineio.Session, data []byte, _ bool) {
 }
 func (stampedEcho) OnClose(*engineio.Session, error) {}
 
-// TestFrameWritten: a stamped frame is reported once written, over
+// TestFramesWritten: a stamped frame is reported once written, over
 // WebSocket and in a long-poll answer, with the time since its origin;
 // unstamped frames (the handshake, pings) are not reported.
-func TestFrameWritten(t *testing.T) {
+func TestFramesWritten(t *testing.T) {
 	written := make(chan time.Duration, 16)
 	srv := engineio.NewServer(engineio.Config{
-		Logger:       protocoltest.DiscardLogger(),
-		FrameWritten: func(d time.Duration) { written <- d },
+		Logger: protocoltest.DiscardLogger(),
+		FramesWritten: func(ds []time.Duration) {
+			for _, d := range ds {
+				written <- d
+			}
+		},
 	}, stampedEcho{})
 	mux := http.NewServeMux()
 	mux.Handle(protocoltest.EIOPath, srv)

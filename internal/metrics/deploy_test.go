@@ -55,7 +55,7 @@ func everyFamily(t *testing.T) map[string]*dto.MetricFamily {
 	})
 	m.RoomEventPublished()
 	m.Delivered(2)
-	m.FrameWritten(time.Millisecond)
+	m.FramesWritten([]time.Duration{time.Millisecond})
 	m.SendOutcome("ok")
 	m.RateLimited("typing")
 	m.Disconnected("kicked")

@@ -33,7 +33,7 @@ type Metrics struct {
 
 	roomEvents     prometheus.Counter
 	deliveries     prometheus.Counter
-	fanout         prometheus.Histogram
+	fanout         *pow2Histogram
 	sends          *prometheus.CounterVec
 	rateLimited    *prometheus.CounterVec
 	chatDisconnect *prometheus.CounterVec
@@ -46,8 +46,11 @@ type Metrics struct {
 	events         *prometheus.HistogramVec
 }
 
-// latencyBuckets span 0.5 ms to about 16 s.
-var latencyBuckets = prometheus.ExponentialBuckets(0.0005, 2, 16)
+// latencyBuckets span 0.5 ms to about 16 s: latencyBase and its
+// doublings, the buckets of pow2Histogram too.
+var latencyBuckets = prometheus.ExponentialBuckets(latencyBase.Seconds(), 2, pow2Buckets)
+
+const latencyBase = 500 * time.Microsecond
 
 // New returns Metrics on a fresh registry holding the Go runtime and
 // process collectors and ours.
@@ -61,8 +64,9 @@ func New() *Metrics {
 		Help: "Room events (messages, joins, leaves) this node appended to the room log."})
 	m.deliveries = prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "deliveries_total",
 		Help: "Room events queued to this node's sockets (one per recipient socket)."})
-	m.fanout = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "fanout_latency_seconds", Buckets: latencyBuckets,
-		Help: "From a chat message's timestamp (taken by the sending node before the append) to its write to one recipient's socket (or long-poll answer) on this node; one observation a delivery."})
+	m.fanout = newPow2Histogram("fanout_latency_seconds",
+		"From a chat message's timestamp (taken by the sending node before the append) to its write to one recipient's socket (or long-poll answer) on this node; one observation a delivery.",
+		latencyBase)
 	m.sends = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "send_message_total",
 		Help: "send_message calls by outcome: ok, duplicate (an earlier client_id), or the error code."}, []string{"outcome"})
 	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "rate_limited_total",
@@ -207,11 +211,11 @@ func (m *Metrics) Delivered(n int) {
 	}
 }
 
-// FrameWritten observes a room event's fan-out latency, from its origin
-// to one socket write (engineio Config.FrameWritten).
-func (m *Metrics) FrameWritten(sinceOrigin time.Duration) {
+// FramesWritten observes the fan-out latency of the room events of one
+// socket write, from each one's origin (engineio Config.FramesWritten).
+func (m *Metrics) FramesWritten(sinceOrigin []time.Duration) {
 	if m != nil {
-		m.fanout.Observe(sinceOrigin.Seconds())
+		m.fanout.ObserveAll(sinceOrigin)
 	}
 }
 

@@ -692,7 +692,7 @@ func (g *Gateway) RoomEvent(m *chat.Message) {
 		g.log.Error("broadcast message", "room", m.RoomID, "err", err)
 	} else {
 		// Stamped with the message's time, so that the writers can time
-		// its fan-out to the socket write (engineio Config.FrameWritten).
+		// its fan-out to the socket write (engineio Config.FramesWritten).
 		frames := g.nsp.EventFrames("chat_message", data)
 		for _, f := range frames {
 			f.SetOrigin(time.UnixMilli(m.Timestamp))
