@@ -145,6 +145,28 @@ func TestSendTimesEven(t *testing.T) {
 	}
 }
 
+func TestIsTextMessage(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{`,{"id":"m1","room_id":"r1","seq":3,"type":0,"timestamp":1,"content":"hi"}]`, true},
+		{`,{"id":"m1","type":0}]`, true},
+		{`,{"id":"m1","room_id":"r1","seq":3,"type":1,"timestamp":1,"user":{"id":"u"}}]`, false}, // joined
+		{`,{"id":"m1","type":2,"user":{"id":"u"}}]`, false},
+		{`,{"id":"m1","type":10}]`, false},
+		{`,{"id":"m1","type":01}]`, false},
+		{`,{"id":"m1","attachment":{"content_type":"image/png"},"content":"x"}]`, false}, // no type
+		{`,{"id":"m1","type":0`, false}, // cut
+		{`,{"sender":{"name":""type":0"},"type":1}]`, false},
+		{``, false},
+	} {
+		if got := isTextMessage([]byte(tc.in)); got != tc.want {
+			t.Errorf("isTextMessage(%s) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestParseContent(t *testing.T) {
 	r := &chatRun{runID: "run7"}
 	for _, tc := range []struct {
