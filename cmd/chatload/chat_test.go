@@ -157,8 +157,8 @@ func TestIsTextMessage(t *testing.T) {
 		{`,{"id":"m1","type":10}]`, false},
 		{`,{"id":"m1","type":01}]`, false},
 		{`,{"id":"m1","attachment":{"content_type":"image/png"},"content":"x"}]`, false}, // no type
-		{`,{"id":"m1","type":0`, false}, // cut
-		{`,{"sender":{"name":""type":0"},"type":1}]`, false},
+		{`,{"id":"m1","type":0`, false},                                                  // cut
+		{`,{"sender":{"name":"\"type\":0,"},"type":1}]`, false},                          // escaped in a string
 		{``, false},
 	} {
 		if got := isTextMessage([]byte(tc.in)); got != tc.want {

@@ -45,7 +45,7 @@ func (h *pow2Histogram) bucket(d time.Duration) int {
 		return 0
 	}
 	// d in (base·2^(i-1), base·2^i] ⇔ (d-1)/base in [2^(i-1), 2^i).
-	q := (int64(d) - 1) / h.baseNs // ≥ 0: d > base > 0
+	q := (int64(d) - 1) / h.baseNs                 // ≥ 0: d > base > 0
 	return min(bits.Len64(uint64(q)), pow2Buckets) //nolint:gosec // q ≥ 0, as above
 }
 
