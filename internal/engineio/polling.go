@@ -90,7 +90,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	s.recycleLocked(frames)
 	s.mu.Unlock()
 	if writePayload(w, body) && stamped {
-		s.srv.written(sent)
+		s.srv.written(sent, make([]time.Duration, 0, len(sent)))
 	}
 }
 

@@ -142,31 +142,35 @@ func NewServer(cfg Config, h Handler) *Server {
 	return s
 }
 
-// written reports the stamped frames among frames as written now.
-func (srv *Server) written(frames []*Frame) {
+// written reports the stamped frames among frames as written now, in
+// calls of at most cap(scratch) ages (scratch is the caller's, so that
+// the pool's writes allocate nothing for it: an array of written's own
+// would move to the heap, since fw may keep it for all the compiler
+// knows).
+func (srv *Server) written(frames []*Frame, scratch []time.Duration) {
 	fw := srv.cfg.FramesWritten
 	if fw == nil {
 		return
 	}
 	now := time.Now().UnixNano()
-	var buf [framesWrittenChunk]time.Duration
-	ages := buf[:0]
+	ages := scratch[:0]
 	for _, f := range frames {
-		if o := f.Origin(); o != 0 {
-			if len(ages) == len(buf) {
-				fw(ages)
-				ages = buf[:0]
-			}
-			ages = append(ages, time.Duration(now-o))
+		o := f.Origin()
+		if o == 0 {
+			continue
 		}
+		if len(ages) == cap(ages) {
+			fw(ages)
+			ages = ages[:0]
+		}
+		ages = append(ages, time.Duration(now-o))
 	}
 	if len(ages) > 0 {
 		fw(ages)
 	}
 }
 
-// framesWrittenChunk bounds the ages passed in one FramesWritten call,
-// so that they live on written's stack.
+// framesWrittenChunk is the size of the writers' scratch for written.
 const framesWrittenChunk = 64
 
 // Config returns the effective configuration, defaults applied.

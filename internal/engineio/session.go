@@ -273,6 +273,7 @@ var bufsPool = sync.Pool{New: func() any { return new(net.Buffers) }}
 // each under the write deadline, and sends the close frame last.
 func (s *Session) writeLoop(pending net.Buffers, batch []*Frame) {
 	defer s.srv.wg.Done()
+	ages := make([]time.Duration, 0, framesWrittenChunk) // written's scratch
 	if len(pending) > 0 {
 		s.mu.Lock()
 		conn := s.conn
@@ -282,7 +283,7 @@ func (s *Session) writeLoop(pending net.Buffers, batch []*Frame) {
 			s.writeFailed()
 			return
 		}
-		s.srv.written(batch)
+		s.srv.written(batch, ages)
 	}
 	bp := bufsPool.Get().(*net.Buffers)
 	bufs := (*bp)[:0]
@@ -322,7 +323,7 @@ func (s *Session) writeLoop(pending net.Buffers, batch []*Frame) {
 		_, err := b.WriteTo(conn)
 		clear(bufs)
 		if err == nil {
-			s.srv.written(batch)
+			s.srv.written(batch, ages)
 		}
 
 		s.mu.Lock()

@@ -256,7 +256,7 @@ func (s *Session) writeReady(w *vecWriter) (again bool) {
 		return false
 	}
 	clear(bufs)
-	s.srv.written(batch)
+	s.srv.written(batch, w.ages)
 
 	s.mu.Lock()
 	s.recycleLocked(batch)

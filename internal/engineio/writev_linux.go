@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -22,10 +23,11 @@ type vecWriter struct {
 	n    int
 	err  error
 	fn   func(fd uintptr) bool // w.write, bound once
+	ages []time.Duration       // Server.written's scratch
 }
 
 func newVecWriter() *vecWriter {
-	w := &vecWriter{bufs: make(net.Buffers, 0, 16)}
+	w := &vecWriter{bufs: make(net.Buffers, 0, 16), ages: make([]time.Duration, 0, framesWrittenChunk)}
 	w.fn = w.write
 	return w
 }
