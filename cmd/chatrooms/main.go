@@ -25,7 +25,7 @@ import (
 )
 
 func main() {
-	atLeastTwoProcs(os.Getenv)
+	enoughProcs(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
 	stop()
@@ -37,15 +37,25 @@ func main() {
 	}
 }
 
-// atLeastTwoProcs lets two goroutines run at once even on one CPU (a
-// one-core cgroup or taskset), unless GOMAXPROCS is set. With one P the
-// network poller is consulted only when that P has nothing else to run
-// (or by sysmon, every 10 ms or more): replies from NATS then wait behind
-// the connection writers, and a send's ack took 49 ms at the median
-// instead of 11 (docs/measurements.md, "Where a message's time goes").
-func atLeastTwoProcs(getenv func(string) string) {
-	if getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < 2 {
-		runtime.GOMAXPROCS(2)
+// minProcs is the fewest Ps the server runs with: one for the write
+// pool's worker and two for the rest, whatever the CPUs.
+const minProcs = 3
+
+// enoughProcs raises GOMAXPROCS to minProcs on a machine or a cgroup with
+// fewer CPUs (a one-core taskset), unless GOMAXPROCS is set. With one P
+// the network poller is consulted only when that P has nothing else to
+// run (or by sysmon, every 10 ms or more): replies from NATS then waited
+// behind the connection writers, and a send's ack took 49 ms at the
+// median instead of 11 (docs/measurements.md, "Where a message's time
+// goes"). With two, the writer's thread and the thread running the
+// handlers, NATS and the fan-out shared the core half and half, and a
+// room switch's NATS round trips waited behind the writes; a third P
+// gives the rest two threads to the writer's one (1,999 switches into
+// one room of 2,000: 2.50 s on average over six runs instead of 2.85 s;
+// docs/measurements.md, "Three Ps on one core").
+func enoughProcs(getenv func(string) string) {
+	if getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < minProcs {
+		runtime.GOMAXPROCS(minProcs)
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestAtLeastTwoProcs(t *testing.T) {
+func TestEnoughProcs(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	tests := []struct {
 		name   string
@@ -13,13 +13,16 @@ func TestAtLeastTwoProcs(t *testing.T) {
 		env    string
 		want   int
 	}{
-		{"one CPU", 1, "", 2},
+		{"one CPU", 1, "", minProcs},
+		{"two CPUs", 2, "", minProcs},
 		{"one CPU, GOMAXPROCS set", 1, "1", 1},
-		{"several CPUs", 3, "", 3},
+		{"two CPUs, GOMAXPROCS set", 2, "2", 2},
+		{"as many CPUs", minProcs, "", minProcs},
+		{"more CPUs", 8, "", 8},
 	}
 	for _, tt := range tests {
 		runtime.GOMAXPROCS(tt.before)
-		atLeastTwoProcs(func(k string) string {
+		enoughProcs(func(k string) string {
 			if k == "GOMAXPROCS" {
 				return tt.env
 			}

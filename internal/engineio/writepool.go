@@ -8,7 +8,7 @@ import (
 )
 
 // writePool writes the queues of WebSocket sessions that have frames to
-// send, with a few goroutines (at most GOMAXPROCS-1) instead of one per
+// send, with a few goroutines (at most GOMAXPROCS-2) instead of one per
 // session: a broadcast to N sessions makes N sessions ready, not N
 // goroutines runnable. The workers write without blocking (vecWriter);
 // they yield to the scheduler every yieldEvery sessions, so that a
@@ -90,16 +90,20 @@ func newWritePool(srv *Server) *writePool {
 	return &writePool{srv: srv, max: poolWorkers(runtime.GOMAXPROCS(0)), interval: srv.cfg.WriteInterval}
 }
 
-// poolWorkers is how many workers the pool runs with procs Ps: one P is
-// left to the rest of the process. Go consults the network poller when a
-// P runs out of work (or from sysmon, only every 10 ms or so): with every
-// P busy writing, a goroutine woken by the network (a NATS reply, the
-// embedded NATS server reading a publish, a client's message) waited for
-// sysmon, and a JetStream publish, two such hops, took 4-8 ms at the
-// median under a 200,000 deliveries/s load instead of under 1 ms
-// (docs/measurements.md, "A P left to the network").
+// poolWorkers is how many workers the pool runs with procs Ps: two Ps
+// are left to the rest of the process. Go consults the network poller
+// when a P runs out of work (or from sysmon, only every 10 ms or so):
+// with every P busy writing, a goroutine woken by the network (a NATS
+// reply, the embedded NATS server reading a publish, a client's message)
+// waited for sysmon, and a JetStream publish, two such hops, took 4-8 ms
+// at the median under a 200,000 deliveries/s load instead of under 1 ms
+// (docs/measurements.md, "A P left to the network"). With one P left,
+// the handlers, NATS and the fan-out ran on one thread against the
+// writers' on a one-core machine, and a room switch waited for its
+// share of the core behind the writes ("Three Ps on one core"; the
+// server runs with at least three Ps, cmd/chatrooms enoughProcs).
 func poolWorkers(procs int) int {
-	return max(1, procs-1)
+	return max(1, procs-2)
 }
 
 // push queues s, whose writer role (s.writing) the caller took, and
