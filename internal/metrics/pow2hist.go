@@ -49,12 +49,6 @@ func (h *pow2Histogram) bucket(d time.Duration) int {
 	return min(bits.Len64(uint64(q)), pow2Buckets) //nolint:gosec // q ≥ 0, as above
 }
 
-// Observe counts one duration. Safe for concurrent use.
-func (h *pow2Histogram) Observe(d time.Duration) {
-	h.counts[h.bucket(d)].Add(1)
-	h.sumUs.Add(roundUs(d))
-}
-
 // ObserveAll counts every duration of ds, adding to each bucket once:
 // the durations of one write are mostly a bucket or two apart. Safe for
 // concurrent use.
