@@ -53,14 +53,20 @@ func (h *pow2Histogram) bucket(d time.Duration) int {
 // the durations of one write are mostly a bucket or two apart. Safe for
 // concurrent use.
 func (h *pow2Histogram) ObserveAll(ds []time.Duration) {
+	if len(ds) == 0 {
+		return
+	}
 	var counts [pow2Buckets + 1]uint64
 	var sum int64
+	lo, hi := pow2Buckets, 0 // the buckets touched
 	for _, d := range ds {
-		counts[h.bucket(d)]++
+		b := h.bucket(d)
+		counts[b]++
+		lo, hi = min(lo, b), max(hi, b)
 		sum += roundUs(d)
 	}
-	for i, n := range counts {
-		if n > 0 {
+	for i := lo; i <= hi; i++ {
+		if n := counts[i]; n > 0 {
 			h.counts[i].Add(n)
 		}
 	}
