@@ -48,8 +48,8 @@ type Config struct {
 	// FramesWritten, if set, is called after each write to a client's
 	// socket or long-poll answer that carried frames stamped with an
 	// origin (Frame.SetOrigin), with the time since the origin of each
-	// (up to framesWrittenChunk a call). It must be cheap and safe for
-	// concurrent use, and must not keep the slice.
+	// (in one call, or several for a long batch). It must be cheap and
+	// safe for concurrent use, and must not keep the slice.
 	FramesWritten  func(sinceOrigin []time.Duration)
 	UpgradeTimeout time.Duration // polling→websocket probe; default 10s
 	// AllowedOrigins lists the Origin values accepted besides same-origin
@@ -159,7 +159,7 @@ func (srv *Server) written(frames []*Frame, scratch []time.Duration) {
 		if o == 0 {
 			continue
 		}
-		if len(ages) == cap(ages) {
+		if len(ages) > 0 && len(ages) == cap(ages) {
 			fw(ages)
 			ages = ages[:0]
 		}
