@@ -6,8 +6,6 @@ package chat
 import (
 	"context"
 	"encoding/json"
-	"maps"
-	"slices"
 )
 
 func (s *Service) onNodeEntry(e Entry) {
@@ -146,9 +144,7 @@ func (s *Service) wroteRoom(id string, r *roomRecord, rev uint64) {
 	s.mu.Lock()
 	take := rev > s.roomWatchRev && rev > s.roomRevs[id]
 	if take {
-		c := *r
-		c.Members = slices.Clone(r.Members)
-		s.roomCache[id] = &c
+		s.roomCache[id] = r.clone()
 		s.roomRevs[id] = rev
 	}
 	s.mu.Unlock()
@@ -170,9 +166,7 @@ func (s *Service) wroteUser(userID string, u *userRecord, rev uint64, insert boo
 	}
 	var changed, moved bool
 	if _, had := s.userCache[userID]; u != nil && (had || insert) {
-		c := *u
-		c.Sessions = maps.Clone(u.Sessions)
-		changed, moved = s.setUserLocked(userID, &c, rev)
+		changed, moved = s.setUserLocked(userID, u.clone(), rev)
 		if changed {
 			delete(s.userMinRev, userID)
 		}

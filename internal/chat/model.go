@@ -3,6 +3,8 @@ package chat
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -104,6 +106,20 @@ type roomRecord struct {
 	CreatedAt   int64    `json:"created_at"`
 	CreatedBy   string   `json:"created_by,omitempty"`
 	Members     []string `json:"members"`
+}
+
+// clone returns a deep copy of u (its sessions map its own).
+func (u *userRecord) clone() *userRecord {
+	c := *u
+	c.Sessions = maps.Clone(u.Sessions)
+	return &c
+}
+
+// clone returns a deep copy of r (its member list its own).
+func (r *roomRecord) clone() *roomRecord {
+	c := *r
+	c.Members = slices.Clone(r.Members)
+	return &c
 }
 
 func (r *roomRecord) hasMember(id string) bool {

@@ -140,8 +140,8 @@ type Listener interface {
 type Service struct {
 	cfg       Config
 	log       *slog.Logger
-	users     jsonKV[userRecord]
-	rooms     jsonKV[roomRecord]
+	users     jsonKV[userRecord, *userRecord]
+	rooms     jsonKV[roomRecord, *roomRecord]
 	nicks     KV
 	tokens    KV
 	roomNames KV
@@ -196,8 +196,8 @@ func New(cfg Config, st Stores, events Log, sig Signals) *Service {
 		cfg:        cfg,
 		log:        cfg.Logger,
 		files:      cfg.Files,
-		users:      jsonKV[userRecord]{st.Users, "user"},
-		rooms:      jsonKV[roomRecord]{st.Rooms, "room"},
+		users:      jsonKV[userRecord, *userRecord]{st.Users, "user"},
+		rooms:      jsonKV[roomRecord, *roomRecord]{st.Rooms, "room"},
 		nicks:      st.Nicks,
 		tokens:     st.Tokens,
 		roomNames:  st.RoomNames,
