@@ -32,13 +32,13 @@ func (s *Service) onRoomEntry(e Entry) {
 		delete(s.roomCache, e.Key)
 		delete(s.roomRevs, e.Key)
 	} else {
-		var r roomRecord
-		if err := json.Unmarshal(e.Value, &r); err != nil {
+		r, err := s.rooms.decode(e.Key, e.Value)
+		if err != nil {
 			s.mu.Unlock()
 			s.log.Error("bad room record", "room", e.Key, "err", err)
 			return
 		}
-		s.roomCache[e.Key] = &r
+		s.roomCache[e.Key] = r
 		s.roomRevs[e.Key] = e.Revision
 	}
 	s.mu.Unlock()
@@ -49,8 +49,8 @@ func (s *Service) onRoomEntry(e Entry) {
 func (s *Service) onUserEntry(e Entry) {
 	var u *userRecord
 	if !e.Deleted {
-		u = new(userRecord)
-		if err := json.Unmarshal(e.Value, u); err != nil {
+		var err error
+		if u, err = s.users.decode(e.Key, e.Value); err != nil {
 			s.log.Error("bad user record", "user", e.Key, "err", err)
 			return
 		}
