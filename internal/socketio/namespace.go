@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"sync"
 
 	"github.com/chatrooms/chatrooms/internal/engineio"
@@ -246,7 +247,8 @@ type roomSet struct {
 // roomMembers is one room's sockets: a slice, which a broadcast walks
 // for every event (a map's iteration cost several times as much a
 // member: BenchmarkRoomEach), and each socket's place in it, so that a
-// leave is O(1): the last socket takes the leaver's place.
+// leave is O(1): the last socket takes the leaver's place. The slice
+// shrinks when a crowd leaves.
 type roomMembers struct {
 	list []*Socket
 	at   map[*Socket]int
@@ -289,6 +291,10 @@ func (rs *roomSet) remove(room string, s *Socket) {
 			m.list[last] = nil
 			m.list = m.list[:last]
 			delete(m.at, s)
+			if c := cap(m.list); c > 1024 && len(m.list) < c/4 {
+				// A crowd left: let its array go.
+				m.list = slices.Clone(m.list)
+			}
 		}
 		if len(m.list) == 0 {
 			delete(sh.m, room)

@@ -91,3 +91,33 @@ func BenchmarkRoomEach(b *testing.B) {
 		})
 	}
 }
+
+// TestRoomSetShrinks: a room that a crowd joined and left does not keep
+// the crowd's array.
+func TestRoomSetShrinks(t *testing.T) {
+	var rs roomSet
+	rs.init(maphash.MakeSeed())
+	socks := make([]*Socket, 5000)
+	for i := range socks {
+		socks[i] = newSocket(nil, nil)
+		rs.add("room", socks[i])
+	}
+	for _, s := range socks[10:] {
+		rs.remove("room", s)
+	}
+	m := rs.shards[rs.shardOf("room")].m["room"]
+	if len(m.list) != 10 || len(m.at) != 10 {
+		t.Fatalf("%d listed, %d placed; want 10", len(m.list), len(m.at))
+	}
+	if c := cap(m.list); c > 4*1024 {
+		t.Errorf("10 members keep an array of %d", c)
+	}
+	for i, s := range m.list {
+		if m.at[s] != i {
+			t.Errorf("socket at %d placed at %d", i, m.at[s])
+		}
+	}
+	if got := members(&rs, "room", socks); !slices.Equal(got, socks[:10]) {
+		t.Errorf("members after the crowd left: %d, want the first 10", len(got))
+	}
+}
