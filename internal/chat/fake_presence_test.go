@@ -1,7 +1,9 @@
 package chat_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -309,10 +311,11 @@ func TestFakeConcurrentConnections(t *testing.T) {
 }
 
 // Disconnections of one user at once (every tab closed, a node draining)
-// converge on one count. Each write sets the count this node holds, so a
-// compare-and-set that lost finds the winner already wrote what it would
-// have; with a write of "one less" each, every disconnection needed a
-// successful write of its own, each after losing to the others.
+// converge on one count, in two writes. Each write sets the count this
+// node holds when it is made, and a node makes one at a time for a user:
+// the callers that arrive meanwhile wait for the next, which covers them
+// all. With a write each, every one of them was a compare-and-set of the
+// one record, all but one losing and reading again.
 func TestFakeManyDisconnectionsAtOnce(t *testing.T) {
 	env := chattest.NewEnv()
 	a := startFake(t, env, "a-n00000001", nil)
@@ -336,8 +339,11 @@ func TestFakeManyDisconnectionsAtOnce(t *testing.T) {
 	for range n {
 		go func() { errs <- a.svc.Disconnected(a.ctx, u.ID) }()
 	}
-	// Every disconnection's first write waits, all from the same revision.
-	eventually(t, "every disconnection's write", func() bool { return env.Users.Held() == n })
+	// The first write (for the first disconnections) waits in the store;
+	// the others wait for the write after it.
+	eventually(t, "one write held and every disconnection waiting", func() bool {
+		return env.Users.Held() == 1 && a.svc.SessionWriteCallers(u.ID) == n
+	})
 	release()
 	for range n {
 		if err := <-errs; err != nil {
@@ -348,15 +354,43 @@ func TestFakeManyDisconnectionsAtOnce(t *testing.T) {
 	if _, ok := p.Sessions["a-n00000001"]; ok || p.Sessions["b-n00000001"] != 1 || p.OfflineSince != 0 {
 		t.Fatalf("stored %+v, want only b's session and online", p)
 	}
-	// Only this record is written meanwhile, so the revisions count its
-	// writes: the first tries race and one wins; after it every try
-	// writes 0, so one of them at most (one write each would be n).
+	// Only this record is written meanwhile: the held write and the one
+	// for everybody who waited (a write each would be n).
+	if got := env.Users.Calls("update") - tries; got > 2 {
+		t.Fatalf("%d writes of the user tried for %d disconnections at once, want at most 2", got, n)
+	}
 	if got := revision() - before; got > 2 {
 		t.Fatalf("%d writes of the user for %d disconnections at once, want at most 2", got, n)
 	}
-	t.Logf("%d writes, %d tried, for %d disconnections", revision()-before, env.Users.Calls("update")-tries, n)
+	if w := a.svc.SessionWriteCallers(u.ID); w != 0 {
+		t.Fatalf("%d callers still waiting", w)
+	}
 	b.disconnect(u.ID)
 	if last := readPresence(t, t.Context(), env.Users, u.ID); len(last.Sessions) != 0 || last.OfflineSince == 0 {
 		t.Fatalf("stored %+v after the last disconnection, want none and offline", last)
 	}
+}
+
+// A caller that gives up on the write of its session count (its
+// context ended) gets its context's error at once; the write goes on for
+// the others and the store ends with the node's count.
+func TestFakeSessionWriteOutlivesCaller(t *testing.T) {
+	env := chattest.NewEnv()
+	a := startFake(t, env, "a-n00000001", nil)
+	u, _ := a.register("anna")
+	a.connect(u.ID)
+	a.connect(u.ID)
+	release := env.Users.Hold("update")
+	ctx, cancel := context.WithCancel(a.ctx)
+	errs := make(chan error, 1)
+	go func() { errs <- a.svc.Disconnected(ctx, u.ID) }()
+	eventually(t, "the write held", func() bool { return env.Users.Held() == 1 })
+	cancel()
+	if err := <-errs; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Disconnected with its context cancelled: %v, want context.Canceled", err)
+	}
+	release()
+	eventually(t, "the count written", func() bool {
+		return readPresence(t, t.Context(), env.Users, u.ID).Sessions["a-n00000001"] == 1
+	})
 }

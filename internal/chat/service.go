@@ -178,6 +178,9 @@ type Service struct {
 	joinsMu sync.Mutex            // before any joinBatch.mu
 	joins   map[string]*joinBatch // by room id: joins waiting to be written (joins.go)
 
+	sessMu     sync.Mutex
+	sessWrites map[string]*sessionWrites // by user id: session counts being written (presence.go)
+
 	typingMu sync.Mutex
 	typing   map[string]*typingState // by user id, users typing via this node
 	limits   *ratelimit.Keyed        // messages per user
@@ -213,6 +216,7 @@ func New(cfg Config, st Stores, events Log, sig Signals) *Service {
 		liveNodes:  make(map[string]bool),
 		typing:     make(map[string]*typingState),
 		joins:      make(map[string]*joinBatch),
+		sessWrites: make(map[string]*sessionWrites),
 		limits:     ratelimit.New(ratelimit.Config{Limit: cfg.MessageLimit, Now: cfg.Now}),
 	}
 }
