@@ -4,10 +4,5 @@ package chat
 // on this node wait for an answer (the write in flight's and the next
 // one's), for tests.
 func (s *Service) SessionWriteCallers(userID string) int {
-	s.sessMu.Lock()
-	defer s.sessMu.Unlock()
-	if w := s.sessWrites[userID]; w != nil {
-		return w.writing + len(w.waiting)
-	}
-	return 0
+	return s.sessionWrites.waiting(userID)
 }

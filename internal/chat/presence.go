@@ -56,73 +56,33 @@ func (s *Service) Disconnected(ctx context.Context, userID string) error {
 // and another try: the end of `make bench-scale` (100,000 connections of
 // 1,000 users closing together) timed out hundreds of them.
 func (s *Service) writeSessions(ctx context.Context, userID string) error {
-	done := make(chan error, 1) // buffered: the writer never waits for a caller
-	s.sessMu.Lock()
-	w := s.sessWrites[userID]
-	if w == nil {
-		w = &sessionWrites{}
-		s.sessWrites[userID] = w
-	}
-	w.waiting = append(w.waiting, done)
-	start := !w.running
-	w.running = true
-	s.sessMu.Unlock()
-	if start {
-		// The writes outlive this caller (others wait on them): they keep
-		// ctx's values, not its end.
-		go s.runSessionWrites(context.WithoutCancel(ctx), userID, w)
-	}
 	select {
-	case err := <-done:
+	case err := <-s.sessionWrites.add(ctx, userID, struct{}{}):
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// sessionWrites is the write of one user's session count on this node
-// in flight, and the callers waiting for the next one. Guarded by
-// Service.sessMu.
-type sessionWrites struct {
-	running bool
-	writing int          // callers the write in flight answers
-	waiting []chan error // callers for the next write
-}
-
 // sessionWriteTimeout bounds one write of a session count (the callers'
 // own contexts bound their wait).
 const sessionWriteTimeout = 10 * time.Second
 
-// runSessionWrites writes the user's session count until no caller is
-// waiting for a write.
-func (s *Service) runSessionWrites(base context.Context, userID string, w *sessionWrites) {
-	for {
-		s.sessMu.Lock()
-		batch := w.waiting
-		w.waiting, w.writing = nil, len(batch)
-		if len(batch) == 0 {
-			w.running = false
-			delete(s.sessWrites, userID)
-			s.sessMu.Unlock()
-			return
+// writeSessionCount writes the user's count of sessions on this node as
+// it is now, for the n callers waiting.
+func (s *Service) writeSessionCount(ctx context.Context, userID string, n []struct{}) []error {
+	_, _, err := s.modifyUser(ctx, userID, func(u *userRecord) (op, error) {
+		n, _ := s.local.count(userID)
+		if !s.setSessions(u, n) {
+			return opKeep, nil
 		}
-		s.sessMu.Unlock()
-		ctx, cancel := context.WithTimeout(base, sessionWriteTimeout)
-		_, _, err := s.modifyUser(ctx, userID, func(u *userRecord) (op, error) {
-			n, _ := s.local.count(userID)
-			if !s.setSessions(u, n) {
-				return opKeep, nil
-			}
-			return opWrite, nil
-		})
-		cancel()
-		s.sessMu.Lock()
-		w.writing = 0
-		s.sessMu.Unlock()
-		for _, done := range batch {
-			done <- err
-		}
+		return opWrite, nil
+	})
+	errs := make([]error, len(n))
+	for i := range errs {
+		errs[i] = err
 	}
+	return errs
 }
 
 // setSessions makes u's count of sessions on this node n: online with

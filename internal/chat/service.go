@@ -175,11 +175,8 @@ type Service struct {
 
 	local localSessions // connections on this node, to reconcile the store with
 
-	joinsMu sync.Mutex            // before any joinBatch.mu
-	joins   map[string]*joinBatch // by room id: joins waiting to be written (joins.go)
-
-	sessMu     sync.Mutex
-	sessWrites map[string]*sessionWrites // by user id: session counts being written (presence.go)
+	joins         *writeBatches[string, joinResult] // by room id: joins being written (joins.go)
+	sessionWrites *writeBatches[struct{}, error]    // by user id: session counts being written (presence.go)
 
 	typingMu sync.Mutex
 	typing   map[string]*typingState // by user id, users typing via this node
@@ -195,7 +192,7 @@ type typingState struct {
 // New returns a Service over st, the room log and the signals bus.
 func New(cfg Config, st Stores, events Log, sig Signals) *Service {
 	cfg.setDefaults()
-	return &Service{
+	s := &Service{
 		cfg:        cfg,
 		log:        cfg.Logger,
 		files:      cfg.Files,
@@ -215,10 +212,11 @@ func New(cfg Config, st Stores, events Log, sig Signals) *Service {
 		roomCache:  make(map[string]*roomRecord),
 		liveNodes:  make(map[string]bool),
 		typing:     make(map[string]*typingState),
-		joins:      make(map[string]*joinBatch),
-		sessWrites: make(map[string]*sessionWrites),
 		limits:     ratelimit.New(ratelimit.Config{Limit: cfg.MessageLimit, Now: cfg.Now}),
 	}
+	s.joins = newWriteBatches(joinBatchTimeout, s.writeJoins)
+	s.sessionWrites = newWriteBatches(sessionWriteTimeout, s.writeSessionCount)
+	return s
 }
 
 // Config returns the configuration in force: New's, defaults applied.
