@@ -7,10 +7,10 @@ import (
 
 // Joins of one room made on this node at the same time are written to
 // the room's member list together (writeBatches, batches.go): one
-// compare-and-set adds all the users waiting at that moment. Without it, a crowd switching into a room
-// (everyone at once after an announcement, a load test) made every joiner
-// compete for the one record, each win costing the others a read and
-// another try.
+// compare-and-set adds all the users waiting at that moment. Without it,
+// a crowd switching into a room (everyone at once after an announcement,
+// a load test) made every joiner compete for the one record, each win
+// costing the others a read and another try.
 
 type joinResult struct {
 	r     *roomRecord

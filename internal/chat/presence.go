@@ -54,7 +54,8 @@ func (s *Service) Disconnected(ctx context.Context, userID string) error {
 // closing at once (or a node's connections, at a restart) made a hundred
 // compare-and-sets of one record, all but one losing, each loser a read
 // and another try: the end of `make bench-scale` (100,000 connections of
-// 1,000 users closing together) timed out hundreds of them.
+// 1,000 users closing together) logged some 60,000 timeouts, 4,000-8,000
+// with it (docs/measurements.md).
 func (s *Service) writeSessions(ctx context.Context, userID string) error {
 	select {
 	case err := <-s.sessionWrites.add(ctx, userID, struct{}{}):
@@ -69,8 +70,8 @@ func (s *Service) writeSessions(ctx context.Context, userID string) error {
 const sessionWriteTimeout = 10 * time.Second
 
 // writeSessionCount writes the user's count of sessions on this node as
-// it is now, for the n callers waiting.
-func (s *Service) writeSessionCount(ctx context.Context, userID string, n []struct{}) []error {
+// it is now, for the callers waiting.
+func (s *Service) writeSessionCount(ctx context.Context, userID string, callers []struct{}) []error {
 	_, _, err := s.modifyUser(ctx, userID, func(u *userRecord) (op, error) {
 		n, _ := s.local.count(userID)
 		if !s.setSessions(u, n) {
@@ -78,7 +79,7 @@ func (s *Service) writeSessionCount(ctx context.Context, userID string, n []stru
 		}
 		return opWrite, nil
 	})
-	errs := make([]error, len(n))
+	errs := make([]error, len(callers))
 	for i := range errs {
 		errs[i] = err
 	}
