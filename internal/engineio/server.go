@@ -447,6 +447,7 @@ func (srv *Server) CloseAll(reason error) {
 func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.closing.Store(true)
 	srv.each(func(s *Session) { s.close(ErrServerShutdown, true) })
+	srv.writers.kick() // a worker pausing between rounds stops pausing
 	done := make(chan struct{})
 	go func() { srv.wg.Wait(); close(done) }()
 	select {

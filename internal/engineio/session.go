@@ -188,28 +188,36 @@ func (s *Session) Value() any {
 // returns ErrSessionClosed.
 func (s *Session) Send(frames ...*Frame) error { return s.send(false, frames) }
 
-// SendReply is Send for a reply to the client's request (an ack), which
-// the client is waiting for: a WebSocket session waiting for the write
-// pool is written ahead of the sessions that only have broadcasts
-// waiting, with everything queued before the reply (the order of a
-// session's frames never changes). Under a broadcast load it saves the
-// reply a round of the pool (docs/measurements.md, "Replies first"). Not
-// for the Socket.IO CONNECT answer: the lists follow it, and writing it
-// alone first only adds a write.
+// SendReply is Send for a reply to the client's request (an ack, the
+// answer to a CONNECT), which the client is waiting for: a WebSocket
+// session waiting for the write pool is written ahead of the sessions
+// that only have broadcasts waiting, with everything queued before the
+// reply (the order of a session's frames never changes), and without
+// waiting for the pool's next round (Config.WriteInterval). Under a
+// broadcast load it saves the reply a round of the pool
+// (docs/measurements.md, "Replies first").
 func (s *Session) SendReply(frames ...*Frame) error { return s.send(true, frames) }
 
 // send is Send, or SendReply if reply.
 func (s *Session) send(reply bool, frames []*Frame) error {
 	s.mu.Lock()
 	err := s.enqueueLocked(frames...)
-	if reply && err == nil && s.transport == WebSocket && s.writing && s.conn != nil {
-		s.srv.writers.promote(s)
+	if reply && err == nil {
+		s.promoteLocked()
 	}
 	s.mu.Unlock()
 	if err == ErrSlowConsumer {
 		s.close(ErrSlowConsumer, false)
 	}
 	return err
+}
+
+// promoteLocked moves a WebSocket session waiting for the write pool
+// ahead of those with only broadcasts waiting (SendReply). s.mu is held.
+func (s *Session) promoteLocked() {
+	if s.transport == WebSocket && s.writing && s.conn != nil {
+		s.srv.writers.promote(s)
+	}
 }
 
 // enqueueLocked queues frames and wakes the transport. s.mu is held.

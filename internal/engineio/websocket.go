@@ -52,7 +52,10 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.conn = conn
 	s.handlers = 1 // the read loop
-	_ = s.enqueueLocked(eiocodec.NewTextFrame(eiocodec.Open, srv.openPacket(s.id, false)))
+	// The answer to the handshake: the client waits for it (SendReply).
+	if s.enqueueLocked(eiocodec.NewTextFrame(eiocodec.Open, srv.openPacket(s.id, false))) == nil {
+		s.promoteLocked()
+	}
 	s.mu.Unlock()
 	s.startHeartbeat()
 	srv.h.OnOpen(s)

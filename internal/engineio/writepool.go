@@ -28,6 +28,10 @@ type writePool struct {
 	replies poolQueue // sessions with a reply waiting: written before ready's
 	ticket  uint64    // the last entry's number
 	workers int
+
+	// replyKick wakes a worker pausing between two rounds (interval) to
+	// write the replies that came meanwhile.
+	replyKick chan struct{}
 }
 
 // poolEntry is a session waiting in a poolQueue. An entry whose ticket is
@@ -87,7 +91,7 @@ func (q *poolQueue) take() *Session {
 const yieldEvery = 32
 
 func newWritePool(srv *Server) *writePool {
-	return &writePool{srv: srv, max: poolWorkers(runtime.GOMAXPROCS(0)), interval: srv.cfg.WriteInterval}
+	return &writePool{srv: srv, max: poolWorkers(runtime.GOMAXPROCS(0)), interval: srv.cfg.WriteInterval, replyKick: make(chan struct{}, 1)}
 }
 
 // poolWorkers is how many workers the pool runs with procs Ps: two Ps
@@ -114,7 +118,8 @@ func (p *writePool) push(s *Session) {
 	p.ticket++
 	s.poolTicket = p.ticket
 	e := poolEntry{s: s, ticket: p.ticket}
-	if s.replyNext {
+	reply := s.replyNext
+	if reply {
 		s.replyNext, s.poolReply = false, true
 		p.replies.add(e)
 	} else {
@@ -126,8 +131,20 @@ func (p *writePool) push(s *Session) {
 		p.srv.wg.Add(1)
 	}
 	p.mu.Unlock()
+	if reply {
+		p.kick()
+	}
 	if start {
 		go p.run()
+	}
+}
+
+// kick wakes a worker that pauses between rounds, if one does, to write
+// the replies waiting.
+func (p *writePool) kick() {
+	select {
+	case p.replyKick <- struct{}{}:
+	default:
 	}
 }
 
@@ -147,6 +164,7 @@ func (p *writePool) push(s *Session) {
 // write a round more than the others, and never holds up the ready ones.
 func (p *writePool) promote(s *Session) {
 	p.mu.Lock()
+	moved := false
 	switch {
 	case p.ready.taken < s.replyAgain:
 	case s.poolReply:
@@ -156,8 +174,21 @@ func (p *writePool) promote(s *Session) {
 		p.ticket++
 		s.poolTicket, s.poolReply = p.ticket, true
 		p.replies.add(poolEntry{s: s, ticket: p.ticket})
+		moved = true
+		// Its entry in ready is stale now. When it is the last one (the
+		// usual case: queued and promoted by one SendReply) it goes, so
+		// that stale entries do not count as sessions waiting in ready
+		// (readyLen, replyAgain) while a worker pauses and nothing takes
+		// them.
+		if q := &p.ready; len(q.q) > q.head && q.q[len(q.q)-1].s == s {
+			q.q[len(q.q)-1] = poolEntry{}
+			q.q = q.q[:len(q.q)-1]
+		}
 	}
 	p.mu.Unlock()
+	if moved {
+		p.kick()
+	}
 }
 
 // pop takes the first session waiting for a reply, else the first ready
@@ -165,8 +196,7 @@ func (p *writePool) promote(s *Session) {
 func (p *writePool) pop() *Session {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s := p.replies.take(); s != nil {
-		s.replyAgain = p.ready.taken + p.ready.len()
+	if s := p.takeReplyLocked(); s != nil {
 		return s
 	}
 	if s := p.ready.take(); s != nil {
@@ -174,6 +204,21 @@ func (p *writePool) pop() *Session {
 	}
 	p.workers--
 	return nil
+}
+
+// popReply takes the first session waiting for a reply, or returns nil.
+func (p *writePool) popReply() *Session {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.takeReplyLocked()
+}
+
+func (p *writePool) takeReplyLocked() *Session {
+	s := p.replies.take()
+	if s != nil {
+		s.replyAgain = p.ready.taken + p.ready.len()
+	}
+	return s
 }
 
 // readyLen is the number of entries waiting (a moved session's old entry
@@ -188,8 +233,10 @@ func (p *writePool) readyLen() int {
 // rounds (the sessions waiting when a round begins) that begin at least
 // an interval apart: a session that is written to again and again is
 // written about once an interval, with everything queued meanwhile, not
-// once a frame. A worker that finds nothing to write ends, so a frame to
-// an idle server still goes at once.
+// once a frame. A reply does not wait for the next round: the worker
+// writes the sessions with one while it pauses (pause). A worker that
+// finds nothing to write ends, so a frame to an idle server still goes at
+// once.
 func (p *writePool) run() {
 	defer p.srv.wg.Done()
 	w := newVecWriter()
@@ -199,7 +246,7 @@ func (p *writePool) run() {
 		if p.interval > 0 && left <= 0 {
 			if !start.IsZero() {
 				if d := p.interval - time.Since(start); d > 0 {
-					time.Sleep(d)
+					p.pause(w, d)
 				}
 			}
 			start = time.Now()
@@ -215,6 +262,30 @@ func (p *writePool) run() {
 		}
 		if n%yieldEvery == 0 {
 			runtime.Gosched()
+		}
+	}
+}
+
+// pause waits d between two rounds, writing meanwhile the sessions with
+// a reply waiting: a client waits for those (an ack, the answer to its
+// handshake), and a connecting client that waited for the rounds' pacing
+// at each step took 10 ms or more longer to connect
+// (docs/measurements.md, "Replies between rounds").
+// A shutdown ends the pause (Server.Shutdown kicks): the sessions are
+// closing, and the worker hands them to their writeLoops at once.
+func (p *writePool) pause(w *vecWriter, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for !p.srv.closing.Load() {
+		select {
+		case <-t.C:
+			return
+		case <-p.replyKick:
+			for s := p.popReply(); s != nil; s = p.popReply() {
+				if again := s.writeReady(w); again {
+					p.push(s)
+				}
+			}
 		}
 	}
 }

@@ -271,3 +271,26 @@ func TestWritePoolInterval(t *testing.T) {
 		t.Fatalf("%d frames sent 5 ms apart arrived with %d pauses of %v or more; want them bunched by the %v interval", n, gaps, interval/2, interval)
 	}
 }
+
+// A reply does not wait for the pool's next round: with an interval of
+// an hour, the worker that wrote the first session's open packet pauses
+// for the hour, and what the client waits for is written during the
+// pause: the second session's open packet (the answer to its handshake),
+// then a reply, with the frame queued before it, which goes first.
+// Without that, the second dial would wait the hour.
+func TestWritePoolRepliesBetweenRounds(t *testing.T) {
+	e := startPoolEngine(t, engineio.Config{WriteQueue: 1 << 20, WriteInterval: time.Hour})
+	e.dial(t)
+	b, sb := e.dial(t)
+	if err := sb.Send(eiocodec.NewMessageFrame([]byte("before"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.SendReply(eiocodec.NewMessageFrame([]byte("reply"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"4before", "4reply"} {
+		if got, _ := b.read(t); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+}

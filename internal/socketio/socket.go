@@ -141,10 +141,21 @@ func (s *Socket) EmitRaw(event string, args []json.RawMessage, attachments [][]b
 // (Namespace.EventFrames) to this socket. The frames are shared: never
 // change them.
 func (s *Socket) SendFrames(frames []*engineio.Frame) error {
+	return s.sendFrames(frames, false)
+}
+
+// ReplyFrames is SendFrames for frames the client is waiting for (the
+// first lists after it connected): they are written like an ack
+// (engineio.Session.SendReply).
+func (s *Socket) ReplyFrames(frames []*engineio.Frame) error {
+	return s.sendFrames(frames, true)
+}
+
+func (s *Socket) sendFrames(frames []*engineio.Frame, reply bool) error {
 	if s.gone.Load() {
 		return ErrSocketClosed
 	}
-	if err := s.deliver(frames); err != nil {
+	if err := s.deliverAs(frames, reply); err != nil {
 		return fmt.Errorf("send to socket %s: %w", s.id, err)
 	}
 	s.nsp.srv.packetsOut.Add(1)
