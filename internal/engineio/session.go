@@ -63,6 +63,7 @@ type Session struct {
 	// entries taken from ready before it may go to replies again.
 	poolReply  bool
 	replyNext  bool
+	replyNow   bool // replyNext is for an answer to a connection step (SendAnswer)
 	poolTicket uint64
 	replyAgain int
 	closeErr   error
@@ -186,24 +187,35 @@ func (s *Session) Value() any {
 // blocks on the network. If the queue would exceed the configured limit the
 // session is closed with ErrSlowConsumer, which Send returns; after close it
 // returns ErrSessionClosed.
-func (s *Session) Send(frames ...*Frame) error { return s.send(false, frames) }
+func (s *Session) Send(frames ...*Frame) error { return s.send(sendPlain, frames) }
 
-// SendReply is Send for a reply to the client's request (an ack, the
-// answer to a CONNECT), which the client is waiting for: a WebSocket
-// session waiting for the write pool is written ahead of the sessions
-// that only have broadcasts waiting, with everything queued before the
-// reply (the order of a session's frames never changes), and without
-// waiting for the pool's next round (Config.WriteInterval). Under a
-// broadcast load it saves the reply a round of the pool
-// (docs/measurements.md, "Replies first").
-func (s *Session) SendReply(frames ...*Frame) error { return s.send(true, frames) }
+// SendReply is Send for a reply to the client's request (an ack), which
+// the client is waiting for: a WebSocket session waiting for the write
+// pool is written ahead of the sessions that only have broadcasts
+// waiting, with everything queued before the reply (the order of a
+// session's frames never changes). Under a broadcast load it saves the
+// reply a round of the pool (docs/measurements.md, "Replies first").
+func (s *Session) SendReply(frames ...*Frame) error { return s.send(sendReply, frames) }
 
-// send is Send, or SendReply if reply.
-func (s *Session) send(reply bool, frames []*Frame) error {
+// SendAnswer is SendReply for the answer to a step of the client's
+// connection (the Socket.IO CONNECT answer, its first lists), which
+// comes once a connection: it is also written while the write pool
+// pauses between rounds (Config.WriteInterval), not at the next round.
+func (s *Session) SendAnswer(frames ...*Frame) error { return s.send(sendAnswer, frames) }
+
+// How send queues frames.
+const (
+	sendPlain = iota
+	sendReply
+	sendAnswer
+)
+
+// send is Send, SendReply or SendAnswer.
+func (s *Session) send(how int, frames []*Frame) error {
 	s.mu.Lock()
 	err := s.enqueueLocked(frames...)
-	if reply && err == nil {
-		s.promoteLocked()
+	if how != sendPlain && err == nil {
+		s.promoteLocked(how == sendAnswer)
 	}
 	s.mu.Unlock()
 	if err == ErrSlowConsumer {
@@ -213,10 +225,11 @@ func (s *Session) send(reply bool, frames []*Frame) error {
 }
 
 // promoteLocked moves a WebSocket session waiting for the write pool
-// ahead of those with only broadcasts waiting (SendReply). s.mu is held.
-func (s *Session) promoteLocked() {
+// ahead of those with only broadcasts waiting (SendReply; now: SendAnswer).
+// s.mu is held.
+func (s *Session) promoteLocked(now bool) {
 	if s.transport == WebSocket && s.writing && s.conn != nil {
-		s.srv.writers.promote(s)
+		s.srv.writers.promote(s, now)
 	}
 }
 

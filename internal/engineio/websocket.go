@@ -52,9 +52,9 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.conn = conn
 	s.handlers = 1 // the read loop
-	// The answer to the handshake: the client waits for it (SendReply).
+	// The answer to the handshake: the client waits for it (SendAnswer).
 	if s.enqueueLocked(eiocodec.NewTextFrame(eiocodec.Open, srv.openPacket(s.id, false))) == nil {
-		s.promoteLocked()
+		s.promoteLocked(true)
 	}
 	s.mu.Unlock()
 	s.startHeartbeat()

@@ -30,7 +30,8 @@ type writePool struct {
 	workers int
 
 	// replyKick wakes a worker pausing between two rounds (interval) to
-	// write the replies that came meanwhile.
+	// write the answers to connection steps that came meanwhile
+	// (Session.SendAnswer), with the other replies waiting.
 	replyKick chan struct{}
 }
 
@@ -118,9 +119,9 @@ func (p *writePool) push(s *Session) {
 	p.ticket++
 	s.poolTicket = p.ticket
 	e := poolEntry{s: s, ticket: p.ticket}
-	reply := s.replyNext
-	if reply {
-		s.replyNext, s.poolReply = false, true
+	now := s.replyNext && s.replyNow
+	if s.replyNext {
+		s.replyNext, s.replyNow, s.poolReply = false, false, true
 		p.replies.add(e)
 	} else {
 		p.ready.add(e)
@@ -131,7 +132,7 @@ func (p *writePool) push(s *Session) {
 		p.srv.wg.Add(1)
 	}
 	p.mu.Unlock()
-	if reply {
+	if now {
 		p.kick()
 	}
 	if start {
@@ -140,7 +141,7 @@ func (p *writePool) push(s *Session) {
 }
 
 // kick wakes a worker that pauses between rounds, if one does, to write
-// the replies waiting.
+// the replies waiting (an answer to a connection step among them).
 func (p *writePool) kick() {
 	select {
 	case p.replyKick <- struct{}{}:
@@ -162,19 +163,25 @@ func (p *writePool) kick() {
 // taken (s.replyAgain); meanwhile its replies go at its turn. A client
 // that floods requests to have acks always waiting gets at most one
 // write a round more than the others, and never holds up the ready ones.
-func (p *writePool) promote(s *Session) {
+//
+// now (Session.SendAnswer: the answer to a connection step, which comes
+// once a connection) also wakes a worker pausing between rounds to write
+// it, and is not held to once a round.
+func (p *writePool) promote(s *Session, now bool) {
 	p.mu.Lock()
-	moved := false
+	kick := false
 	switch {
-	case p.ready.taken < s.replyAgain:
+	case !now && p.ready.taken < s.replyAgain:
 	case s.poolReply:
+		kick = now
 	case s.poolTicket == 0:
 		s.replyNext = true
+		s.replyNow = s.replyNow || now
 	default:
 		p.ticket++
 		s.poolTicket, s.poolReply = p.ticket, true
 		p.replies.add(poolEntry{s: s, ticket: p.ticket})
-		moved = true
+		kick = now
 		// Its entry in ready is stale now. When it is the last one (the
 		// usual case: queued and promoted by one SendReply) it goes, so
 		// that stale entries do not count as sessions waiting in ready
@@ -186,7 +193,7 @@ func (p *writePool) promote(s *Session) {
 		}
 	}
 	p.mu.Unlock()
-	if moved {
+	if kick {
 		p.kick()
 	}
 }
@@ -233,8 +240,9 @@ func (p *writePool) readyLen() int {
 // rounds (the sessions waiting when a round begins) that begin at least
 // an interval apart: a session that is written to again and again is
 // written about once an interval, with everything queued meanwhile, not
-// once a frame. A reply does not wait for the next round: the worker
-// writes the sessions with one while it pauses (pause). A worker that
+// once a frame. The answer to a connection step does not wait for the
+// next round: the worker writes the replies waiting when one comes while
+// it pauses (pause). A worker that
 // finds nothing to write ends, so a frame to an idle server still goes at
 // once.
 func (p *writePool) run() {
@@ -266,11 +274,14 @@ func (p *writePool) run() {
 	}
 }
 
-// pause waits d between two rounds, writing meanwhile the sessions with
-// a reply waiting: a client waits for those (an ack, the answer to its
-// handshake), and a connecting client that waited for the rounds' pacing
-// at each step took 10 ms or more longer to connect
-// (docs/measurements.md, "Replies between rounds").
+// pause waits d between two rounds. When the answer to a connection
+// step comes meanwhile (SendAnswer), it writes the sessions with a reply
+// waiting: a connecting client waits for the open packet, then for the
+// CONNECT answer, then for its lists, each a round of the pacing, and
+// 2,000 of them took a second longer to connect (docs/measurements.md,
+// "Answers between rounds"). Acks keep their place at the head of the
+// next round: written at once, each would be a write of its own at
+// 200,000 deliveries/s.
 // A shutdown ends the pause (Server.Shutdown kicks): the sessions are
 // closing, and the worker hands them to their writeLoops at once.
 func (p *writePool) pause(w *vecWriter, d time.Duration) {

@@ -125,7 +125,7 @@ func TestWritePoolRepliesFirst(t *testing.T) {
 				case "push":
 					p.push(ss[st.s])
 				case "promote":
-					p.promote(ss[st.s])
+					p.promote(ss[st.s], false)
 				case "pop":
 					got := p.pop()
 					want := (*Session)(nil)

@@ -272,23 +272,27 @@ func TestWritePoolInterval(t *testing.T) {
 	}
 }
 
-// A reply does not wait for the pool's next round: with an interval of
-// an hour, the worker that wrote the first session's open packet pauses
-// for the hour, and what the client waits for is written during the
-// pause: the second session's open packet (the answer to its handshake),
-// then a reply, with the frame queued before it, which goes first.
-// Without that, the second dial would wait the hour.
-func TestWritePoolRepliesBetweenRounds(t *testing.T) {
+// The answer to a connection step does not wait for the pool's next
+// round: with an interval of an hour, the worker that wrote the first
+// session's open packet pauses for the hour, and what a client waits for
+// to connect is written during the pause: the second session's open
+// packet, then an answer (SendAnswer), with the frames queued before it
+// (an ack among them, which by itself would wait for the next round) in
+// their order. Without that, the second dial would wait the hour.
+func TestWritePoolAnswersBetweenRounds(t *testing.T) {
 	e := startPoolEngine(t, engineio.Config{WriteQueue: 1 << 20, WriteInterval: time.Hour})
 	e.dial(t)
 	b, sb := e.dial(t)
 	if err := sb.Send(eiocodec.NewMessageFrame([]byte("before"))); err != nil {
 		t.Fatal(err)
 	}
-	if err := sb.SendReply(eiocodec.NewMessageFrame([]byte("reply"))); err != nil {
+	if err := sb.SendReply(eiocodec.NewMessageFrame([]byte("ack"))); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"4before", "4reply"} {
+	if err := sb.SendAnswer(eiocodec.NewMessageFrame([]byte("answer"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"4before", "4ack", "4answer"} {
 		if got, _ := b.read(t); got != want {
 			t.Fatalf("got %q, want %q", got, want)
 		}

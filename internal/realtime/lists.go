@@ -193,7 +193,7 @@ type listRequest struct {
 }
 
 // serve answers a listRequest from the snapshots. A socket's first lists
-// are written like an ack (Socket.ReplyFrames): its client waits for
+// complete its connection (Socket.AnswerFrames): its client waits for
 // them to show anything.
 func (g *Gateway) serve(ls *lists, r listRequest) {
 	if r.e != nil {
@@ -207,7 +207,7 @@ func (g *Gateway) serve(ls *lists, r listRequest) {
 			// The snapshots are behind (the socket's own arrival, often):
 			// a full-mode client has no version to catch up from, so it
 			// gets the lists as they are now.
-			_ = r.s.ReplyFrames(append(g.nsp.EventFrames("room_list_changed", mustJSON(g.svc.Rooms())),
+			_ = r.s.AnswerFrames(append(g.nsp.EventFrames("room_list_changed", mustJSON(g.svc.Rooms())),
 				g.nsp.EventFrames("user_list_changed", mustJSON(g.svc.Users()))...))
 			r.s.Join(listsFullRoom)
 			close(r.done)
@@ -217,7 +217,7 @@ func (g *Gateway) serve(ls *lists, r listRequest) {
 			ls.fullFrames = append(g.nsp.EventFrames("room_list_changed", ls.rooms.encoded()),
 				g.nsp.EventFrames("user_list_changed", ls.users.encoded())...)
 		}
-		_ = r.s.ReplyFrames(ls.fullFrames)
+		_ = r.s.AnswerFrames(ls.fullFrames)
 		r.s.Join(listsFullRoom)
 		close(r.done)
 		return
@@ -225,7 +225,7 @@ func (g *Gateway) serve(ls *lists, r listRequest) {
 	if ls.frames == nil {
 		ls.frames = g.nsp.EventFrames("lists", ls.whole(false))
 	}
-	_ = r.s.ReplyFrames(ls.frames)
+	_ = r.s.AnswerFrames(ls.frames)
 	r.s.Join(listsDeltaRoom)
 	close(r.done)
 }

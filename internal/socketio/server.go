@@ -329,7 +329,7 @@ func (c *conn) connect(p *siocodec.Packet) {
 	data, _ := json.Marshal(struct {
 		SID string `json:"sid"`
 	}{sock.id})
-	if c.sess.SendReply(packetFrames(&siocodec.Packet{Type: siocodec.Connect, Namespace: nsp.name, ID: siocodec.NoID, Data: data})...) == nil {
+	if c.sess.SendAnswer(packetFrames(&siocodec.Packet{Type: siocodec.Connect, Namespace: nsp.name, ID: siocodec.NoID, Data: data})...) == nil {
 		c.srv.packetsOut.Add(1)
 	}
 	// Whatever reached the socket before (rooms joined in the connect
@@ -357,7 +357,7 @@ func (c *conn) sendConnectError(nsp string, ce *ConnectRefusal) {
 	if err != nil {
 		data = []byte(`{"message":"internal_error"}`)
 	}
-	if c.sess.SendReply(packetFrames(&siocodec.Packet{Type: siocodec.ConnectError, Namespace: nsp, ID: siocodec.NoID, Data: data})...) == nil {
+	if c.sess.SendAnswer(packetFrames(&siocodec.Packet{Type: siocodec.ConnectError, Namespace: nsp, ID: siocodec.NoID, Data: data})...) == nil {
 		c.srv.packetsOut.Add(1)
 	}
 }

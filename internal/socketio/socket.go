@@ -144,18 +144,24 @@ func (s *Socket) SendFrames(frames []*engineio.Frame) error {
 	return s.sendFrames(frames, false)
 }
 
-// ReplyFrames is SendFrames for frames the client is waiting for (the
-// first lists after it connected): they are written like an ack
-// (engineio.Session.SendReply).
-func (s *Socket) ReplyFrames(frames []*engineio.Frame) error {
+// AnswerFrames is SendFrames for frames that complete the client's
+// connection (its first lists), which it waits for: they are written
+// like the CONNECT answer (engineio.Session.SendAnswer).
+func (s *Socket) AnswerFrames(frames []*engineio.Frame) error {
 	return s.sendFrames(frames, true)
 }
 
-func (s *Socket) sendFrames(frames []*engineio.Frame, reply bool) error {
+func (s *Socket) sendFrames(frames []*engineio.Frame, answer bool) error {
 	if s.gone.Load() {
 		return ErrSocketClosed
 	}
-	if err := s.deliverAs(frames, reply); err != nil {
+	var err error
+	if answer {
+		err = s.deliverAnswer(frames)
+	} else {
+		err = s.deliver(frames)
+	}
+	if err != nil {
 		return fmt.Errorf("send to socket %s: %w", s.id, err)
 	}
 	s.nsp.srv.packetsOut.Add(1)
@@ -252,7 +258,11 @@ func (s *Socket) queue(p *siocodec.Packet, reply bool) error {
 	if s.gone.Load() {
 		return ErrSocketClosed
 	}
-	if err := s.deliverAs(packetFrames(p), reply); err != nil {
+	how := sendPlain
+	if reply {
+		how = sendReply
+	}
+	if err := s.deliverAs(packetFrames(p), how); err != nil {
 		return fmt.Errorf("send to socket %s: %w", s.id, err)
 	}
 	s.nsp.srv.packetsOut.Add(1)
@@ -261,10 +271,11 @@ func (s *Socket) queue(p *siocodec.Packet, reply bool) error {
 
 // deliver queues frames on the session, or holds them while the CONNECT
 // reply is not queued yet (release sends them after it, in order).
-func (s *Socket) deliver(frames []*engineio.Frame) error { return s.deliverAs(frames, false) }
+func (s *Socket) deliver(frames []*engineio.Frame) error { return s.deliverAs(frames, sendPlain) }
 
-// deliverAs is deliver, with the session's SendReply if reply.
-func (s *Socket) deliverAs(frames []*engineio.Frame, reply bool) error {
+// deliverAs is deliver, queuing with the session's Send, SendReply or
+// SendAnswer (how).
+func (s *Socket) deliverAs(frames []*engineio.Frame, how int) error {
 	if !s.open.Load() {
 		s.mu.Lock()
 		if !s.open.Load() {
@@ -279,10 +290,25 @@ func (s *Socket) deliverAs(frames []*engineio.Frame, reply bool) error {
 		}
 		s.mu.Unlock()
 	}
-	if reply {
+	switch how {
+	case sendReply:
 		return s.conn.sess.SendReply(frames...)
+	case sendAnswer:
+		return s.conn.sess.SendAnswer(frames...)
 	}
 	return s.conn.sess.Send(frames...)
+}
+
+// How deliverAs queues frames on the session.
+const (
+	sendPlain  = iota // Send
+	sendReply         // SendReply: an ack
+	sendAnswer        // SendAnswer: completes the connection
+)
+
+// deliverAnswer is deliver, with the session's SendAnswer.
+func (s *Socket) deliverAnswer(frames []*engineio.Frame) error {
+	return s.deliverAs(frames, sendAnswer)
 }
 
 // release runs once the CONNECT reply is queued: it sends what was held,
