@@ -183,10 +183,10 @@ func (p *writePool) promote(s *Session, now bool) {
 		p.replies.add(poolEntry{s: s, ticket: p.ticket})
 		kick = now
 		// Its entry in ready is stale now. When it is the last one (the
-		// usual case: queued and promoted by one SendReply) it goes, so
-		// that stale entries do not count as sessions waiting in ready
-		// (readyLen, replyAgain) while a worker pauses and nothing takes
-		// them.
+		// usual case: queued and promoted by one SendReply or
+		// SendAnswer) it goes, so that stale entries do not count as
+		// sessions waiting in ready (readyLen, replyAgain) while a
+		// worker pauses and nothing takes them.
 		if q := &p.ready; len(q.q) > q.head && q.q[len(q.q)-1].s == s {
 			q.q[len(q.q)-1] = poolEntry{}
 			q.q = q.q[:len(q.q)-1]
@@ -242,9 +242,8 @@ func (p *writePool) readyLen() int {
 // written about once an interval, with everything queued meanwhile, not
 // once a frame. The answer to a connection step does not wait for the
 // next round: the worker writes the replies waiting when one comes while
-// it pauses (pause). A worker that
-// finds nothing to write ends, so a frame to an idle server still goes at
-// once.
+// it pauses (pause). A worker that finds nothing to write ends, so a
+// frame to an idle server still goes at once.
 func (p *writePool) run() {
 	defer p.srv.wg.Done()
 	w := newVecWriter()
