@@ -141,27 +141,22 @@ func (s *Socket) EmitRaw(event string, args []json.RawMessage, attachments [][]b
 // (Namespace.EventFrames) to this socket. The frames are shared: never
 // change them.
 func (s *Socket) SendFrames(frames []*engineio.Frame) error {
-	return s.sendFrames(frames, false)
+	return s.sendFrames(frames, (*engineio.Session).Send)
 }
 
 // AnswerFrames is SendFrames for frames that complete the client's
 // connection (its first lists), which it waits for: they are written
 // like the CONNECT answer (engineio.Session.SendAnswer).
 func (s *Socket) AnswerFrames(frames []*engineio.Frame) error {
-	return s.sendFrames(frames, true)
+	return s.sendFrames(frames, (*engineio.Session).SendAnswer)
 }
 
-func (s *Socket) sendFrames(frames []*engineio.Frame, answer bool) error {
+// sendFrames is SendFrames, queuing with how (a Session method).
+func (s *Socket) sendFrames(frames []*engineio.Frame, how sessionSend) error {
 	if s.gone.Load() {
 		return ErrSocketClosed
 	}
-	var err error
-	if answer {
-		err = s.deliverAnswer(frames)
-	} else {
-		err = s.deliver(frames)
-	}
-	if err != nil {
+	if err := s.deliverAs(frames, how); err != nil {
 		return fmt.Errorf("send to socket %s: %w", s.id, err)
 	}
 	s.nsp.srv.packetsOut.Add(1)
@@ -258,9 +253,9 @@ func (s *Socket) queue(p *siocodec.Packet, reply bool) error {
 	if s.gone.Load() {
 		return ErrSocketClosed
 	}
-	how := sendPlain
+	how := (*engineio.Session).Send
 	if reply {
-		how = sendReply
+		how = (*engineio.Session).SendReply
 	}
 	if err := s.deliverAs(packetFrames(p), how); err != nil {
 		return fmt.Errorf("send to socket %s: %w", s.id, err)
@@ -271,11 +266,16 @@ func (s *Socket) queue(p *siocodec.Packet, reply bool) error {
 
 // deliver queues frames on the session, or holds them while the CONNECT
 // reply is not queued yet (release sends them after it, in order).
-func (s *Socket) deliver(frames []*engineio.Frame) error { return s.deliverAs(frames, sendPlain) }
+func (s *Socket) deliver(frames []*engineio.Frame) error {
+	return s.deliverAs(frames, (*engineio.Session).Send)
+}
 
-// deliverAs is deliver, queuing with the session's Send, SendReply or
-// SendAnswer (how).
-func (s *Socket) deliverAs(frames []*engineio.Frame, how int) error {
+// sessionSend is how frames are queued on the session: its Send,
+// SendReply (an ack) or SendAnswer (what completes the connection).
+type sessionSend func(*engineio.Session, ...*engineio.Frame) error
+
+// deliverAs is deliver, queuing with how.
+func (s *Socket) deliverAs(frames []*engineio.Frame, how sessionSend) error {
 	if !s.open.Load() {
 		s.mu.Lock()
 		if !s.open.Load() {
@@ -290,25 +290,7 @@ func (s *Socket) deliverAs(frames []*engineio.Frame, how int) error {
 		}
 		s.mu.Unlock()
 	}
-	switch how {
-	case sendReply:
-		return s.conn.sess.SendReply(frames...)
-	case sendAnswer:
-		return s.conn.sess.SendAnswer(frames...)
-	}
-	return s.conn.sess.Send(frames...)
-}
-
-// How deliverAs queues frames on the session.
-const (
-	sendPlain  = iota // Send
-	sendReply         // SendReply: an ack
-	sendAnswer        // SendAnswer: completes the connection
-)
-
-// deliverAnswer is deliver, with the session's SendAnswer.
-func (s *Socket) deliverAnswer(frames []*engineio.Frame) error {
-	return s.deliverAs(frames, sendAnswer)
+	return how(s.conn.sess, frames...)
 }
 
 // release runs once the CONNECT reply is queued: it sends what was held,
