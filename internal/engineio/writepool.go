@@ -286,7 +286,11 @@ func (p *writePool) run() {
 func (p *writePool) pause(w *vecWriter, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
-	for !p.srv.closing.Load() {
+	for {
+		if p.srv.closing.Load() {
+			p.kick() // passed on: another worker may be pausing too
+			return
+		}
 		select {
 		case <-t.C:
 			return
