@@ -7,10 +7,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/chatrooms/chatrooms/internal/apierr"
@@ -23,6 +25,12 @@ func hashToken(token string) string {
 
 // Register claims a nickname and creates a user in the default room. It
 // returns the user and their secret token (shown once, stored hashed).
+//
+// The token is the user's id, a dot and 256 random bits: the user's record
+// holds its hash (TokenNamesUser), so registering writes no token entry
+// and authenticating reads the (cached) record only. The id in it is
+// public and proves nothing; the secret part does. Tokens issued before
+// this form (no dot) are still looked up in the tokens bucket.
 func (s *Service) Register(ctx context.Context, raw string) (User, string, error) {
 	name, err := NormalizeNickname(raw)
 	if err != nil {
@@ -32,29 +40,25 @@ func (s *Service) Register(ctx context.Context, raw string) (User, string, error
 	id := newID("u")
 	var tb [32]byte
 	_, _ = rand.Read(tb[:])
-	token := base64.RawURLEncoding.EncodeToString(tb[:])
+	token := id + "." + base64.RawURLEncoding.EncodeToString(tb[:])
 	th := hashToken(token)
 
-	// The nickname's claim and the token go at once (the token is new and
-	// random: nothing can contend for it); a taken nickname undoes both.
-	tokenErr := make(chan error, 1)
-	go func() {
-		_, err := s.tokens.Create(ctx, th, []byte(id))
-		tokenErr <- err
-	}()
 	_, nickErr := s.nicks.Create(ctx, key, []byte(id))
-	terr := <-tokenErr
+	switch {
+	case errors.Is(nickErr, apierr.ErrExists):
+		return User{}, "", apierr.New(apierr.CodeUsernameTaken, "the nickname %q is taken", name)
+	case nickErr != nil:
+		return User{}, "", fmt.Errorf("claim nickname: %w", nickErr)
+	}
+	// From here on a failure releases the nickname again.
 	undo := func() {
 		// Best effort: a failure leaves a claim the sweeper cannot see,
 		// so log it loudly.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if nickErr == nil {
-			if err := s.nicks.Delete(uctx, key, 0); err != nil {
-				s.log.Error("release nickname after failed registration", "user", id, "err", err)
-			}
+		if err := s.nicks.Delete(uctx, key, 0); err != nil {
+			s.log.Error("release nickname after failed registration", "user", id, "err", err)
 		}
-		_ = s.tokens.Delete(uctx, th, 0)
 	}
 	// A store that is failing would hold the answer up for the undo's
 	// own timeouts: then it runs behind the answer.
@@ -65,21 +69,10 @@ func (s *Service) Register(ctx context.Context, raw string) (User, string, error
 		}
 		undo()
 	}
-	switch {
-	case errors.Is(nickErr, apierr.ErrExists):
-		rollback(terr)
-		return User{}, "", apierr.New(apierr.CodeUsernameTaken, "the nickname %q is taken", name)
-	case nickErr != nil:
-		rollback(nickErr)
-		return User{}, "", fmt.Errorf("claim nickname: %w", nickErr)
-	case terr != nil:
-		rollback(terr)
-		return User{}, "", fmt.Errorf("store token: %w", terr)
-	}
 	// The join notice comes first, so that the record is written once,
 	// with its room and the seq its membership begins at.
 	now := s.now()
-	rec := &userRecord{ID: id, Name: name, NameKey: key, TokenHash: th, CreatedAt: now, OfflineSince: now}
+	rec := &userRecord{ID: id, Name: name, NameKey: key, TokenHash: th, TokenNamesUser: true, CreatedAt: now, OfflineSince: now}
 	room := s.DefaultRoomID()
 	_, joinSeq, err := s.joinRoom(ctx, rec, room)
 	if err != nil {
@@ -109,24 +102,39 @@ func (s *Service) Register(ctx context.Context, raw string) (User, string, error
 	return s.userView(rec), token, nil
 }
 
-// Authenticate returns the user a token belongs to.
+// Authenticate returns the user a token belongs to: for a token of the
+// form "<user id>.<secret>", the user whose record holds its hash (from
+// the cache, no store request when the record is there); for an older
+// token, the user the tokens bucket names.
 func (s *Service) Authenticate(ctx context.Context, token string) (User, error) {
+	invalid := apierr.New(apierr.CodeUnauthorized, "missing or invalid token")
 	if token == "" || len(token) > 128 {
-		return User{}, apierr.New(apierr.CodeUnauthorized, "missing or invalid token")
+		return User{}, invalid
 	}
-	e, err := s.tokens.Get(ctx, hashToken(token))
+	id, _, named := strings.Cut(token, ".")
+	if !named {
+		e, err := s.tokens.Get(ctx, hashToken(token))
+		if errors.Is(err, apierr.ErrNotFound) {
+			return User{}, invalid
+		}
+		if err != nil {
+			return User{}, fmt.Errorf("look up token: %w", err)
+		}
+		id = string(e.Value)
+	} else if !ValidID(id) {
+		return User{}, invalid
+	}
+	u, err := s.freshUser(ctx, id)
 	if errors.Is(err, apierr.ErrNotFound) {
-		return User{}, apierr.New(apierr.CodeUnauthorized, "missing or invalid token")
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("look up token: %w", err)
-	}
-	u, err := s.freshUser(ctx, string(e.Value))
-	if errors.Is(err, apierr.ErrNotFound) {
-		return User{}, apierr.New(apierr.CodeUnauthorized, "missing or invalid token")
+		return User{}, invalid
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("get user: %w", err)
+	}
+	// A token naming its user must match the record's hash; a record
+	// whose token is in the tokens bucket accepts only that token.
+	if named && (!u.TokenNamesUser || subtle.ConstantTimeCompare([]byte(u.TokenHash), []byte(hashToken(token))) != 1) {
+		return User{}, invalid
 	}
 	v := s.userView(u)
 	if v.CurrentRoom != nil && v.CurrentRoom.ID == u.Room {
@@ -166,7 +174,9 @@ func (s *Service) removeUser(ctx context.Context, userID string, onlyExpired boo
 	// The nickname and token go first: once the user's room shows them
 	// gone (a leave notice, the room deleted), their nickname is free.
 	s.deleteIfOwned(ctx, s.nicks, gone.NameKey, userID)
-	s.deleteIfOwned(ctx, s.tokens, gone.TokenHash, userID)
+	if !gone.TokenNamesUser { // a token from before tokens named their user
+		s.deleteIfOwned(ctx, s.tokens, gone.TokenHash, userID)
+	}
 	if gone.Room != "" {
 		if err := s.leaveRoom(ctx, &gone, gone.Room); err != nil {
 			s.log.Warn("leave room on removal", "user", userID, "room", gone.Room, "err", err)

@@ -83,8 +83,12 @@ type userRecord struct {
 	Name      string `json:"name"`
 	NameKey   string `json:"name_key"`
 	TokenHash string `json:"token_hash"`
-	CreatedAt int64  `json:"created_at"`
-	Room      string `json:"room"`
+	// TokenNamesUser: the token is "<ID>.<secret>" (Register) and nothing
+	// else stores its hash. False for records from before that form, whose
+	// token the tokens bucket maps to ID.
+	TokenNamesUser bool   `json:"token_names_user,omitempty"`
+	CreatedAt      int64  `json:"created_at"`
+	Room           string `json:"room"`
 	// JoinSeq is the seq of the join notice that began the user's
 	// membership of Room (0 for records older than it): what a resume may
 	// replay starts there.
