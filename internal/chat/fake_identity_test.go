@@ -103,6 +103,12 @@ func TestFakeRegisterRollback(t *testing.T) {
 	}
 }
 
+// A user registered before tokens named their user, for seedLegacyUser.
+const (
+	oldID    = "uoldtimer0000000"
+	oldToken = "an-old-token-without-a-dot" //nolint:gosec // G101: a made-up token of a test
+)
+
 // seedLegacyUser stores a user as registrations before tokens named their
 // user did: the record without token_names_user, the token's hash mapped
 // to the id in the tokens bucket.
@@ -125,7 +131,6 @@ func seedLegacyUser(t *testing.T, env *chattest.Env, id, name, token string) {
 
 func TestFakeAuthenticate(t *testing.T) {
 	env := chattest.NewEnv()
-	const oldID, oldToken = "uoldtimer0000000", "an-old-token-without-a-dot"
 	seedLegacyUser(t, env, oldID, "oldtimer", oldToken)
 	n := startFake(t, env, "a-n00000001", nil)
 	u, token := n.register("anna")
@@ -186,7 +191,6 @@ func TestFakeAuthenticate(t *testing.T) {
 // Logging out a user of an old token frees that token's entry too.
 func TestFakeLogoutOldToken(t *testing.T) {
 	env := chattest.NewEnv()
-	const oldID, oldToken = "uoldtimer0000000", "an-old-token-without-a-dot"
 	seedLegacyUser(t, env, oldID, "oldtimer", oldToken)
 	n := startFake(t, env, "a-n00000001", nil)
 	eventually(t, "the old user cached", func() bool { _, ok := n.user(oldID); return ok })
