@@ -119,11 +119,11 @@ func seedLegacyUser(t *testing.T, env *chattest.Env, id, name, token string) {
 	sum := sha256.Sum256([]byte(token))
 	th := hex.EncodeToString(sum[:])
 	rec, _ := json.Marshal(map[string]any{"id": id, "name": name, "name_key": chat.NicknameKey(name), "token_hash": th, "created_at": now, "room": "_default", "offline_since": now})
-	for _, kv := range []struct {
-		kv       *chattest.KV
+	for _, e := range []struct {
+		bucket   *chattest.KV
 		key, val string
 	}{{env.Users, id, string(rec)}, {env.Nicks, chat.NicknameKey(name), id}, {env.Tokens, th, id}} {
-		if _, err := kv.kv.Create(ctx, kv.key, []byte(kv.val)); err != nil {
+		if _, err := e.bucket.Create(ctx, e.key, []byte(e.val)); err != nil {
 			t.Fatal(err)
 		}
 	}
