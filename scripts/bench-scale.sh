@@ -155,12 +155,17 @@ if [[ $PARTS == *chat* ]]; then
     start_nats "chat$n"
     start_nodes "chat$n" "$n"
     cpu0=$(for p in "${node_pids[@]}" "$nats_pid"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | paste -sd' ')
+    io0=$(for p in "${node_pids[@]}"; do awk '/^(syscw|wchar):/ {printf "%s ", $2}' "/proc/$p/io"; done)
     chatload -scenario chat -urls "$(join "${node_urls[@]}")" -server-pids "$(join "${node_pids[@]}" "$nats_pid")" \
       -users "$CHAT_USERS" -rooms 1 -senders "$CHAT_SENDERS" -rates "$CHAT_RATES" -step "$CHAT_STEP" -drain 15s \
       -timeout 10m -dial-concurrency 16 -http-concurrency 16 -local-addrs "$LOCAL_ADDRS" \
       -server-flags "$NODE_FLAGS (srv cpu: $n node(s) + NATS)" -json "$tmp/chat$n.json"
     cpu1=$(for p in "${node_pids[@]}" "$nats_pid"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | paste -sd' ')
+    io1=$(for p in "${node_pids[@]}"; do awk '/^(syscw|wchar):/ {printf "%s ", $2}' "/proc/$p/io"; done)
     echo "chat $n node(s): CPU seconds over the whole run (setup included), nodes then NATS: $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i++) printf "%.2f ", (y[i] - x[i]) / 100 }')"
+    # Bytes and write calls of the nodes (/proc/<pid>/io wchar, syscw):
+    # with the same deliveries, more calls mean fewer frames a writev.
+    echo "chat $n node(s): written over the whole run by the nodes: $(awk -v a="$io0" -v b="$io1" 'BEGIN { n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i += 2) { w += y[i] - x[i]; c += y[i+1] - x[i+1] } printf "%.0f MB in %d write calls (%.0f bytes a call)", w / 1e6, c, c ? w / c : 0 }')"
     if command -v python3 >/dev/null; then
       python3 - "$tmp/chat$n.json" "$n" <<'EOF'
 import json, sys
