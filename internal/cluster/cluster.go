@@ -501,7 +501,7 @@ func (c *Cluster) provision(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("cluster: bind object store %s: %w", ObjectStoreAttachments, storeErr(err))
 		}
-		c.attachments = &Objects{c: c, obs: obs, bucket: ObjectStoreAttachments}
+		c.attachments = &Objects{c: c, obs: obs, bucket: ObjectStoreAttachments, readStall: objectReadStall}
 		return nil
 	})
 

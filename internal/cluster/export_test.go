@@ -141,3 +141,7 @@ type lostFuture struct {
 func (f *lostFuture) Ok() <-chan *jetstream.PubAck { return nil }
 func (f *lostFuture) Err() <-chan error            { return f.err }
 func (f *lostFuture) Msg() *nats.Msg               { return f.msg }
+
+// SetReadStall sets how long one read of an object may wait for its
+// chunks (objectReadStall).
+func (o *Objects) SetReadStall(d time.Duration) { o.readStall = d }

@@ -23,9 +23,10 @@ var _ attachments.Blobs = (*Objects)(nil)
 // written (see AttachMeta). Safe for
 // concurrent use; get it from Cluster.Attachments, not as a zero value.
 type Objects struct {
-	c      *Cluster
-	obs    jetstream.ObjectStore
-	bucket string
+	c         *Cluster
+	obs       jetstream.ObjectStore
+	bucket    string
+	readStall time.Duration // objectReadStall; tests shorten it
 }
 
 // objectStreamConfig is the stream behind an object store bucket: what
@@ -116,8 +117,13 @@ func (o *Objects) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 			case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
 			}
 		}
-		res, err := o.obs.Get(ctx, name)
+		// A read whose chunks stop coming (the object expired or was
+		// deleted while it was read) would wait for ctx's deadline: each
+		// attempt has its own bound, then the object's info says which.
+		actx, cancel := context.WithTimeout(ctx, o.readStall)
+		res, err := o.obs.Get(actx, name)
 		if err != nil {
+			cancel()
 			if errors.Is(err, jetstream.ErrObjectNotFound) {
 				return nil, fmt.Errorf("%s: get %q: %w", o.bucket, name, apierr.ErrNotFound)
 			}
@@ -125,8 +131,16 @@ func (o *Objects) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 		}
 		data, err := io.ReadAll(res)
 		_ = res.Close()
+		cancel()
 		if err == nil {
 			return io.NopCloser(bytes.NewReader(data)), nil
+		}
+		if ctx.Err() == nil && actx.Err() != nil {
+			if _, ierr := o.obs.GetInfo(ctx, name); errors.Is(ierr, jetstream.ErrObjectNotFound) {
+				return nil, fmt.Errorf("%s: get %q: %w", o.bucket, name, apierr.ErrNotFound)
+			}
+			last = err
+			continue
 		}
 		if !errors.Is(err, jetstream.ErrDigestMismatch) {
 			return nil, fmt.Errorf("%s: read %q: %w", o.bucket, name, storeErr(err))
@@ -138,6 +152,10 @@ func (o *Objects) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 
 // getAttempts bounds the reads of one object (see Get).
 const getAttempts = 5
+
+// objectReadStall bounds one read of an object (see Get): objects are at
+// most a few tens of MiB, read from NATS in well under a second.
+const objectReadStall = 15 * time.Second
 
 // Delete removes the object name; a missing one is not an error.
 func (o *Objects) Delete(ctx context.Context, name string) error {
