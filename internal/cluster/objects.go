@@ -120,6 +120,7 @@ func (o *Objects) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 		// A read whose chunks stop coming (the object expired or was
 		// deleted while it was read) would wait for ctx's deadline: each
 		// attempt has its own bound, then the object's info says which.
+		began := time.Now()
 		actx, cancel := context.WithTimeout(ctx, o.readStall)
 		res, err := o.obs.Get(actx, name)
 		if err != nil {
@@ -135,7 +136,9 @@ func (o *Objects) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 		if err == nil {
 			return io.NopCloser(bytes.NewReader(data)), nil
 		}
-		if ctx.Err() == nil && actx.Err() != nil {
+		// (The read's bound ended it: nats.go reports that as the pipe's
+		// timeout, a timeout of its own, or actx's error.)
+		if ctx.Err() == nil && time.Since(began) >= o.readStall {
 			if _, ierr := o.obs.GetInfo(ctx, name); errors.Is(ierr, jetstream.ErrObjectNotFound) {
 				return nil, fmt.Errorf("%s: get %q: %w", o.bucket, name, apierr.ErrNotFound)
 			}
