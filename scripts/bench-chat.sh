@@ -133,7 +133,8 @@ for (const [n, r] of reps) if (!r) out.push(`- ${label[n] ?? n}: no report (the 
 const ok = reps.filter(([, r]) => r);
 if (ok.length) {
   const r0 = ok[0][1];
-  out.push('', `${r0.users} users, ${r0.rooms} rooms of ${r0.room_size}, ${r0.senders} senders, steps of ${r0.step_seconds} s`, '');
+  const at = r0.latency_at === 'arrival' ? "its arrival at the client's socket (the kernel's receive time)" : "the generator's read";
+  out.push('', `${r0.users} users, ${r0.rooms} rooms of ${r0.room_size}, ${r0.senders} senders, steps of ${r0.step_seconds} s; latencies from the send to ${at}, "read" ones to the generator's read`, '');
   out.push(row(['setup phase', 'server', 'ok', 'failed attempts', 'seconds', 'per s', 'srv cpu %', 'srv rss MiB']));
   out.push(row(Array(8).fill('---')));
   for (let i = 0; i < r0.setup.length; i++) {
@@ -150,15 +151,15 @@ if (ok.length) {
       if (l) out.push(row([l.phase, label[n] ?? n, f1(l.user_lists_mean), mb(l.user_list_bytes_mean), f1(l.room_lists_mean), mb(l.room_list_bytes_mean), mb(l.total_bytes_mean)]));
     }
   }
-  out.push('', row(['deliveries/s asked', 'server', 'msg/s (per sender)', 'sent', 'acked', 'refused', 'unacked', 'deliveries/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'ack p50 / p99 ms', 'lost', 'dup', 'misrouted', 'srv cpu %', 'srv rss MiB', 'gen cpu %']));
-  out.push(row(Array(19).fill('---')));
+  out.push('', row(['deliveries/s asked', 'server', 'msg/s (per sender)', 'sent', 'acked', 'refused', 'unacked', 'deliveries/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'read p50 / p99 ms', 'ack p50 / p99 ms', 'lost', 'dup', 'misrouted', 'srv cpu %', 'srv rss MiB', 'gen cpu %']));
+  out.push(row(Array(20).fill('---')));
   for (let i = 0; i < r0.steps.length; i++) {
     for (const [n, r] of ok) {
       const s = r.steps[i];
       if (!s) continue;
       out.push(row([n0(s.target_deliveries_per_second), label[n] ?? n, `${n0(s.target_messages_per_second)} (${s.per_sender_messages_per_second.toFixed(2)})`,
         n0(s.sent), n0(s.acked), codes(s.refused_by_code), n0(s.unacked), n0(s.deliveries_per_second),
-        f1(s.latency_p50_ms), f1(s.latency_p90_ms), f1(s.latency_p99_ms), f1(s.latency_max_ms), `${f1(s.ack_p50_ms)} / ${f1(s.ack_p99_ms)}`,
+        f1(s.latency_p50_ms), f1(s.latency_p90_ms), f1(s.latency_p99_ms), f1(s.latency_max_ms), `${f1(s.read_latency_p50_ms)} / ${f1(s.read_latency_p99_ms)}`, `${f1(s.ack_p50_ms)} / ${f1(s.ack_p99_ms)}`,
         n0(s.lost), n0(s.duplicated), n0(s.misrouted), n0(s.server_cpu_percent), f1((s.server_rss_kib ?? 0) / 1024), n0(s.loadgen_cpu_percent)]));
     }
   }

@@ -14,6 +14,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,10 +82,12 @@ type chatClient struct {
 
 	// Owned by the read loop; read after done is closed.
 	closeReason string
-	got         map[int32][]uint8 // sender → receptions per seq
-	lat         [][]int32         // per step: send→delivery latency, µs
-	misrouted   []int64           // per step
-	foreign     int64             // chat_message not of this run (or unparsable)
+	got         [][]uint8 // by sender: receptions per seq
+	lat         [][]int32 // per step: send→arrival latency, µs (see arrival)
+	latRead     [][]int32 // per step: send→read latency, µs
+	unstamped   int64     // deliveries and acks with no kernel receive time
+	misrouted   []int64   // per step
+	foreign     int64     // chat_message not of this run (or unparsable)
 
 	// sender state (senders only)
 	smu  sync.Mutex
@@ -390,6 +393,27 @@ func micros32(nanos int64) int32 {
 	return int32(us)
 }
 
+// receiveTimes: the chat clients keep the kernel's receive time of what
+// they read (stampReader, Linux only), and the latencies end there.
+const receiveTimes = runtime.GOOS == "linux"
+
+// arrival returns when the frame just read reached the client's socket
+// (the kernel's receive time, receiveTimes) and the time now, as it is
+// handled (Unix ns). Without a receive time both are now. The latency
+// to the arrival is the server's and the network's; the one to now adds
+// this process's own wait: at 200,000 deliveries/s its one core is
+// nearly full, and a connection that became readable waits its turn
+// behind the others (docs/measurements.md). Called on cl's read loop.
+func (cl *chatClient) arrival() (arrived, now int64) {
+	now = time.Now().UnixNano()
+	arrived = cl.c.arrival()
+	if arrived == 0 || arrived > now {
+		cl.unstamped++
+		arrived = now
+	}
+	return arrived, now
+}
+
 func (r *chatRun) chatMessage(cl *chatClient, b []byte) {
 	// Join and leave notices are most of what a switch into a big room
 	// sends (each goes to every member): skipped before the clock is read
@@ -398,14 +422,14 @@ func (r *chatRun) chatMessage(cl *chatClient, b []byte) {
 	if !isTextMessage(b) {
 		return
 	}
-	now := time.Now().UnixNano()
+	arrived, now := cl.arrival()
 	content := scanString(b, keyCont)
 	if content == nil {
 		return
 	}
 	rt := r.route.Load()
 	step, sender, seq, nano, ok := parseContent(r.runID, content)
-	if !ok || rt == nil || step >= r.steps || sender >= len(rt.senderRoom) {
+	if !ok || rt == nil || step >= r.steps || sender >= len(rt.senderRoom) || sender >= len(cl.got) {
 		cl.foreign++
 		return
 	}
@@ -414,15 +438,16 @@ func (r *chatRun) chatMessage(cl *chatClient, b []byte) {
 		cl.misrouted[step]++
 		return
 	}
-	s := cl.got[int32(sender)] //nolint:gosec // sender < len(rt.senderRoom) ≤ -users ≤ 15,000 (checkChat)
+	s := cl.got[sender]
 	for len(s) <= seq {
 		s = append(s, 0)
 	}
 	if s[seq] < 255 {
 		s[seq]++
 	}
-	cl.got[int32(sender)] = s //nolint:gosec // as above
-	cl.lat[step] = append(cl.lat[step], micros32(now-nano))
+	cl.got[sender] = s
+	cl.lat[step] = append(cl.lat[step], micros32(arrived-nano))
+	cl.latRead[step] = append(cl.latRead[step], micros32(now-nano))
 	cl.delivered.Add(1)
 }
 
@@ -432,6 +457,7 @@ type chatReport struct {
 	Server      string            `json:"server_url"`
 	ServerFlags string            `json:"server_flags"`
 	Lists       string            `json:"lists"` // full or delta
+	LatencyAt   string            `json:"latency_at"`
 	Users       int               `json:"users"`
 	Rooms       int               `json:"rooms"`
 	RoomSize    int               `json:"room_size"`
@@ -486,6 +512,8 @@ type stepReport struct {
 	LatP90ms      float64        `json:"latency_p90_ms"`
 	LatP99ms      float64        `json:"latency_p99_ms"`
 	LatMaxms      float64        `json:"latency_max_ms"`
+	ReadP50ms     float64        `json:"read_latency_p50_ms"` // to the generator's read (latency_at)
+	ReadP99ms     float64        `json:"read_latency_p99_ms"`
 	AckP50ms      float64        `json:"ack_p50_ms"`
 	AckP99ms      float64        `json:"ack_p99_ms"`
 	Lost          int64          `json:"lost"`
@@ -563,8 +591,8 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 	for i := range r.clients {
 		r.clients[i] = &chatClient{
 			idx: i, name: fmt.Sprintf("%s-%d", r.runID, i), done: make(chan struct{}), welcomed: make(chan struct{}),
-			pending: map[int]func([]byte){}, got: map[int32][]uint8{},
-			lat: make([][]int32, r.steps), misrouted: make([]int64, r.steps),
+			pending: map[int]func([]byte){}, got: make([][]uint8, cfg.senders),
+			lat: make([][]int32, r.steps), latRead: make([][]int32, r.steps), misrouted: make([]int64, r.steps),
 		}
 	}
 
@@ -598,7 +626,7 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 			auth["lists"] = "delta"
 		}
 		tok, _ := json.Marshal(auth)
-		c, err := dialNamespace(ctx, wsURL(cfg.nodeURL(i)), d.dial, chatNamespace, tok)
+		c, err := dialNamespace(ctx, wsURL(cfg.nodeURL(i)), d.dial, chatNamespace, tok, receiveTimes)
 		if err != nil {
 			if s := err.Error(); strings.Contains(s, "connect refused") {
 				if strings.Contains(s, `"error":"unavailable"`) {
@@ -893,7 +921,7 @@ func (r *chatRun) send(ctx context.Context, rt *routing, st, s, n int, start tim
 		cl.smu.Unlock()
 		payload := fmt.Appendf(nil, `{"content":%q,"client_id":"%s-%d-%d"}`, r.contentFor(st, s, seq, now), r.runID, s, seq)
 		err := cl.emit("send_message", payload, func(b []byte) {
-			at := time.Now().UnixNano()
+			at, _ := cl.arrival() // on the read loop, as every ack callback
 			var a ackAnswer
 			if json.Unmarshal(b, &a) != nil {
 				a.Error = "malformed_ack"
@@ -946,6 +974,7 @@ func (r *chatRun) expected(rt *routing) (exp int64, pending int) {
 // loops have all ended.
 func (r *chatRun) clients2report(rt *routing, rep *chatReport) {
 	cfg := r.cfg
+	var unstamped int64
 	for p := range numPhases {
 		lr := listReport{Phase: phaseNames[p]}
 		for _, cl := range r.clients {
@@ -973,12 +1002,21 @@ func (r *chatRun) clients2report(rt *routing, rep *chatReport) {
 			}
 		}
 		rep.Foreign += cl.foreign
+		unstamped += cl.unstamped
+	}
+	rep.LatencyAt = "read" // the time this process handled the frame
+	if receiveTimes {
+		rep.LatencyAt = "arrival" // the kernel's receive time at the client's socket
+		if unstamped > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%d deliveries and acks had no receive time from the kernel: timed at their read", unstamped))
+		}
 	}
 	for st := range rep.Steps {
 		sr := &rep.Steps[st]
-		var lat, ack []int32
+		var lat, latRead, ack []int32
 		for _, cl := range r.clients {
 			lat = append(lat, cl.lat[st]...)
+			latRead = append(latRead, cl.latRead[st]...)
 			sr.Misrouted += cl.misrouted[st]
 		}
 		for s, c := range rt.senderUser {
@@ -990,7 +1028,7 @@ func (r *chatRun) clients2report(rt *routing, rep *chatReport) {
 				}
 				sr.Sent++
 				recv := func(member int) uint8 {
-					g := r.clients[member].got[int32(s)] //nolint:gosec // s < -senders ≤ -users ≤ 15,000 (checkChat)
+					g := r.clients[member].got[s]
 					if seq < len(g) {
 						return g[seq]
 					}
@@ -1029,7 +1067,9 @@ func (r *chatRun) clients2report(rt *routing, rep *chatReport) {
 		sr.Delivered = int64(len(lat))
 		sr.DeliveriesPS = float64(sr.Delivered) / cfg.step.Seconds()
 		slices.Sort(lat)
+		slices.Sort(latRead)
 		slices.Sort(ack)
+		sr.ReadP50ms, sr.ReadP99ms = pctMS(latRead, 0.5), pctMS(latRead, 0.99)
 		sr.LatP50ms, sr.LatP90ms, sr.LatP99ms = pctMS(lat, 0.5), pctMS(lat, 0.9), pctMS(lat, 0.99)
 		if len(lat) > 0 {
 			sr.LatMaxms = float64(lat[len(lat)-1]) / 1000
@@ -1060,7 +1100,8 @@ func codes(m map[string]int) string {
 
 func writeChatTable(w io.Writer, rep *chatReport) {
 	fmt.Fprintf(w, "chat scenario %s against %s (server flags: %q, lists: %s)\n", rep.Date, rep.Server, rep.ServerFlags, rep.Lists)
-	fmt.Fprintf(w, "%d users, %d rooms of %d, %d senders, steps of %.0fs\n\n", rep.Users, rep.Rooms, rep.RoomSize, rep.Senders, rep.StepSeconds)
+	fmt.Fprintf(w, "%d users, %d rooms of %d, %d senders, steps of %.0fs; latencies from the send to the %s, read p50/p99 to this process's read\n\n",
+		rep.Users, rep.Rooms, rep.RoomSize, rep.Senders, rep.StepSeconds, latencyEnd(rep.LatencyAt))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "setup phase\tcount\tok\tfailed attempts\tretried\tseconds\tper s\tsrv cpu %\tsrv rss MiB\t")
 	for _, p := range rep.Setup {
@@ -1074,11 +1115,11 @@ func writeChatTable(w io.Writer, rep *chatReport) {
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)
-	fmt.Fprintln(tw, "target deliv/s\tmsg/s\tper sender\tsent\tacked\trefused\tunacked\tdeliv/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tack p50\tack p99\tlost\tdup\tmisrouted\tsrv cpu %\tsrv rss MiB\tgen cpu %\t")
+	fmt.Fprintln(tw, "target deliv/s\tmsg/s\tper sender\tsent\tacked\trefused\tunacked\tdeliv/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tread p50\tread p99\tack p50\tack p99\tlost\tdup\tmisrouted\tsrv cpu %\tsrv rss MiB\tgen cpu %\t")
 	for _, s := range rep.Steps {
-		fmt.Fprintf(tw, "%d\t%.0f\t%.2f\t%d\t%d\t%s\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%.0f\t%.1f\t%.0f\t\n",
+		fmt.Fprintf(tw, "%d\t%.0f\t%.2f\t%d\t%d\t%s\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%.0f\t%.1f\t%.0f\t\n",
 			s.Rate, s.MsgRate, s.PerSenderRate, s.Sent, s.Acked, codes(s.Refused), s.Unacked, s.DeliveriesPS,
-			s.LatP50ms, s.LatP90ms, s.LatP99ms, s.LatMaxms, s.AckP50ms, s.AckP99ms,
+			s.LatP50ms, s.LatP90ms, s.LatP99ms, s.LatMaxms, s.ReadP50ms, s.ReadP99ms, s.AckP50ms, s.AckP99ms,
 			s.Lost, s.Duplicated, s.Misrouted, s.ServerCPU, float64(s.ServerRSSK)/1024, s.LoadCPU)
 	}
 	_ = tw.Flush()
@@ -1093,6 +1134,14 @@ func writeChatTable(w io.Writer, rep *chatReport) {
 		mis += s.Misrouted
 	}
 	fmt.Fprintf(w, "RESULT chat users=%d rooms=%d lost=%d duplicated=%d misrouted=%d disconnects=%d\n", rep.Users, rep.Rooms, lost, dup, mis, rep.Disconnects)
+}
+
+// latencyEnd names where a report's latencies end (chatReport.LatencyAt).
+func latencyEnd(at string) string {
+	if at == "arrival" {
+		return "arrival at the client's socket (kernel receive time)"
+	}
+	return "client's read"
 }
 
 // closeAll stops every connection and waits for its read loop to end.

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,6 +69,19 @@ func TestChatScenario(t *testing.T) {
 	}
 	if st.LatP50ms <= 0 || st.LatMaxms < st.LatP99ms || st.LatP99ms < st.LatP50ms || st.AckP50ms <= 0 {
 		t.Errorf("latencies p50 %.3f p99 %.3f max %.3f ack p50 %.3f", st.LatP50ms, st.LatP99ms, st.LatMaxms, st.AckP50ms)
+	}
+	// Each delivery's read comes after its arrival, so each percentile of
+	// the read latencies is at least the arrival's.
+	if st.ReadP50ms < st.LatP50ms || st.ReadP99ms < st.LatP99ms {
+		t.Errorf("read latencies p50 %.3f p99 %.3f below the arrival's %.3f %.3f", st.ReadP50ms, st.ReadP99ms, st.LatP50ms, st.LatP99ms)
+	}
+	if want := map[bool]string{true: "arrival", false: "read"}[receiveTimes]; rep.LatencyAt != want {
+		t.Errorf("latency_at %q, want %q", rep.LatencyAt, want)
+	}
+	for _, n := range rep.Notes {
+		if strings.Contains(n, "no receive time") {
+			t.Errorf("note: %s", n)
+		}
 	}
 	if st.ServerRSSK <= 0 {
 		t.Errorf("no server RSS read")

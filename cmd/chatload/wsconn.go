@@ -22,6 +22,7 @@ import (
 type rawConn struct {
 	conn net.Conn
 	br   *bufio.Reader
+	sr   *stampReader // under br when receive times are kept (dialNamespace's stamp); else nil
 
 	wmu  sync.Mutex
 	wbuf []byte
@@ -45,21 +46,35 @@ const maxFrame = 16 << 20
 // dialRaw opens a WebSocket to the Socket.IO endpoint at wsURL, reads the
 // Engine.IO open packet and connects to namespace "/".
 func dialRaw(ctx context.Context, wsURL string, netDial func(ctx context.Context, network, addr string) (net.Conn, error)) (*rawConn, error) {
-	return dialNamespace(ctx, wsURL, netDial, "/", nil)
+	return dialNamespace(ctx, wsURL, netDial, "/", nil, false)
 }
 
 // dialNamespace is dialRaw for namespace nsp with the CONNECT payload auth
-// (raw JSON, nil for none); a CONNECT_ERROR answer refuses.
-func dialNamespace(ctx context.Context, wsURL string, netDial func(ctx context.Context, network, addr string) (net.Conn, error), nsp string, auth []byte) (*rawConn, error) {
+// (raw JSON, nil for none); a CONNECT_ERROR answer refuses. With stamp,
+// the connection is read through a stampReader, which keeps the kernel's
+// receive time of what each read returned (rawConn.arrival).
+func dialNamespace(ctx context.Context, wsURL string, netDial func(ctx context.Context, network, addr string) (net.Conn, error), nsp string, auth []byte, stamp bool) (*rawConn, error) {
 	d := ws.Dialer{NetDial: netDial, ReadBufferSize: readBufSize}
 	conn, br, _, err := d.Dial(ctx, wsURL)
 	if err != nil {
 		return nil, fmt.Errorf("websocket dial: %w", err)
 	}
-	if br == nil {
-		br = bufio.NewReaderSize(conn, readBufSize)
-	}
 	c := &rawConn{conn: conn, br: br}
+	if stamp {
+		var pre []byte
+		if br != nil { // the server's first bytes, read with the handshake's answer
+			pre, _ = br.Peek(br.Buffered())
+			pre = append([]byte(nil), pre...)
+			ws.PutReader(br)
+		}
+		if c.sr, err = newStampReader(conn, pre); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+		c.br = bufio.NewReaderSize(c.sr, readBufSize)
+	} else if br == nil {
+		c.br = bufio.NewReaderSize(conn, readBufSize)
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
@@ -153,6 +168,16 @@ func (c *rawConn) await(prefix, what string) error {
 		}
 	}
 	return fmt.Errorf("%s: no answer within 64 messages", what)
+}
+
+// arrival is the kernel's receive time (Unix ns) of the read that gave
+// the last frame readFrame returned, or 0 when the connection keeps no
+// receive times or the kernel gave none.
+func (c *rawConn) arrival() int64 {
+	if c.sr == nil {
+		return 0
+	}
+	return c.sr.arrival()
 }
 
 // readText returns the next text message (a copy), for the handshake.
