@@ -13,7 +13,11 @@
 #      nodes, each driven by `chatload -scenario chat` (CHAT_USERS users in
 #      one room, CHAT_SENDERS senders at CHAT_RATES deliveries/s; with 2
 #      nodes the connections alternate between them): deliveries/s per
-#      core of server CPU (nodes + NATS, from /proc/<pid>/stat).
+#      core of server CPU (nodes + NATS, from /proc/<pid>/stat). NATS and
+#      the nodes run on CHAT_SERVER_CPUS and chatload on CHAT_LOAD_CPUS
+#      (taskset), as in `make bench-chat`: both setups get the same core,
+#      and the generator (nearly a core itself at 200,000/s) its own.
+#      CHAT_SERVER_CPUS= CHAT_LOAD_CPUS= (empty) runs them unpinned.
 #
 # Loopback only. Every process this script starts is stopped by its PID on
 # exit (trap); every wait is bounded. Knobs (environment):
@@ -24,6 +28,7 @@
 #     once they have allocated little for ~10 s, --gc-idle-percent)
 #   NODE_ARGS= (more flags for every node, e.g. --gc-idle-percent 0)
 #   CHAT_USERS=1000 CHAT_SENDERS=100 CHAT_RATES=20000,50000,100000,200000 CHAT_STEP=10s
+#   CHAT_SERVER_CPUS=0 CHAT_LOAD_CPUS=1
 #   PARTS=scale,chat   CHATROOMS_BIN= (a prebuilt server instead of ./cmd/chatrooms)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +56,8 @@ CHAT_USERS=${CHAT_USERS:-1000}
 CHAT_SENDERS=${CHAT_SENDERS:-100}
 CHAT_RATES=${CHAT_RATES:-20000,50000,100000,200000}
 CHAT_STEP=${CHAT_STEP:-10s}
+CHAT_SERVER_CPUS=${CHAT_SERVER_CPUS-0}
+CHAT_LOAD_CPUS=${CHAT_LOAD_CPUS-1}
 PARTS=${PARTS:-scale,chat}
 CHATROOMS_BIN=${CHATROOMS_BIN:-}
 
@@ -68,11 +75,21 @@ echo "memory: $(free -h | awk '/^Mem:/ {print $2}'), kernel $(uname -r), $(go ve
 echo "open files per process: $(ulimit -n), ephemeral ports: $(tr '\t' '-' </proc/sys/net/ipv4/ip_local_port_range)"
 echo "uptime: $(uptime)"
 
+# pin CPUS CMD...: CMD on the CPU list CPUS (taskset, which execs it: $!
+# is CMD's pid), or unpinned when CPUS is empty.
+pin() {
+  local cpus=$1
+  shift
+  if [ -n "$cpus" ]; then exec taskset -c "$cpus" "$@"; else exec "$@"; fi
+}
+
+server_cpus= # the CPU list of the servers start_nats and start_nodes start (empty: any)
+load_cpus=   # chatload's
 nats_pid=
 nats_url=
 start_nats() { # start_nats NAME: a JetStream server on a random loopback port
   local log=$tmp/nats-$1.log hp
-  "$tmp/nats-server" -a 127.0.0.1 -p -1 -js -sd "$tmp/nats-$1" -n "bench-$1" >"$log" 2>&1 &
+  (pin "$server_cpus" "$tmp/nats-server" -a 127.0.0.1 -p -1 -js -sd "$tmp/nats-$1" -n "bench-$1") >"$log" 2>&1 &
   nats_pid=$!
   pids+=("$nats_pid")
   hp=$(wait_log "$log" 'Listening for client connections on [0-9.]+:[0-9]+' "$nats_pid" | awk '{print $NF}')
@@ -93,8 +110,8 @@ start_nodes() { # start_nodes NAME COUNT: chatrooms nodes n1..nCOUNT on $nats_ur
   [ -n "$NODE_ARGS" ] && flags+=($NODE_ARGS)
   for k in $(seq "$count"); do
     log=$tmp/node-$name-n$k.log
-    "$tmp/chatrooms" --nats-url "$nats_url" --node-name "n$k" --addr 127.0.0.1:0 \
-      --data-dir "$tmp/data-$name-n$k" "${flags[@]}" >"$log" 2>&1 &
+    (pin "$server_cpus" "$tmp/chatrooms" --nats-url "$nats_url" --node-name "n$k" --addr 127.0.0.1:0 \
+      --data-dir "$tmp/data-$name-n$k" "${flags[@]}") >"$log" 2>&1 &
     node_pids+=("$!")
     pids+=("$!")
   done
@@ -121,7 +138,7 @@ stop_all() { # the nodes first, then NATS
 }
 
 chatload() { # chatload ARGS...: in the background so that the trap can stop it
-  "$tmp/chatload" "$@" &
+  (pin "$load_cpus" "$tmp/chatload" "$@") &
   local pid=$!
   pids+=("$pid")
   wait "$pid"
@@ -150,6 +167,8 @@ if [[ $PARTS == *scale* ]]; then
 fi
 
 if [[ $PARTS == *chat* ]]; then
+  server_cpus=$CHAT_SERVER_CPUS load_cpus=$CHAT_LOAD_CPUS
+  echo "== chat: NATS and the nodes on CPUs ${server_cpus:-any}, chatload on ${load_cpus:-any}"
   for n in 1 2; do
     echo "== chat: $CHAT_USERS users in one room on $n node(s), $CHAT_SENDERS senders, $CHAT_RATES deliveries/s, steps of $CHAT_STEP"
     start_nats "chat$n"
