@@ -9,11 +9,13 @@
 #      (each under the open-file cap) and the source addresses
 #      LOCAL_ADDRS, then one message to the default room: how many got it,
 #      when, and the RSS of the nodes and NATS.
-#   2. 1 node vs 2 nodes: a fresh NATS and 1 node, then a fresh NATS and 2
-#      nodes, each driven by `chatload -scenario chat` (CHAT_USERS users in
+#   2. 1 node vs 2 nodes, CHAT_ROUNDS times: a fresh NATS and 1 node, then
+#      a fresh NATS and 2 nodes, each driven by `chatload -scenario chat` (CHAT_USERS users in
 #      one room, CHAT_SENDERS senders at CHAT_RATES deliveries/s; with 2
 #      nodes the connections alternate between them): deliveries/s per
-#      core of server CPU (nodes + NATS, from /proc/<pid>/stat). NATS and
+#      core of server CPU (nodes + NATS, from /proc/<pid>/stat), and the 2
+#      nodes' share of the 1 node's figure, round by round and the median
+#      (the host's speed drifts between runs). NATS and
 #      the nodes run on CHAT_SERVER_CPUS and chatload on CHAT_LOAD_CPUS
 #      (taskset), as in `make bench-chat`: both setups get the same core,
 #      and the generator (nearly a core itself at 200,000/s) its own.
@@ -29,6 +31,10 @@
 #   NODE_ARGS= (more flags for every node, e.g. --gc-idle-percent 0)
 #   CHAT_USERS=1000 CHAT_SENDERS=100 CHAT_RATES=20000,50000,100000,200000 CHAT_STEP=10s
 #   CHAT_SERVER_CPUS=0 CHAT_LOAD_CPUS=1
+#   CHAT_PAUSE=10s (chatload -pause: after the switches, for their list
+#     changes to arrive before the first step, whose CPU they would share)
+#   CHAT_ROUNDS=3 (1 node then 2 nodes, this many times; the 2 nodes'
+#     share of the 1 node's deliveries per core, round by round, and the median)
 #   PARTS=scale,chat   CHATROOMS_BIN= (a prebuilt server instead of ./cmd/chatrooms)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +64,8 @@ CHAT_RATES=${CHAT_RATES:-20000,50000,100000,200000}
 CHAT_STEP=${CHAT_STEP:-10s}
 CHAT_SERVER_CPUS=${CHAT_SERVER_CPUS-0}
 CHAT_LOAD_CPUS=${CHAT_LOAD_CPUS-1}
+CHAT_PAUSE=${CHAT_PAUSE:-10s}
+CHAT_ROUNDS=${CHAT_ROUNDS:-3}
 PARTS=${PARTS:-scale,chat}
 CHATROOMS_BIN=${CHATROOMS_BIN:-}
 
@@ -168,35 +176,57 @@ fi
 
 if [[ $PARTS == *chat* ]]; then
   server_cpus=$CHAT_SERVER_CPUS load_cpus=$CHAT_LOAD_CPUS
-  echo "== chat: NATS and the nodes on CPUs ${server_cpus:-any}, chatload on ${load_cpus:-any}"
-  for n in 1 2; do
-    echo "== chat: $CHAT_USERS users in one room on $n node(s), $CHAT_SENDERS senders, $CHAT_RATES deliveries/s, steps of $CHAT_STEP"
-    start_nats "chat$n"
-    start_nodes "chat$n" "$n"
-    cpu0=$(for p in "${node_pids[@]}" "$nats_pid"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | paste -sd' ')
-    io0=$(for p in "${node_pids[@]}"; do awk '/^(syscw|wchar):/ {printf "%s ", $2}' "/proc/$p/io"; done)
-    chatload -scenario chat -urls "$(join "${node_urls[@]}")" -server-pids "$(join "${node_pids[@]}" "$nats_pid")" \
-      -users "$CHAT_USERS" -rooms 1 -senders "$CHAT_SENDERS" -rates "$CHAT_RATES" -step "$CHAT_STEP" -drain 15s \
-      -timeout 10m -dial-concurrency 16 -http-concurrency 16 -local-addrs "$LOCAL_ADDRS" \
-      -server-flags "$NODE_FLAGS (srv cpu: $n node(s) + NATS)" -json "$tmp/chat$n.json"
-    cpu1=$(for p in "${node_pids[@]}" "$nats_pid"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | paste -sd' ')
-    io1=$(for p in "${node_pids[@]}"; do awk '/^(syscw|wchar):/ {printf "%s ", $2}' "/proc/$p/io"; done)
-    echo "chat $n node(s): CPU seconds over the whole run (setup included), nodes then NATS: $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i++) printf "%.2f ", (y[i] - x[i]) / 100 }')"
-    # Bytes and write calls of the nodes (/proc/<pid>/io wchar, syscw):
-    # with the same deliveries, more calls mean fewer frames a writev.
-    echo "chat $n node(s): written over the whole run by the nodes: $(awk -v a="$io0" -v b="$io1" 'BEGIN { n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i += 2) { w += y[i] - x[i]; c += y[i+1] - x[i+1] } printf "%.0f MB in %d write calls (%.0f bytes a call)", w / 1e6, c, c ? w / c : 0 }')"
-    if command -v python3 >/dev/null; then
-      python3 - "$tmp/chat$n.json" "$n" <<'EOF'
+  echo "== chat: NATS and the nodes on CPUs ${server_cpus:-any}, chatload on ${load_cpus:-any}; $CHAT_ROUNDS rounds of 1 node then 2"
+  results=$tmp/chat-results.txt
+  : >"$results"
+  for round in $(seq "$CHAT_ROUNDS"); do
+    for n in 1 2; do
+      name=chat$n-r$round
+      echo "== chat, round $round: $CHAT_USERS users in one room on $n node(s), $CHAT_SENDERS senders, $CHAT_RATES deliveries/s, steps of $CHAT_STEP"
+      start_nats "$name"
+      start_nodes "$name" "$n"
+      cpu0=$(for p in "${node_pids[@]}" "$nats_pid"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | paste -sd' ')
+      io0=$(for p in "${node_pids[@]}"; do awk '/^(syscw|wchar):/ {printf "%s ", $2}' "/proc/$p/io"; done)
+      chatload -scenario chat -urls "$(join "${node_urls[@]}")" -server-pids "$(join "${node_pids[@]}" "$nats_pid")" \
+        -users "$CHAT_USERS" -rooms 1 -senders "$CHAT_SENDERS" -rates "$CHAT_RATES" -step "$CHAT_STEP" -pause "$CHAT_PAUSE" -drain 15s \
+        -timeout 10m -dial-concurrency 16 -http-concurrency 16 -local-addrs "$LOCAL_ADDRS" \
+        -server-flags "$NODE_FLAGS (srv cpu: $n node(s) + NATS)" -json "$tmp/$name.json"
+      cpu1=$(for p in "${node_pids[@]}" "$nats_pid"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | paste -sd' ')
+      io1=$(for p in "${node_pids[@]}"; do awk '/^(syscw|wchar):/ {printf "%s ", $2}' "/proc/$p/io"; done)
+      echo "chat $n node(s): CPU seconds over the whole run (setup included), nodes then NATS: $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i++) printf "%.2f ", (y[i] - x[i]) / 100 }')"
+      # Bytes and write calls of the nodes (/proc/<pid>/io wchar, syscw):
+      # with the same deliveries, more calls mean fewer frames a writev.
+      echo "chat $n node(s): written over the whole run by the nodes: $(awk -v a="$io0" -v b="$io1" 'BEGIN { n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i += 2) { w += y[i] - x[i]; c += y[i+1] - x[i+1] } printf "%.0f MB in %d write calls (%.0f bytes a call)", w / 1e6, c, c ? w / c : 0 }')"
+      if command -v python3 >/dev/null; then
+        python3 - "$tmp/$name.json" "$n" "$round" <<'EOF' | tee -a "$results"
 import json, sys
 rep = json.load(open(sys.argv[1]))
 for s in rep["steps"]:
     cores = s.get("server_cpu_percent", 0) / 100
     per = s["deliveries_per_second"] / cores if cores else 0
-    print(f"RESULT chat-nodes={sys.argv[2]} target={s['target_deliveries_per_second']} deliveries_per_s={s['deliveries_per_second']:.0f} "
+    print(f"RESULT chat-nodes={sys.argv[2]} round={sys.argv[3]} target={s['target_deliveries_per_second']} deliveries_per_s={s['deliveries_per_second']:.0f} "
           f"server_cores={cores:.2f} deliveries_per_s_per_core={per:.0f} p50_ms={s['latency_p50_ms']:.1f} p99_ms={s['latency_p99_ms']:.1f} lost={s['lost']}")
 EOF
-    fi
-    stop_all
+      fi
+      stop_all
+    done
   done
+  # The host's speed drifts by tens of percent within minutes (docs/
+  # measurements.md), so each round's 2 nodes are compared with the 1
+  # node run just before them, and the rounds' median is the figure.
+  if command -v python3 >/dev/null; then
+    python3 - "$results" <<'EOF'
+import re, statistics, sys
+per = {}
+for line in open(sys.argv[1]):
+    f = dict(re.findall(r"(\S+)=(\S+)", line))
+    per[(int(f["chat-nodes"]), int(f["round"]), int(f["target"]))] = float(f["deliveries_per_s_per_core"])
+for rate in sorted({k[2] for k in per}):
+    ratios = [per[(2, r, rate)] / per[(1, r, rate)] for r in sorted({k[1] for k in per}) if per.get((1, r, rate)) and per.get((2, r, rate))]
+    if ratios:
+        print(f"RATIO target={rate} rounds={len(ratios)} median_percent={100 * statistics.median(ratios):.0f} "
+              f"per_round_percent={','.join(f'{100 * x:.0f}' for x in ratios)}")
+EOF
+  fi
 fi
 echo "== done ($(uptime))"

@@ -746,6 +746,19 @@ func runChat(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logge
 	if len(rt.senderUser) < cfg.senders {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("only %d senders: the rest failed to switch or were disconnected", len(rt.senderUser)))
 	}
+	// -pause: the setup's last list changes (every switch changes every
+	// member's user list) go on arriving for seconds after the last
+	// switch's ack, paced by the server (a client gets at most ~64 KiB/s
+	// of lists); without a pause they land in the first step, whose
+	// server CPU is then partly the setup's. They count as the switch
+	// phase's lists.
+	if cfg.pause > 0 {
+		ph, err := r.pause(ctx, cfg.pause)
+		rep.Setup = append(rep.Setup, ph)
+		if err != nil {
+			return err
+		}
+	}
 	r.route.Store(rt)
 	r.phase.Store(phaseSend)
 
@@ -850,6 +863,35 @@ func (r *chatRun) phaseRun(ctx context.Context, name string, n, conc int, fn fun
 	ph.ServerRSSK = r.rss()
 	r.log.Info("phase", "name", name, "ok", ph.OK, "failed", ph.Failed, "seconds", ph.Seconds)
 	return ph, err
+}
+
+// pause waits d before the steps, and reports the server's CPU and the
+// lists received meanwhile.
+func (r *chatRun) pause(ctx context.Context, d time.Duration) (phaseReport, error) {
+	ph := phaseReport{Name: "pause", Count: 1, Failed: map[string]int{}}
+	lists := func() (n int64) {
+		for _, cl := range r.clients {
+			n += cl.listCount[phaseSwitch][0].Load() + cl.listCount[phaseSwitch][1].Load()
+		}
+		return n
+	}
+	before := lists()
+	cpu := startCPU(r.cfg.cpuPIDs())
+	start := time.Now()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return ph, context.Cause(ctx)
+	}
+	ph.OK = 1
+	ph.Seconds = time.Since(start).Seconds()
+	ph.PerSecond = float64(lists()-before) / ph.Seconds // lists received a second, all clients
+	ph.ServerCPU, _ = cpu.percent()
+	ph.ServerRSSK = r.rss()
+	r.log.Info("phase", "name", ph.Name, "lists", lists()-before, "seconds", ph.Seconds)
+	return ph, nil
 }
 
 // runStep sends at rate deliveries/s for cfg.step.

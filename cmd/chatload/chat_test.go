@@ -36,7 +36,7 @@ func TestChatScenario(t *testing.T) {
 
 	jsonPath := filepath.Join(t.TempDir(), "chat.json")
 	out, err := runArgs(t, "-scenario", "chat", "-url", url, "-users", "20", "-rooms", "2", "-senders", "4",
-		"-rates", "100", "-step", "2s", "-drain", "60s", "-timeout", "4m", "-server-pid", strconv.Itoa(p.PID()), "-lists", "delta",
+		"-rates", "100", "-step", "2s", "-drain", "60s", "-pause", "300ms", "-timeout", "4m", "-server-pid", strconv.Itoa(p.PID()), "-lists", "delta",
 		"-json", jsonPath, "-server-flags", "--limit-new-users off --limit-handshakes off --max-sessions-per-addr 0")
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func TestChatScenario(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Setup) != 4 || len(rep.Steps) != 1 {
+	if len(rep.Setup) != 5 || len(rep.Steps) != 1 {
 		t.Fatalf("report has %d setup phases and %d steps:\n%s", len(rep.Setup), len(rep.Steps), out)
 	}
 	for _, ph := range rep.Setup {
@@ -57,6 +57,9 @@ func TestChatScenario(t *testing.T) {
 		if ph.OK != ph.Count || ph.Seconds <= 0 {
 			t.Errorf("phase %s: %d of %d ok, failed attempts %v, %.3fs", ph.Name, ph.OK, ph.Count, ph.Failed, ph.Seconds)
 		}
+	}
+	if p := rep.Setup[4]; p.Name != "pause" || p.Seconds < 0.3 {
+		t.Errorf("last setup phase %q of %.3fs, want the pause of at least 0.3s", p.Name, p.Seconds)
 	}
 	st := rep.Steps[0]
 	// 100 deliveries/s in rooms of 10 for 2 s: 20 messages, 2.5/s per sender (under the 5/s limit).

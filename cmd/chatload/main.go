@@ -79,6 +79,7 @@ type config struct {
 	rates       []int
 	step        time.Duration
 	drain       time.Duration
+	pause       time.Duration
 	httpConc    int
 	jsonOut     string
 	serverFlags string
@@ -122,6 +123,7 @@ func parseFlags(args []string, output io.Writer) (*config, error) {
 	fs.StringVar(&rates, "rates", "1000", "chat: comma-separated aggregate rates, in deliveries/s (messages/s × room size), one step each")
 	fs.DurationVar(&c.step, "step", 10*time.Second, "chat: duration of each rate step")
 	fs.DurationVar(&c.drain, "drain", 10*time.Second, "chat: after the last step, longest wait for the deliveries still owed (then they count as lost)")
+	fs.DurationVar(&c.pause, "pause", 0, "chat: pause between the room switches and the first step, for the switches' list changes to arrive (a setup phase \"pause\": the lists a second received meanwhile, all clients, and the server's CPU)")
 	fs.IntVar(&c.httpConc, "http-concurrency", 32, "chat: HTTP requests (user and room creation) at once")
 	fs.StringVar(&c.jsonOut, "json", "", "chat: also write the figures to this JSON file")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of chatload itself (the whole run) to this file: is the generator the bottleneck?")
@@ -301,8 +303,8 @@ func (c *config) checkChat(rates string) []error {
 	if len(c.rates) > 100 {
 		errs = append(errs, errors.New("-rates: at most 100 steps"))
 	}
-	if c.step <= 0 || c.drain < 0 || time.Duration(len(c.rates))*c.step+c.drain >= c.timeout {
-		errs = append(errs, errors.New("-step must be positive, -drain not negative, and steps × -step + -drain below -timeout"))
+	if c.step <= 0 || c.drain < 0 || c.pause < 0 || c.pause+time.Duration(len(c.rates))*c.step+c.drain >= c.timeout {
+		errs = append(errs, errors.New("-step must be positive, -drain and -pause not negative, and -pause + steps × -step + -drain below -timeout"))
 	}
 	return errs
 }
