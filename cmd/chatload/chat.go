@@ -885,12 +885,13 @@ func (r *chatRun) pause(ctx context.Context, d time.Duration) (phaseReport, erro
 	case <-ctx.Done():
 		return ph, context.Cause(ctx)
 	}
+	got := lists() - before
 	ph.OK = 1
 	ph.Seconds = time.Since(start).Seconds()
-	ph.PerSecond = float64(lists()-before) / ph.Seconds // lists received a second, all clients
+	ph.PerSecond = float64(got) / ph.Seconds // lists received a second, all clients
 	ph.ServerCPU, _ = cpu.percent()
 	ph.ServerRSSK = r.rss()
-	r.log.Info("phase", "name", ph.Name, "lists", lists()-before, "seconds", ph.Seconds)
+	r.log.Info("phase", "name", ph.Name, "lists", got, "seconds", ph.Seconds)
 	return ph, nil
 }
 

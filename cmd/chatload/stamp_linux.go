@@ -25,12 +25,11 @@ type stampReader struct {
 
 	// The current read's arguments and results, for readFn (one function
 	// value for the connection's life instead of a closure a read).
-	p          []byte
-	n, oobn    int
-	err        error
-	readFn     func(fd uintptr) bool
-	stamp      int64 // Unix ns of the last read's data, from the kernel; 0 before
-	kernelTime bool  // the last read carried a kernel time
+	p       []byte
+	n, oobn int
+	err     error
+	readFn  func(fd uintptr) bool
+	stamp   int64 // Unix ns of the last read's data, from the kernel; 0 if it gave none
 }
 
 // newStampReader turns on receive timestamps on c (a *net.TCPConn) and
@@ -86,21 +85,13 @@ func (r *stampReader) Read(p []byte) (int, error) {
 	if r.n == 0 {
 		return 0, io.EOF
 	}
-	r.kernelTime = false
-	if ns, ok := parseStamp(r.oob[:r.oobn]); ok {
-		r.stamp, r.kernelTime = ns, true
-	}
+	r.stamp, _ = parseStamp(r.oob[:r.oobn])
 	return r.n, nil
 }
 
 // arrival is the receive time of the last read's data (Unix ns), or 0 if
 // the kernel gave none.
-func (r *stampReader) arrival() int64 {
-	if !r.kernelTime {
-		return 0
-	}
-	return r.stamp
-}
+func (r *stampReader) arrival() int64 { return r.stamp }
 
 // parseStamp finds SCM_TIMESTAMPNS in oob and returns its time in Unix ns.
 func parseStamp(oob []byte) (int64, bool) {
